@@ -1,0 +1,79 @@
+"""The application factory: config, extensions, the error envelope, blueprints and CLI commands."""
+import logging
+import uuid
+
+from flask import Flask, jsonify, request
+from flask_migrate import Migrate
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from config import load_config
+from models import db
+from services import clock, redis_client
+from services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+migrate = Migrate()
+
+HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "invalid_request",
+              422: "invalid_request", 429: "rate_limited"}
+
+
+def error_body(status: int, code: str, message: str, details: dict | None = None):
+    return jsonify({"error": {"code": code, "message": message, "details": details or {}}}), status
+
+
+class EnvelopeApi(Api):
+    """flask-smorest's Api answering every HTTP error with the contract's envelope."""
+
+    def handle_http_exception(self, error: HTTPException):
+        if isinstance(error, InternalServerError):
+            return _internal_error(error.original_exception or error)
+        data = getattr(error, "data", {}) or {}
+        details = data.get("messages") or data.get("errors") or {}
+        # webargs nests errors by location ("json", "query"); one location needs no extra level
+        if isinstance(details, dict) and len(details) == 1 and next(iter(details)) in ("json", "query", "form"):
+            details = next(iter(details.values()))
+        message = data.get("message") or error.description or error.name
+        if error.code == 422:
+            message = "The request did not pass validation."
+        response, status = error_body(error.code, HTTP_CODES.get(error.code, "http_error"), message, details)
+        if error.code == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response, status
+
+
+def _internal_error(exc):
+    request_id = uuid.uuid4().hex[:12]
+    log.error("unhandled error %s on %s %s", request_id, request.method, request.path, exc_info=exc)
+    db.session.rollback()
+    return error_body(500, "internal_error", "Something went wrong on our side.", {"request_id": request_id})
+
+
+def _service_error(error: ServiceError):
+    db.session.rollback()
+    return error_body(error.status, error.code, error.message, error.details)
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    load_config(app, test_config)
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory="migrations", render_as_batch=True, compare_type=True)
+    clock.init_app(app)
+    redis_client.init_app(app)
+
+    api = EnvelopeApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(Exception, _internal_error)
+
+    from blueprints import register_blueprints
+    register_blueprints(app, api)
+
+    from commands import register_commands
+    register_commands(app)
+    return app

@@ -1,0 +1,170 @@
+"""Operator API: login, member lookup and adjustments, levels."""
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from blueprints.common import (PageArgsSchema, idempotent, operator_read_required, operator_required,
+                               page_schema)
+from blueprints.schemas import MemberProfileSchema
+from services import levels, members, operators, tokens
+
+blp = Blueprint("admin", __name__, url_prefix="/admin", description="Operators")
+BLUEPRINTS = (blp,)
+
+REASON = fields.String(required=True, validate=validate.Length(min=2, max=255))
+
+
+class OperatorLoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class OperatorTokenSchema(Schema):
+    token = fields.String()
+    expires_in = fields.Integer()
+
+
+class MemberSearchSchema(PageArgsSchema):
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class MemberRowSchema(Schema):
+    id = fields.Integer()
+    openid = fields.String()
+    nickname = fields.String()
+    phone = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.DateTime()
+
+
+class AdjustPointsSchema(Schema):
+    delta = fields.Integer(required=True, strict=True, validate=[
+        validate.Range(min=-operators.ADJUST_LIMIT, max=operators.ADJUST_LIMIT),
+        validate.NoneOf([0], error="Must not be zero.")])
+    reason = REASON
+
+
+class BalanceSchema(Schema):
+    balance = fields.Integer()
+
+
+class MemberStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["active", "frozen"]))
+    reason = REASON
+
+
+class LevelSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    threshold = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**9))
+    points_multiplier_pct = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=1000))
+    makeup_cards_per_month = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=31))
+    mall_discount_pct = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=100))
+    exclusive_goods = fields.Boolean(load_default=False)
+    levelup_pack_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                     validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class LevelChangesSchema(LevelSchema):
+    class Meta:
+        partial = True
+
+
+MemberPageSchema = page_schema(MemberRowSchema, "AdminMemberPage")
+LevelListSchema = Schema.from_dict({"items": fields.List(fields.Nested(LevelSchema))}, name="LevelList")
+
+
+@blp.route("/auth/login")
+class OperatorLogin(MethodView):
+    @blp.arguments(OperatorLoginSchema)
+    @blp.response(200, OperatorTokenSchema)
+    def post(self, args):
+        """Log an operator in with username and password."""
+        return {"token": operators.login(**args), "expires_in": tokens.ttl("operator")}
+
+
+@blp.route("/members")
+class MemberSearch(MethodView):
+    @operator_read_required
+    @blp.arguments(MemberSearchSchema, location="query")
+    @blp.response(200, MemberPageSchema)
+    def get(self, args):
+        """Find members by id, openid, phone or nickname."""
+        return operators.find_members(**args)
+
+
+@blp.route("/members/<int:member_id>")
+class MemberDetail(MethodView):
+    @operator_read_required
+    @blp.response(200, MemberProfileSchema)
+    def get(self, member_id):
+        """One member with level progress and points."""
+        return members.profile(members.get_member(member_id))
+
+    @operator_required
+    @blp.arguments(MemberStatusSchema)
+    @blp.response(200, MemberProfileSchema)
+    def patch(self, args, member_id):
+        """Freeze or unfreeze a member (audited, reason required)."""
+        return members.profile(members.set_status(g.operator.id, member_id, **args))
+
+
+@blp.route("/members/<int:member_id>/points")
+class MemberPoints(MethodView):
+    @operator_required
+    @idempotent
+    @blp.arguments(AdjustPointsSchema)
+    @blp.response(200, BalanceSchema)
+    def post(self, args, member_id):
+        """Credit or debit a member's points by hand (audited, reason required; honours Idempotency-Key)."""
+        balance = operators.adjust_points(g.operator, member_id, request_key=g.request_key, **args)
+        return {"balance": balance}
+
+
+@blp.route("/members/<int:member_id>/revoke-tokens")
+class MemberRevoke(MethodView):
+    @operator_required
+    @blp.response(204)
+    def post(self, member_id):
+        """Sign the member out everywhere."""
+        members.revoke_tokens(member_id)
+
+
+@blp.route("/levels")
+class Levels(MethodView):
+    @operator_read_required
+    @blp.response(200, LevelListSchema)
+    def get(self):
+        """The level ladder, lowest first."""
+        return {"items": levels.all_levels()}
+
+    @operator_required
+    @blp.arguments(LevelSchema)
+    @blp.response(201, LevelSchema)
+    def post(self, args):
+        """Add a level; members whose growth reaches it move up."""
+        return levels.create_level(args)
+
+
+@blp.route("/levels/<int:level_id>")
+class LevelDetail(MethodView):
+    @operator_read_required
+    @blp.response(200, LevelSchema)
+    def get(self, level_id):
+        """One level."""
+        return levels.get_level(level_id)
+
+    @operator_required
+    @blp.arguments(LevelChangesSchema)
+    @blp.response(200, LevelSchema)
+    def patch(self, args, level_id):
+        """Change a level; members follow the new thresholds."""
+        return levels.update_level(level_id, args)
+
+    @operator_required
+    @blp.response(204)
+    def delete(self, level_id):
+        """Remove a level; its members move to the level their growth reaches."""
+        levels.delete_level(level_id)

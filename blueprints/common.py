@@ -1,0 +1,118 @@
+"""What every area's routes share: auth decorators, Idempotency-Key, pagination and error schemas."""
+import uuid
+from copy import deepcopy
+from functools import wraps
+
+from flask import g, request
+from marshmallow import Schema, fields, validate
+
+from services import idempotency, members, operators, tokens
+from services.errors import Forbidden, InvalidRequest, Unauthorized
+
+AUTH_RESPONSES = {
+    "401": {"description": "Missing, invalid, expired or revoked token", "content": {
+        "application/json": {"schema": "Error"}}},
+    "403": {"description": "The token's role may not use this endpoint", "content": {
+        "application/json": {"schema": "Error"}}},
+}
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class ErrorSchema(Schema):
+    """The contract's error envelope."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class PageArgsSchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+def page_schema(item_schema, name):
+    """A `{"items": [...], "next_cursor"}` schema around an item schema."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item_schema)),
+                             "next_cursor": fields.String(allow_none=True)}, name=name)
+
+
+def _bearer_claims() -> tokens.Claims:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send a bearer token.", details={"reason": "missing"})
+    return tokens.verify(token.strip())
+
+
+def _documented(wrapper):
+    wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    manual = wrapper._apidoc.setdefault("manual_doc", {})
+    manual["security"] = [{"bearerAuth": []}]
+    manual.setdefault("responses", {}).update(AUTH_RESPONSES)
+    return wrapper
+
+
+def _role_required(kind: str, load):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            claims = _bearer_claims()
+            if claims.kind != kind:
+                raise Forbidden(f"This endpoint is for {kind}s.")
+            g.principal = f"{kind}:{claims.id}"
+            load(claims)
+            return view(*args, **kwargs)
+        return _documented(wrapper)
+    return decorator
+
+
+def _load_member(claims):
+    g.member = members.authenticate(claims)
+
+
+def _operator_loader(write):
+    def load(claims):
+        g.operator = operators.authenticate(claims, write=write)
+    return load
+
+
+member_required = _role_required("member", _load_member)
+operator_required = _role_required("operator", _operator_loader(write=True))
+operator_read_required = _role_required("operator", _operator_loader(write=False))
+
+
+def idempotent(view):
+    """Replay the stored response for a repeated Idempotency-Key.
+
+    Goes below an auth decorator (the key is per caller) and above @blp.response (it stores the
+    serialised answer). Only successful answers are stored: after an error a retry runs again, and
+    the services' business keys keep it from doing anything twice.
+    """
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            g.request_key = uuid.uuid4().hex
+            return view(*args, **kwargs)
+        if not 1 <= len(key) <= 128:
+            raise InvalidRequest("Idempotency-Key must have 1 to 128 characters.")
+        g.request_key = key
+        fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
+        record_id, replay = idempotency.begin(g.principal, key, fingerprint)
+        if replay is not None:
+            return replay.response, replay.status_code
+        try:
+            response = view(*args, **kwargs)
+        except Exception:
+            idempotency.release(record_id)
+            raise
+        if response.status_code < 300:
+            idempotency.finish(record_id, response.status_code, response.get_json())
+        else:
+            idempotency.release(record_id)
+        return response
+    return wrapper

@@ -1,0 +1,87 @@
+"""Member login and profile: /auth/login, /auth/logout, /me, /me/phone."""
+from datetime import date
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from blueprints.common import member_required
+from blueprints.schemas import MemberBriefSchema, MemberProfileSchema
+from services import clock, members, tokens
+
+auth_blp = Blueprint("auth", __name__, url_prefix="/auth", description="Member login")
+me_blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in member")
+BLUEPRINTS = (auth_blp, me_blp)
+
+WECHAT_CODE = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class CodeSchema(Schema):
+    code = WECHAT_CODE
+
+
+class LoginResultSchema(Schema):
+    token = fields.String()
+    expires_in = fields.Integer()
+    member = fields.Nested(MemberBriefSchema)
+
+
+class ProfileChangesSchema(Schema):
+    nickname = fields.String(validate=validate.Length(min=1, max=32))
+    avatar_url = fields.URL(validate=validate.Length(max=512), schemes={"https", "http"})
+    birthday = fields.Date(allow_none=True)
+    gender = fields.Integer(validate=validate.OneOf([0, 1, 2]))
+
+    @validates_schema
+    def _sensible(self, data, **_):
+        if not data:
+            raise ValidationError("Send at least one field to change.", "_schema")
+        birthday = data.get("birthday")
+        if birthday and not date(1900, 1, 1) <= birthday <= clock.today():
+            raise ValidationError("Not a plausible birthday.", "birthday")
+
+
+@auth_blp.route("/login")
+class Login(MethodView):
+    @auth_blp.arguments(CodeSchema)
+    @auth_blp.response(200, LoginResultSchema)
+    def post(self, args):
+        """Log in with a wx.login code; the member is created on first login."""
+        member, token = members.login(code=args["code"])
+        return {"token": token, "expires_in": tokens.ttl("member"), "member": members.brief(member)}
+
+
+@auth_blp.route("/logout")
+class Logout(MethodView):
+    @member_required
+    @auth_blp.response(204)
+    def post(self):
+        """Revoke every token of the signed-in member."""
+        members.revoke_tokens(g.member.id)
+
+
+@me_blp.route("")
+class Me(MethodView):
+    @member_required
+    @me_blp.response(200, MemberProfileSchema)
+    def get(self):
+        """The member's profile, level progress and points."""
+        return members.profile(g.member)
+
+    @member_required
+    @me_blp.arguments(ProfileChangesSchema)
+    @me_blp.response(200, MemberProfileSchema)
+    def patch(self, changes):
+        """Change nickname, avatar, birthday or gender."""
+        return members.profile(members.update_profile(g.member, changes))
+
+
+@me_blp.route("/phone")
+class Phone(MethodView):
+    @member_required
+    @me_blp.arguments(CodeSchema)
+    @me_blp.response(200, MemberProfileSchema)
+    def post(self, args):
+        """Bind the phone number from a getPhoneNumber code."""
+        return members.profile(members.bind_phone(g.member, code=args["code"]))

@@ -1,0 +1,23 @@
+"""The member's points ledger."""
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from blueprints.common import PageArgsSchema, member_required, page_schema
+from blueprints.schemas import LedgerEntrySchema
+from services import points
+
+blp = Blueprint("points", __name__, url_prefix="/points", description="Points")
+BLUEPRINTS = (blp,)
+
+LedgerPageSchema = page_schema(LedgerEntrySchema, "LedgerPage")
+
+
+@blp.route("/ledger")
+class Ledger(MethodView):
+    @member_required
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, LedgerPageSchema)
+    def get(self, args):
+        """Every points movement of the member, newest first."""
+        return points.ledger(g.member.id, limit=args["limit"], cursor=args["cursor"])

@@ -1,0 +1,95 @@
+"""Configuration: defaults → instance/config.py → environment (names from CONTRACT.md)."""
+import json
+import os
+import secrets
+from pathlib import Path
+
+from sandbox import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET
+
+SANDBOX_TEMPLATES = {
+    "pay_success": "sandbox-tpl-pay-success",
+    "signin_reminder": "sandbox-tpl-signin-reminder",
+    "points_expiring": "sandbox-tpl-points-expiring",
+    "order_shipped": "sandbox-tpl-order-shipped",
+}
+
+DEFAULTS = {
+    "TIMEZONE": "Asia/Shanghai",
+    "WECHAT_APPID": SANDBOX_APPID,
+    "WECHAT_SECRET": SANDBOX_SECRET,
+    "WECHAT_MCH_ID": SANDBOX_MCH_ID,
+    "WECHAT_PAY_KEY": SANDBOX_PAY_KEY,
+    "WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
+    "WECHAT_PAY_BASE_URL": "https://api.mch.weixin.qq.com/",
+    "WECHAT_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/notify",
+    "WECHAT_TOKEN": "sandboxtoken",
+    "WECHAT_AES_KEY": "",
+    "WECHAT_TEMPLATES": SANDBOX_TEMPLATES,
+    "WECHAT_TIMEOUT": 5,
+    "MEMBER_TOKEN_TTL": 7 * 24 * 3600,
+    "OPERATOR_TOKEN_TTL": 12 * 3600,
+    # "year_after_next": end of the year after next; "days:N": N days after earning
+    "POINTS_EXPIRY": "year_after_next",
+    "POINT_VALUE_FEN": 1,
+    "ADMIN_POINTS_LIMIT": 1_000_000,
+    "API_TITLE": "Loyalty API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "JSON_AS_ASCII": False,
+}
+
+# Names read from the environment (CONTRACT.md), with their parsers.
+ENV_NAMES = {
+    "DATABASE_URL": str, "REDIS_URL": str, "SECRET_KEY": str, "TIMEZONE": str,
+    "WECHAT_APPID": str, "WECHAT_SECRET": str, "WECHAT_MCH_ID": str, "WECHAT_PAY_KEY": str,
+    "WECHAT_API_BASE_URL": str, "WECHAT_PAY_BASE_URL": str, "WECHAT_NOTIFY_URL": str,
+    "WECHAT_TOKEN": str, "WECHAT_AES_KEY": str, "WECHAT_TEMPLATES": json.loads,
+    "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int,
+}
+
+
+def load_config(app, test_config=None):
+    """Fill app.config from defaults, instance/config.py, the environment, then test overrides."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for name, parse in ENV_NAMES.items():
+        if os.environ.get(name):
+            app.config[name] = parse(os.environ[name])
+    if test_config:
+        app.config.from_mapping(test_config)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'loyalty.sqlite3'}")
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    for name in ("WECHAT_API_BASE_URL", "WECHAT_PAY_BASE_URL"):
+        app.config[name] = app.config[name].rstrip("/") + "/"
+
+
+def _normalise_db_url(url):
+    # psycopg 3 is the driver we ship; plain postgres URLs would ask for psycopg2
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(path):
+    """Read the instance's secret key, creating it once (safe when several workers race)."""
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic: the first writer wins, the others read its key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,50 @@
+"""The SQL schema: typed models whose constraints protect the invariants of DESIGN.md."""
+from datetime import UTC, datetime
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, whatever the backend keeps (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
+                        type_annotation_map={datetime: UTCDateTime, dict: JSON})
+
+
+db = SQLAlchemy(model_class=Base)
+
+from models.member import Member  # noqa: E402,F401
+from models.level import Level, LevelChange  # noqa: E402,F401
+from models.points import PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot  # noqa: E402,F401
+from models.growth import GrowthAccount, GrowthEntry  # noqa: E402,F401
+from models.operator import AuditLog, Operator  # noqa: E402,F401
+from models.idempotency import IdempotencyRecord  # noqa: E402,F401

@@ -1,0 +1,68 @@
+"""The one source of time, movable by tests, and the one function that turns instants into periods."""
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+class Clock:
+    """Real time, unless a test froze it or moved it."""
+
+    def __init__(self):
+        self._frozen_at = None
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return (self._frozen_at or datetime.now(UTC)) + self._offset
+
+    def freeze(self, at: datetime) -> None:
+        self._frozen_at, self._offset = at.astimezone(UTC), timedelta(0)
+
+    def advance(self, delta: timedelta) -> None:
+        self._offset += delta
+
+    def reset(self) -> None:
+        self._frozen_at, self._offset = None, timedelta(0)
+
+
+def init_app(app):
+    app.extensions["clock"] = Clock()
+
+
+def now() -> datetime:
+    """The current instant, aware, in UTC."""
+    return current_app.extensions["clock"].now()
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def local(at: datetime | None = None) -> datetime:
+    """An instant seen in the business time zone."""
+    return (at or now()).astimezone(zone())
+
+
+def today() -> date:
+    """The business day now, in the configured TIMEZONE."""
+    return local().date()
+
+
+def period_key(kind: str, at: datetime | None = None) -> str:
+    """The business period an instant falls in: day 2026-11-23, week 2026-W48, month 2026-11, year 2026."""
+    day = local(at).date()
+    if kind == "day":
+        return day.isoformat()
+    if kind == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if kind == "month":
+        return f"{day.year}-{day.month:02d}"
+    if kind == "year":
+        return str(day.year)
+    raise ValueError(f"unknown period kind {kind!r}")
+
+
+def start_of_day(day: date) -> datetime:
+    """The instant (UTC) a business day begins."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone()).astimezone(UTC)

@@ -1,0 +1,46 @@
+"""The errors services raise; app.py turns each into the contract's JSON envelope."""
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "invalid_request"
+    message = "The request is not valid."
+
+    def __init__(self, message=None, *, code=None, status=None, details=None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details or {}
+
+
+class InvalidRequest(ServiceError):
+    pass
+
+
+class Unauthorized(ServiceError):
+    status, code, message = 401, "unauthorized", "Sign in first."
+
+
+class Forbidden(ServiceError):
+    status, code, message = 403, "forbidden", "You may not do that."
+
+
+class NotFound(ServiceError):
+    status, code, message = 404, "not_found", "No such resource."
+
+
+class Conflict(ServiceError):
+    status, code, message = 409, "conflict", "That conflicts with the current state."
+
+
+class InsufficientPoints(Conflict):
+    code, message = "insufficient_points", "Not enough points available."
+
+
+class MemberFrozen(Conflict):
+    code, message = "member_frozen", "This member's points are frozen."
+
+
+class WeChatError(ServiceError):
+    status, code, message = 502, "wechat_error", "WeChat did not answer as expected."

@@ -1,0 +1,63 @@
+"""The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels."""
+from sqlalchemy import func, select
+
+from models import GrowthAccount, GrowthEntry, db
+from services import clock, levels
+from services.errors import Conflict, NotFound
+
+
+def earn(member_id: int, amount: int, *, reason: str, business_key: str,
+         reference: str | None = None) -> GrowthEntry:
+    """Add growth value; the member levels up in the same transaction."""
+    if not isinstance(amount, int) or amount <= 0:
+        raise ValueError("growth amounts are positive integers")
+    account = _lock_account(member_id)
+    if replay := _replay(business_key, member_id, amount):
+        return replay
+    account.lifetime += amount
+    return _record(account, amount, kind="earn", reason=reason, reference=reference, business_key=business_key)
+
+
+def reverse(original_key: str, *, business_key: str, amount: int | None = None,
+            reason: str = "reversal") -> GrowthEntry | None:
+    """Take back (part of) a growth earn; the level follows the new total. None if nothing is left."""
+    original = db.session.scalar(select(GrowthEntry).where(GrowthEntry.business_key == original_key))
+    if original is None or original.kind != "earn":
+        raise NotFound("No growth earn with that business key.")
+    account = _lock_account(original.member_id)
+    reversed_so_far = -db.session.scalar(select(func.coalesce(func.sum(GrowthEntry.delta), 0)).where(
+        GrowthEntry.reverses_id == original.id))
+    wanted = min(original.delta - reversed_so_far, account.total)
+    if amount is not None:
+        wanted = min(wanted, amount)
+    if replay := _replay(business_key, original.member_id, None):
+        return replay
+    if wanted <= 0:
+        return None
+    return _record(account, -wanted, kind="reverse", reason=reason, reference=original.reference,
+                   business_key=business_key, reverses_id=original.id)
+
+
+def _lock_account(member_id: int) -> GrowthAccount:
+    account = db.session.scalar(select(GrowthAccount).where(GrowthAccount.member_id == member_id).with_for_update())
+    if account is None:
+        raise NotFound("No such member.")
+    return account
+
+
+def _replay(business_key: str, member_id: int, delta: int | None) -> GrowthEntry | None:
+    entry = db.session.scalar(select(GrowthEntry).where(GrowthEntry.business_key == business_key))
+    if entry is not None and (entry.member_id != member_id or delta not in (None, entry.delta)):
+        raise Conflict("That business key was already used for a different movement.", code="idempotency_conflict",
+                       details={"business_key": business_key})
+    return entry
+
+
+def _record(account: GrowthAccount, delta: int, **fields) -> GrowthEntry:
+    account.total += delta
+    entry = GrowthEntry(member_id=account.member_id, delta=delta, total_after=account.total,
+                        created_at=clock.now(), **fields)
+    db.session.add(entry)
+    db.session.flush()
+    levels.follow_growth(account.member_id, account.total, entry)
+    return entry

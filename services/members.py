@@ -1,0 +1,111 @@
+"""Members: WeChat login, profile, phone binding, token revocation."""
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from models import AuditLog, GrowthAccount, Member, PointsAccount, db
+from services import clock, levels, points, tokens, wechat
+from services.db import transaction
+from services.errors import NotFound, Unauthorized
+
+PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
+
+
+def login(*, code: str) -> tuple[Member, str]:
+    """Exchange a wx.login code for the member (created on first login) and a bearer token."""
+    session = wechat.code_to_session(code)
+    try:
+        member = _upsert_member(session)
+    except IntegrityError:
+        # A parallel first login of the same openid inserted it first; ours is now an update.
+        member = _upsert_member(session)
+    return member, tokens.issue("member", member.id, member.token_version)
+
+
+def _upsert_member(session: dict) -> Member:
+    with transaction():
+        member = db.session.scalar(select(Member).where(Member.openid == session["openid"]).with_for_update())
+        if member is None:
+            member = _create_member(session["openid"])
+        member.session_key = session.get("session_key")
+        member.unionid = session.get("unionid") or member.unionid
+        member.updated_at = clock.now()
+    return member
+
+
+def _create_member(openid: str) -> Member:
+    now = clock.now()
+    member = Member(openid=openid, nickname="", avatar_url="", gender=0, status="active", token_version=0,
+                    level_id=levels.entry_level_id(), created_at=now, updated_at=now)
+    db.session.add(member)
+    db.session.flush()
+    db.session.add_all([PointsAccount(member_id=member.id), GrowthAccount(member_id=member.id)])
+    return member
+
+
+def authenticate(claims: tokens.Claims) -> Member:
+    """The member a verified token speaks for, if the token has not been revoked."""
+    member = db.session.get(Member, claims.id)
+    if member is None or member.token_version != claims.version:
+        raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
+    return member
+
+
+def get_member(member_id: int) -> Member:
+    member = db.session.get(Member, member_id)
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+def update_profile(member: Member, changes: dict) -> Member:
+    """Change the member's own profile fields."""
+    with transaction():
+        for field in PROFILE_FIELDS:
+            if field in changes:
+                setattr(member, field, changes[field])
+        member.updated_at = clock.now()
+    return member
+
+
+def bind_phone(member: Member, *, code: str) -> Member:
+    """Bind the phone number WeChat returns for a getPhoneNumber code."""
+    phone = wechat.phone_number(code)
+    with transaction():
+        member.phone = phone
+        member.updated_at = clock.now()
+    return member
+
+
+def revoke_tokens(member_id: int) -> None:
+    """Invalidate every token issued to the member so far (logout, or an operator's revocation)."""
+    with transaction():
+        revoked = db.session.execute(Member.__table__.update().where(Member.id == member_id)
+                                     .values(token_version=Member.token_version + 1))
+        if revoked.rowcount == 0:
+            raise NotFound("No such member.")
+
+
+def profile(member: Member) -> dict:
+    """The member as GET /me shows it: profile, level, points."""
+    return {"member": member, "level": levels.summary(member), "points": points.summary(member.id), "guide": None}
+
+
+def brief(member: Member) -> dict:
+    """The short member card: id, nickname, level, available points."""
+    card = points.summary(member.id, expiring_limit=0)
+    return {"member": member, "level": levels.summary(member), "points": card["available"]}
+
+
+def set_status(operator_id: int, member_id: int, *, status: str, reason: str) -> Member:
+    """Freeze or unfreeze a member (a frozen member can neither earn nor spend), audited."""
+    with transaction():
+        member = db.session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+        if member is None:
+            raise NotFound("No such member.")
+        if member.status != status:
+            db.session.add(AuditLog(operator_id=operator_id, action=f"member.{status}", target_type="member",
+                                    target_id=str(member_id), reason=reason, details={"from": member.status},
+                                    created_at=clock.now()))
+            member.status = status
+            member.updated_at = clock.now()
+    return member

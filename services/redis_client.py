@@ -1,0 +1,19 @@
+"""The shared Redis connection: REDIS_URL, or the instance's embedded redis-server."""
+import redis
+from flask import current_app
+
+from services import embedded_redis
+
+
+def init_app(app):
+    app.extensions["redis"] = None  # connected on first use: nothing is touched in create_app
+
+
+def get_redis() -> redis.Redis:
+    """The app's Redis client (a connection pool shared by the process's threads)."""
+    client = current_app.extensions.get("redis")
+    if client is None:
+        url = current_app.config.get("REDIS_URL") or embedded_redis.ensure_running(current_app.instance_path)
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+        current_app.extensions["redis"] = client
+    return client

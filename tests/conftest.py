@@ -1,0 +1,132 @@
+"""Fixtures: one app per test session on a real database, a real Redis and the WeChat sandbox.
+
+DATABASE_URL / REDIS_URL point the suite at PostgreSQL and a Redis server (CI's second pass);
+without them it runs on a SQLite file and an embedded redis-server in a temporary instance folder.
+"""
+import itertools
+import os
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from app import create_app
+from sandbox import SandboxServer
+from services import embedded_redis, operators
+from services.redis_client import get_redis
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, sandbox):
+    instance = tmp_path_factory.mktemp("instance")
+    config = {
+        "TESTING": True,
+        "WECHAT_API_BASE_URL": sandbox.url,
+        "WECHAT_PAY_BASE_URL": sandbox.url,
+    }
+    if not os.environ.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'test.sqlite3'}"
+    app = create_app(config, instance_path=str(instance))
+    with app.app_context():
+        upgrade(directory="migrations")
+        get_redis().flushdb()
+    yield app
+    if not os.environ.get("REDIS_URL"):
+        embedded_redis.stop(str(instance))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_context(app):
+    """Each test starts at real time, inside an app context whose session it leaves clean."""
+    clock = app.extensions["clock"]
+    clock.reset()
+    with app.app_context():
+        yield
+    clock.reset()
+
+
+@pytest.fixture
+def clock(app):
+    return app.extensions["clock"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def wx(sandbox):
+    """The sandbox's control API: wx.post("login-code", user=…)."""
+    class Control:
+        def post(self, path, **payload):
+            res = requests.post(f"{sandbox.url}sandbox/{path}", json=payload, timeout=10)
+            res.raise_for_status()
+            return res.json()
+
+        def get(self, path, **params):
+            res = requests.get(f"{sandbox.url}sandbox/{path}", params=params, timeout=10)
+            res.raise_for_status()
+            return res.json()
+
+    return Control()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_serial)}"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def login(client, wx):
+    """Log a (new, by default) WeChat user in through the sandbox: returns the login answer."""
+    def _login(user: str | None = None):
+        code = wx.post("login-code", user=user or unique("user"))["code"]
+        res = client.post("/api/v1/auth/login", json={"code": code})
+        assert res.status_code == 200, res.get_json()
+        body = res.get_json()
+        body["headers"] = bearer(body["token"])
+        return body
+    return _login
+
+
+@pytest.fixture
+def operator(client):
+    """A fresh admin operator and its auth headers."""
+    def _operator(role: str = "admin"):
+        username, password = unique("op"), "correct horse battery"
+        operators.create_operator(username=username, password=password, role=role)
+        res = client.post("/api/v1/admin/auth/login", json={"username": username, "password": password})
+        assert res.status_code == 200, res.get_json()
+        return bearer(res.get_json()["token"])
+    return _operator
+
+
+@pytest.fixture
+def live_server(app):
+    """The app behind a real threaded HTTP server on loopback, for races of real requests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def at(text: str) -> datetime:
+    """An instant from ISO text with offset, e.g. at('2026-11-23T23:59:00+08:00')."""
+    return datetime.fromisoformat(text).astimezone(UTC)
