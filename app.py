@@ -7,6 +7,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from blueprints.common import ErrorSchema
 from config import load_config
 from models import db
 from services import clock, redis_client
@@ -26,6 +27,8 @@ def error_body(status: int, code: str, message: str, details: dict | None = None
 
 class EnvelopeApi(Api):
     """flask-smorest's Api answering every HTTP error with the contract's envelope."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
         if isinstance(error, InternalServerError):

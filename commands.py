@@ -21,6 +21,8 @@ def seed_demo_command():
     """Load demo data: levels (and, as areas land, rules, goods, coupons, a store and a guide)."""
     created = demo.seed_levels()
     click.echo(f"levels: {len(created)} created ({', '.join(created) or 'all present'})")
+    operator = demo.seed_operator()
+    click.echo(f"operator: {operator + ' created' if operator else 'demo operator present'}")
 
 
 @click.command("audit-ledger")

@@ -13,14 +13,16 @@ SANDBOX_TEMPLATES = {
     "order_shipped": "sandbox-tpl-order-shipped",
 }
 
+WECHAT_BASE_URLS = {"WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
+                    "WECHAT_PAY_BASE_URL": "https://api.mch.weixin.qq.com/"}
+SANDBOX_URL = "http://127.0.0.1:8701/"  # where the run script starts `flask wechat-sandbox`
+
 DEFAULTS = {
     "TIMEZONE": "Asia/Shanghai",
     "WECHAT_APPID": SANDBOX_APPID,
     "WECHAT_SECRET": SANDBOX_SECRET,
     "WECHAT_MCH_ID": SANDBOX_MCH_ID,
     "WECHAT_PAY_KEY": SANDBOX_PAY_KEY,
-    "WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
-    "WECHAT_PAY_BASE_URL": "https://api.mch.weixin.qq.com/",
     "WECHAT_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/notify",
     "WECHAT_TOKEN": "sandboxtoken",
     "WECHAT_AES_KEY": "",
@@ -68,8 +70,11 @@ def load_config(app, test_config=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
-    for name in ("WECHAT_API_BASE_URL", "WECHAT_PAY_BASE_URL"):
-        app.config[name] = app.config[name].rstrip("/") + "/"
+    # With the sandbox's credentials (nothing real configured) WeChat means the sandbox.
+    on_sandbox = app.config["WECHAT_APPID"] == SANDBOX_APPID
+    for name, wechat_url in WECHAT_BASE_URLS.items():
+        url = app.config.get(name) or (SANDBOX_URL if on_sandbox else wechat_url)
+        app.config[name] = url.rstrip("/") + "/"
 
 
 def _normalise_db_url(url):

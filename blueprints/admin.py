@@ -68,8 +68,7 @@ class LevelSchema(Schema):
 
 
 class LevelChangesSchema(LevelSchema):
-    class Meta:
-        partial = True
+    """Any subset of a level's fields (sent with partial=True)."""
 
 
 MemberPageSchema = page_schema(MemberRowSchema, "AdminMemberPage")
@@ -157,7 +156,7 @@ class LevelDetail(MethodView):
         return levels.get_level(level_id)
 
     @operator_required
-    @blp.arguments(LevelChangesSchema)
+    @blp.arguments(LevelChangesSchema(partial=True))
     @blp.response(200, LevelSchema)
     def patch(self, args, level_id):
         """Change a level; members follow the new thresholds."""

@@ -29,7 +29,8 @@ class PointsEntry(db.Model):
 
     __tablename__ = "points_entry"
     __table_args__ = (
-        CheckConstraint("delta <> 0", name="delta"),
+        # a reversal that found nothing to claw back is still recorded (delta 0, shortfall in meta)
+        CheckConstraint("delta <> 0 OR kind = 'reverse'", name="delta"),
         CheckConstraint("balance_after >= 0", name="balance_after"),
         CheckConstraint("kind IN ('earn', 'spend', 'expire', 'reverse')", name="kind"),
         Index("ix_points_entry_member_id_id", "member_id", "id"),

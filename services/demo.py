@@ -1,9 +1,11 @@
 """seed-demo: the rules, levels and accounts a brand starts from (safe to run again)."""
 from sqlalchemy import select
 
-from models import Level, db
-from services import clock, levels
+from models import Level, Operator, db
+from services import clock, levels, operators
 from services.db import transaction
+
+DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
 
 DEFAULT_LEVELS = [
     {"code": "normal", "name": "普通会员", "threshold": 0, "points_multiplier_pct": 100, "makeup_cards_per_month": 0,
@@ -33,3 +35,11 @@ def seed_levels() -> list[str]:
         db.session.flush()
         levels.refollow_all()
     return created
+
+
+def seed_operator() -> str | None:
+    """The demo operator, unless it exists; returns its username when created."""
+    username, password = DEMO_OPERATOR
+    if db.session.scalar(select(Operator.id).where(Operator.username == username)):
+        return None
+    return operators.create_operator(username=username, password=password).username

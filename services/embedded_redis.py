@@ -15,12 +15,12 @@ SOCKET_NAME = "redis.sock"
 
 
 def socket_url(instance_path) -> str:
-    return f"unix://{Path(instance_path) / SOCKET_NAME}"
+    return f"unix://{Path(instance_path).resolve() / SOCKET_NAME}"
 
 
 def ensure_running(instance_path) -> str:
     """Start the instance's redis-server unless it already answers; return its URL."""
-    instance = Path(instance_path)
+    instance = Path(instance_path).resolve()
     instance.mkdir(parents=True, exist_ok=True)
     url = socket_url(instance)
     with open(instance / "redis.lock", "w") as lock_file:

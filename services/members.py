@@ -25,14 +25,14 @@ def _upsert_member(session: dict) -> Member:
     with transaction():
         member = db.session.scalar(select(Member).where(Member.openid == session["openid"]).with_for_update())
         if member is None:
-            member = _create_member(session["openid"])
+            member = create_member(session["openid"])
         member.session_key = session.get("session_key")
         member.unionid = session.get("unionid") or member.unionid
         member.updated_at = clock.now()
     return member
 
 
-def _create_member(openid: str) -> Member:
+def create_member(openid: str) -> Member:
     now = clock.now()
     member = Member(openid=openid, nickname="", avatar_url="", gender=0, status="active", token_version=0,
                     level_id=levels.entry_level_id(), created_at=now, updated_at=now)

@@ -95,8 +95,11 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
 
     A spend's points go back to the lots they came from. An earn is clawed back from what is
     available, its own lot first; what the member has already spent is not taken (the balance never
-    goes negative) and the shortfall is kept in the entry's meta. Returns None if nothing is left.
+    goes negative) and the shortfall is kept in the entry's meta, even when it is all of it. Returns None
+    if the entry was already wholly reversed.
     """
+    if amount is not None:
+        _require_positive(amount)
     original = db.session.scalar(select(PointsEntry).where(PointsEntry.business_key == original_key))
     if original is None or original.kind not in ("earn", "spend"):
         raise NotFound("No earn or spend entry with that business key.")
@@ -107,11 +110,12 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
             raise _key_conflict(business_key)
         return existing
     left = abs(original.delta) - _reversed_so_far(original)
+    if left <= 0:
+        return None
     wanted = left if amount is None else min(amount, left)
     if original.kind == "earn":
         wanted = min(wanted, account.balance - account.frozen)
-    if wanted <= 0:
-        return None
+    # recorded even when nothing could be clawed back, so that a retry later takes nothing either
     meta = {"requested": amount, "shortfall": min(amount or left, left) - wanted}
     if original.kind == "spend":
         return _credit_back(account, original, wanted, reason=reason, business_key=business_key, meta=meta)

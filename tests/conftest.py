@@ -14,8 +14,10 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
+from models import db
 from sandbox import SandboxServer
-from services import embedded_redis, operators
+from services import audit, embedded_redis, growth, operators, points
+from services.db import transaction
 from services.redis_client import get_redis
 
 _serial = itertools.count(1)
@@ -42,6 +44,11 @@ def app(tmp_path_factory, sandbox):
         upgrade(directory="migrations")
         get_redis().flushdb()
     yield app
+    with app.app_context():
+        problems = audit.run()["problems"]
+        db.session.remove()
+        db.engine.dispose()
+    assert not problems, "audit-ledger after the suite:\n" + "\n".join(problems)
     if not os.environ.get("REDIS_URL"):
         embedded_redis.stop(str(instance))
 
@@ -102,6 +109,20 @@ def login(client, wx):
         body["headers"] = bearer(body["token"])
         return body
     return _login
+
+
+@pytest.fixture
+def make_member(login):
+    """A member logged in through the sandbox, with points and growth credited through the ledgers."""
+    def _make(points_: int = 0, growth_: int = 0):
+        member = login()
+        with transaction():
+            if points_:
+                points.earn(member["member"]["id"], points_, reason="test", business_key=unique("seed-points"))
+            if growth_:
+                growth.earn(member["member"]["id"], growth_, reason="test", business_key=unique("seed-growth"))
+        return member
+    return _make
 
 
 @pytest.fixture

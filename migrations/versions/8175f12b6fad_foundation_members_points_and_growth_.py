@@ -200,7 +200,7 @@ def upgrade():
     sa.Column('created_at', models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('earn', 'spend', 'expire', 'reverse')", name=op.f('ck_points_entry_kind')),
     sa.CheckConstraint('balance_after >= 0', name=op.f('ck_points_entry_balance_after')),
-    sa.CheckConstraint('delta <> 0', name=op.f('ck_points_entry_delta')),
+    sa.CheckConstraint("delta <> 0 OR kind = 'reverse'", name=op.f('ck_points_entry_delta')),
     sa.ForeignKeyConstraint(['hold_id'], ['points_hold.id'], name=op.f('fk_points_entry_hold_id_points_hold')),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_points_entry_member_id_member')),
     sa.ForeignKeyConstraint(['reverses_id'], ['points_entry.id'], name=op.f('fk_points_entry_reverses_id_points_entry')),
