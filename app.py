@@ -73,6 +73,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(Exception, _internal_error)
+    # A request's unit of work ends with the request, even inside an app context that outlives it.
+    app.teardown_request(lambda _exc: db.session.remove())
 
     from blueprints import register_blueprints
     register_blueprints(app, api)

@@ -10,6 +10,10 @@ from models import db
 @contextmanager
 def transaction():
     """Commit once when the block succeeds, roll everything back when it raises."""
+    if db.engine.dialect.name == "sqlite":
+        # End any read transaction (auth lookups): a writing one must begin holding the write lock.
+        db.session.commit()
+        db.session.connection(execution_options={"sqlite_immediate": True})
     try:
         yield db.session
         db.session.commit()
@@ -35,6 +39,7 @@ def _sqlite_connect(dbapi_connection, _record):
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
-        # IMMEDIATE takes the write lock up front: a read-then-write transaction can then never
-        # fail half-way with SQLITE_BUSY, which is SQLite's stand-in for row locks.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work begins IMMEDIATE, taking the write lock up front: its read-then-write can
+        # then never fail half-way with SQLITE_BUSY. That lock is SQLite's stand-in for row locks.
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
