@@ -1,9 +1,8 @@
-from datetime import datetime
-
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import db
+from models.ledger import LedgerEntryMixin
 
 
 class GrowthAccount(db.Model):
@@ -20,7 +19,7 @@ class GrowthAccount(db.Model):
     lifetime: Mapped[int] = mapped_column(default=0)
 
 
-class GrowthEntry(db.Model):
+class GrowthEntry(LedgerEntryMixin, db.Model):
     __tablename__ = "growth_entry"
     __table_args__ = (
         CheckConstraint("delta <> 0", name="delta"),
@@ -29,13 +28,5 @@ class GrowthEntry(db.Model):
         Index("ix_growth_entry_member_id_id", "member_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
-    delta: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(64))
-    reference: Mapped[str | None] = mapped_column(String(128))
-    business_key: Mapped[str] = mapped_column(String(191), unique=True)
     total_after: Mapped[int]
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("growth_entry.id"), index=True)
-    created_at: Mapped[datetime]

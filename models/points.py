@@ -4,6 +4,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import db
+from models.ledger import LedgerEntryMixin
 
 
 class PointsAccount(db.Model):
@@ -24,7 +25,7 @@ class PointsAccount(db.Model):
     lifetime_expired: Mapped[int] = mapped_column(default=0)
 
 
-class PointsEntry(db.Model):
+class PointsEntry(LedgerEntryMixin, db.Model):
     """One immutable movement of points; its business key makes every cause count once."""
 
     __tablename__ = "points_entry"
@@ -36,19 +37,11 @@ class PointsEntry(db.Model):
         Index("ix_points_entry_member_id_id", "member_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
-    delta: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(64))
-    reference: Mapped[str | None] = mapped_column(String(128))
-    business_key: Mapped[str] = mapped_column(String(191), unique=True)
     balance_after: Mapped[int]
     expires_at: Mapped[datetime | None]
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("points_entry.id"), index=True)
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("points_hold.id"))
     meta: Mapped[dict | None]
-    created_at: Mapped[datetime]
 
 
 class PointsLot(db.Model):

@@ -2,8 +2,8 @@
 from sqlalchemy import func, select
 
 from models import GrowthAccount, GrowthEntry, db
-from services import clock, levels
-from services.errors import Conflict, NotFound
+from services import business_keys, clock, levels
+from services.errors import NotFound
 
 
 def earn(member_id: int, amount: int, *, reason: str, business_key: str,
@@ -12,7 +12,7 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str,
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError("growth amounts are positive integers")
     account = _lock_account(member_id)
-    if replay := _replay(business_key, member_id, amount):
+    if replay := business_keys.replay(GrowthEntry, business_key, member_id, amount):
         return replay
     account.lifetime += amount
     return _record(account, amount, kind="earn", reason=reason, reference=reference, business_key=business_key)
@@ -30,7 +30,7 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
     wanted = min(original.delta - reversed_so_far, account.total)
     if amount is not None:
         wanted = min(wanted, amount)
-    if replay := _replay(business_key, original.member_id, None):
+    if replay := business_keys.replay(GrowthEntry, business_key, original.member_id):
         return replay
     if wanted <= 0:
         return None
@@ -43,14 +43,6 @@ def _lock_account(member_id: int) -> GrowthAccount:
     if account is None:
         raise NotFound("No such member.")
     return account
-
-
-def _replay(business_key: str, member_id: int, delta: int | None) -> GrowthEntry | None:
-    entry = db.session.scalar(select(GrowthEntry).where(GrowthEntry.business_key == business_key))
-    if entry is not None and (entry.member_id != member_id or delta not in (None, entry.delta)):
-        raise Conflict("That business key was already used for a different movement.", code="idempotency_conflict",
-                       details={"business_key": business_key})
-    return entry
 
 
 def _record(account: GrowthAccount, delta: int, **fields) -> GrowthEntry:

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from models import Member, PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
-from services import clock
+from services import business_keys, clock
 from services.errors import Conflict, InsufficientPoints, MemberFrozen, NotFound
 from services.pagination import page
 
@@ -53,7 +53,7 @@ def hold(member_id: int, amount: int, *, reason: str, business_key: str,
     existing = db.session.scalar(select(PointsHold).where(PointsHold.business_key == business_key))
     if existing is not None:
         if (existing.member_id, existing.amount) != (member_id, amount):
-            raise _key_conflict(business_key)
+            raise business_keys.key_conflict(business_key)
         return existing
     _require_available(account, amount)
     account.frozen += amount
@@ -107,7 +107,7 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
     existing = db.session.scalar(select(PointsEntry).where(PointsEntry.business_key == business_key))
     if existing is not None:
         if existing.reverses_id != original.id or (existing.meta or {}).get("requested") != amount:
-            raise _key_conflict(business_key)
+            raise business_keys.key_conflict(business_key)
         return existing
     left = abs(original.delta) - _reversed_so_far(original)
     if left <= 0:
@@ -197,15 +197,7 @@ def _settle(held: PointsHold, status: str) -> None:
 
 
 def _replay(business_key: str, member_id: int, delta: int) -> PointsEntry | None:
-    entry = db.session.scalar(select(PointsEntry).where(PointsEntry.business_key == business_key))
-    if entry is not None and (entry.member_id, entry.delta) != (member_id, delta):
-        raise _key_conflict(business_key)
-    return entry
-
-
-def _key_conflict(business_key: str) -> Conflict:
-    return Conflict("That business key was already used for a different movement.", code="idempotency_conflict",
-                    details={"business_key": business_key})
+    return business_keys.replay(PointsEntry, business_key, member_id, delta)
 
 
 def _record(account: PointsAccount, delta: int, *, kind: str, reason: str, reference: str | None,
