@@ -48,3 +48,5 @@ from models.points import PointsAccount, PointsAllocation, PointsEntry, PointsHo
 from models.growth import GrowthAccount, GrowthEntry  # noqa: E402,F401
 from models.operator import AuditLog, Operator  # noqa: E402,F401
 from models.idempotency import IdempotencyRecord  # noqa: E402,F401
+import models.coupon  # noqa: E402,F401
+import models.message  # noqa: E402,F401

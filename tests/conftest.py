@@ -41,7 +41,7 @@ def app(tmp_path_factory, sandbox):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'test.sqlite3'}"
     app = create_app(config, instance_path=str(instance))
     with app.app_context():
-        upgrade(directory="migrations")
+        upgrade(directory="migrations", revision="heads")
         get_redis().flushdb()
     yield app
     with app.app_context():

@@ -1,0 +1,2 @@
+"""Placeholder: filled in by the issue-3 work."""
+BLUEPRINTS = ()

@@ -1,0 +1,1 @@
+"""Coupons: templates, packs, and the coupons members hold (filled in by the coupons work)."""

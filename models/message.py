@@ -1,0 +1,1 @@
+"""Subscribe-message grants and the outbox (filled in by the messages work)."""
