@@ -2,8 +2,8 @@
 import click
 
 from sandbox.cli import wechat_sandbox_command
-from services import audit, demo, operators, points
-from services.db import transaction
+from services import audit, coupons, demo, operators, payments, points
+from services.jobs import worker_command
 
 
 @click.command("create-operator")
@@ -23,6 +23,10 @@ def seed_demo_command():
     click.echo(f"levels: {len(created)} created ({', '.join(created) or 'all present'})")
     operator = demo.seed_operator()
     click.echo(f"operator: {operator + ' created' if operator else 'demo operator present'}")
+    pack_id = demo.seed_coupons()
+    click.echo(f"coupons: templates 满50减10 and 9折券 in pack {pack_id}")
+    store, rule = demo.seed_store_and_payment_rule(pack_id)
+    click.echo(f"store {store!r}; payment rule {rule!r} (pay ≥ 50 元 → pack {pack_id})")
 
 
 @click.command("audit-ledger")
@@ -41,20 +45,26 @@ def audit_ledger_command():
 
 @click.command("expire-points")
 def expire_points_command():
-    """Expire the points of every lot past its expiry (run daily, e.g. from cron or the worker)."""
-    expired = lots = last_id = 0
-    while ids := points.due_lot_ids(after_id=last_id):
-        with click.progressbar(ids, label="expiring lots") as bar:
-            for lot_id in bar:
-                with transaction():
-                    entry = points.expire_lot(lot_id)
-                if entry:
-                    lots, expired = lots + 1, expired - entry.delta
-        last_id = ids[-1]
+    """Expire the points of every lot past its expiry (the worker runs it hourly; or from cron)."""
+    lots, expired = points.expire_due(progress=lambda ids: click.progressbar(ids, label="expiring lots"))
     click.echo(f"expired {expired} points from {lots} lots")
+
+
+@click.command("expire-coupons")
+def expire_coupons_command():
+    """Expire every unused coupon past its validity (the worker runs it hourly)."""
+    click.echo(f"expired {coupons.expire_all_due()} coupons")
+
+
+@click.command("reconcile-payments")
+def reconcile_payments_command():
+    """Ask WeChat about payments and refunds still open; close expired payments (the worker runs it every minute)."""
+    outcome = payments.reconcile_all()
+    click.echo(f"payments: {outcome['payments']}")
+    click.echo(f"refunds: {outcome['refunds']}")
 
 
 def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
-                    wechat_sandbox_command):
+                    expire_coupons_command, reconcile_payments_command, worker_command, wechat_sandbox_command):
         app.cli.add_command(command)

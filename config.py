@@ -24,6 +24,9 @@ DEFAULTS = {
     "WECHAT_MCH_ID": SANDBOX_MCH_ID,
     "WECHAT_PAY_KEY": SANDBOX_PAY_KEY,
     "WECHAT_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/notify",
+    "WECHAT_REFUND_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/refund-notify",
+    "WECHAT_MCH_CERT": None,  # paths to the merchant certificate and key (refunds need them at WeChat)
+    "WECHAT_MCH_KEY": None,
     "WECHAT_TOKEN": "sandboxtoken",
     "WECHAT_AES_KEY": "",
     "WECHAT_TEMPLATES": SANDBOX_TEMPLATES,
@@ -33,6 +36,13 @@ DEFAULTS = {
     # "year_after_next": end of the year after next; "days:N": N days after earning
     "POINTS_EXPIRY": "year_after_next",
     "POINT_VALUE_FEN": 1,
+    "POINTS_PER_YUAN": 1,  # purchase points per whole yuan paid, before the level multiplier
+    "GROWTH_PER_YUAN": 1,
+    "PAYMENT_TIMEOUT_MINUTES": 15,  # an unpaid order is closed after this
+    "RECONCILE_AFTER_MINUTES": 5,  # ask WeChat about payments still pending after this
+    "MESSAGE_MAX_ATTEMPTS": 8,  # subscribe-message sends before giving up
+    "MESSAGE_RETRY_SECONDS": 30,  # first retry delay, doubled each time
+    "MESSAGE_RETRY_MAX_SECONDS": 3600,
     "ADMIN_POINTS_LIMIT": 1_000_000,
     "API_TITLE": "Loyalty API",
     "API_VERSION": "v1",
@@ -50,8 +60,11 @@ ENV_NAMES = {
     "DATABASE_URL": str, "REDIS_URL": str, "SECRET_KEY": str, "TIMEZONE": str,
     "WECHAT_APPID": str, "WECHAT_SECRET": str, "WECHAT_MCH_ID": str, "WECHAT_PAY_KEY": str,
     "WECHAT_API_BASE_URL": str, "WECHAT_PAY_BASE_URL": str, "WECHAT_NOTIFY_URL": str,
+    "WECHAT_REFUND_NOTIFY_URL": str, "WECHAT_MCH_CERT": str, "WECHAT_MCH_KEY": str,
     "WECHAT_TOKEN": str, "WECHAT_AES_KEY": str, "WECHAT_TEMPLATES": json.loads,
-    "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int,
+    "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int, "POINTS_PER_YUAN": int, "GROWTH_PER_YUAN": int,
+    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MESSAGE_MAX_ATTEMPTS": int,
+    "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int,
 }
 
 

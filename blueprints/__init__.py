@@ -1,11 +1,12 @@
 """HTTP only: each blueprint parses, calls one service, serialises."""
-from blueprints import admin, admin_coupons, coupons, health, members, points, subscriptions
+from blueprints import (admin, admin_coupons, admin_payments, coupons, health, members, payments, points,
+                        subscriptions)
 
 API_PREFIX = "/api/v1"
 
 
 def register_blueprints(app, api):
     app.register_blueprint(health.blp)
-    for module in (members, points, coupons, subscriptions, admin, admin_coupons):
+    for module in (members, points, payments, coupons, subscriptions, admin, admin_coupons, admin_payments):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")

@@ -1,2 +1,48 @@
-"""Placeholder: filled in by the issue-3 work."""
-BLUEPRINTS = ()
+"""Subscribe-message grants: /me/subscriptions."""
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from blueprints.common import idempotent, member_required
+from services import messages
+
+blp = Blueprint("subscriptions", __name__, url_prefix="/me/subscriptions",
+                description="Subscribe messages the member accepted")
+BLUEPRINTS = (blp,)
+
+
+class AcceptedSchema(Schema):
+    accepted = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                           validate=validate.Length(min=1, max=10))
+
+
+class TemplateGrantSchema(Schema):
+    key = fields.String()
+    template_id = fields.String()
+    grants = fields.Integer()
+
+
+class TemplatesSchema(Schema):
+    templates = fields.List(fields.Nested(TemplateGrantSchema))
+
+
+class GrantsSchema(Schema):
+    grants = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+@blp.route("")
+class Subscriptions(MethodView):
+    @member_required
+    @blp.response(200, TemplatesSchema)
+    def get(self):
+        """Every subscribe template, with the sends the member has left."""
+        return {"templates": messages.grants(g.member)}
+
+    @member_required
+    @idempotent
+    @blp.arguments(AcceptedSchema)
+    @blp.response(200, GrantsSchema)
+    def post(self, args):
+        """Record the template ids the member accepted in wx.requestSubscribeMessage."""
+        return {"grants": messages.record_grants(g.member, args["accepted"])}

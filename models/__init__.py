@@ -37,7 +37,7 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
-                        type_annotation_map={datetime: UTCDateTime, dict: JSON})
+                        type_annotation_map={datetime: UTCDateTime, dict: JSON, list: JSON})
 
 
 db = SQLAlchemy(model_class=Base)
@@ -50,3 +50,5 @@ from models.operator import AuditLog, Operator  # noqa: E402,F401
 from models.idempotency import IdempotencyRecord  # noqa: E402,F401
 import models.coupon  # noqa: E402,F401
 import models.message  # noqa: E402,F401
+from models.payment import Payment, PaymentRule, Refund, Store  # noqa: E402,F401
+from models.event import MemberEvent  # noqa: E402,F401

@@ -1,11 +1,14 @@
 """seed-demo: the rules, levels and accounts a brand starts from (safe to run again)."""
 from sqlalchemy import select
 
-from models import Level, Operator, db
+from models import Level, Operator, PaymentRule, Store, db
+from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from services import clock, levels, operators
 from services.db import transaction
 
 DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
+DEMO_STORE = "旗舰店"
+DEMO_RULE = "支付满50元送礼包"
 
 DEFAULT_LEVELS = [
     {"code": "normal", "name": "普通会员", "threshold": 0, "points_multiplier_pct": 100, "makeup_cards_per_month": 0,
@@ -43,3 +46,45 @@ def seed_operator() -> str | None:
     if db.session.scalar(select(Operator.id).where(Operator.username == username)):
         return None
     return operators.create_operator(username=username, password=password).username
+
+
+def seed_coupons() -> int:
+    """The demo coupon templates and the after-payment pack holding one of each, unless present; the pack id."""
+    templates = [
+        {"name": "满50减10", "kind": "cash_off", "amount_fen": 1000, "min_spend_fen": 5000, "valid_days": 30},
+        {"name": "9折券", "kind": "discount", "discount_pct": 90, "min_spend_fen": 0, "valid_days": 30},
+    ]
+    with transaction():
+        ids = []
+        for fields in templates:
+            template = db.session.scalar(select(CouponTemplate).where(
+                CouponTemplate.name == fields["name"], CouponTemplate.active).order_by(CouponTemplate.id).limit(1))
+            if template is None:
+                template = CouponTemplate(**fields, channel="all", issued=0, active=True, created_at=clock.now())
+                db.session.add(template)
+                db.session.flush()
+            ids.append(template.id)
+        pack = db.session.scalar(select(CouponPack).where(CouponPack.name == "支付有礼礼包", CouponPack.active)
+                                 .order_by(CouponPack.id).limit(1))
+        if pack is None:
+            pack = CouponPack(name="支付有礼礼包", active=True, created_at=clock.now(),
+                              items=[CouponPackItem(template_id=template_id, quantity=1) for template_id in ids])
+            db.session.add(pack)
+            db.session.flush()
+        pack_id = pack.id
+    return pack_id
+
+
+def seed_store_and_payment_rule(pack_id: int) -> tuple[str, str]:
+    """A demo store, and the rule "pay ≥ 50 元 → the 支付有礼 pack", unless present."""
+    with transaction():
+        store = db.session.scalar(select(Store).where(Store.name == DEMO_STORE).limit(1))
+        if store is None:
+            store = Store(name=DEMO_STORE, active=True, created_at=clock.now())
+            db.session.add(store)
+        rule = db.session.scalar(select(PaymentRule).where(PaymentRule.name == DEMO_RULE, PaymentRule.active)
+                                 .limit(1))
+        if rule is None:
+            db.session.add(PaymentRule(name=DEMO_RULE, min_amount_fen=5000, coupon_pack_id=pack_id, active=True,
+                                       created_at=clock.now()))
+    return DEMO_STORE, DEMO_RULE

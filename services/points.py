@@ -5,13 +5,15 @@ changes nothing; the same key with a different amount is a 409. Each change lock
 account row first (so lots and holds of one member are only ever touched under that lock) and only
 flushes: the caller's transaction (services.db.transaction) commits the whole unit of work.
 """
+from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import case, func, select
 
 from models import Member, PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
-from services import business_keys, clock
+from services import business_keys, clock, jobs
+from services.db import transaction
 from services.errors import Conflict, InsufficientPoints, MemberFrozen, NotFound
 from services.pagination import page
 
@@ -140,6 +142,20 @@ def expire_lot(lot_id: int) -> PointsEntry | None:
     _allocate(entry, lot, amount)
     account.lifetime_expired += amount
     return entry
+
+
+def expire_due(progress=None) -> tuple[int, int]:
+    """Expire every due lot, one transaction each; (lots expired, points expired)."""
+    lots = expired = last_id = 0
+    while ids := due_lot_ids(after_id=last_id):
+        with progress(ids) if progress else nullcontext(ids) as batch:
+            for lot_id in batch:
+                with transaction():
+                    entry = expire_lot(lot_id)
+                if entry:
+                    lots, expired = lots + 1, expired - entry.delta
+        last_id = ids[-1]
+    return lots, expired
 
 
 def due_lot_ids(*, after_id: int = 0, limit: int = 500) -> list[int]:
@@ -292,3 +308,6 @@ def ledger(member_id: int, *, limit: int, cursor: str | None) -> dict:
     """The member's entries, newest first."""
     stmt = select(PointsEntry).where(PointsEntry.member_id == member_id)
     return page(db.session, stmt, id_column=PointsEntry.id, limit=limit, cursor=cursor)
+
+
+jobs.register_periodic("points.expire", "services.points.expire_due", 3600)

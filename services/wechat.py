@@ -6,7 +6,8 @@ tests and the embedded default. Access tokens live in Redis so every process sha
 import requests
 from flask import current_app
 from wechatpy import WeChatClient
-from wechatpy.exceptions import WeChatClientException
+from wechatpy.exceptions import WeChatClientException, WeChatPayException
+from wechatpy.pay import WeChatPay
 from wechatpy.session.redisstorage import RedisStorage
 
 from services.errors import Unauthorized, WeChatError
@@ -100,3 +101,128 @@ def wxa_code(scene: str, page: str | None = None) -> bytes:
     if isinstance(response, dict):
         raise WeChatError(details=response)
     return response.content
+
+
+# -- WeChat Pay v2 (MD5-signed orders: wechatpy's notify parser checks MD5 signatures only) ----------
+
+class InvalidNotification(Exception):
+    """A payment or refund notification we must answer FAIL to."""
+
+
+def _pay() -> WeChatPay:
+    pay = current_app.extensions.get("wechat_pay")
+    if pay is None:
+        cfg = current_app.config
+        pay = WeChatPay(cfg["WECHAT_APPID"], cfg["WECHAT_PAY_KEY"], cfg["WECHAT_MCH_ID"],
+                        mch_cert=cfg.get("WECHAT_MCH_CERT"), mch_key=cfg.get("WECHAT_MCH_KEY"),
+                        timeout=cfg["WECHAT_TIMEOUT"])
+        pay.API_BASE_URL = cfg["WECHAT_PAY_BASE_URL"]
+        current_app.extensions["wechat_pay"] = pay
+    return pay
+
+
+def _pay_call(fn, **kwargs) -> dict:
+    try:
+        return fn(**kwargs)
+    except WeChatPayException as exc:
+        raise WeChatError(details={"return_code": exc.return_code, "result_code": exc.result_code,
+                                   "err_code": exc.errcode, "errmsg": exc.errmsg or exc.return_msg}) from exc
+    except requests.RequestException as exc:
+        raise WeChatError("WeChat Pay could not be reached.") from exc
+
+
+def create_jsapi_order(*, out_trade_no: str, amount_fen: int, description: str, openid: str,
+                       client_ip: str) -> dict:
+    """Place a JSAPI unified order; return the parameters for wx.requestPayment."""
+    if amount_fen <= 0:
+        raise ValueError("WeChat Pay orders are for at least 1 fen")  # wechatpy sends 0 as an empty element
+    pay = _pay()
+    # client_ip always given: without it wechatpy resolves this host's name to find one
+    order = _pay_call(pay.order.create, trade_type="JSAPI", body=description, total_fee=amount_fen,
+                      notify_url=current_app.config["WECHAT_NOTIFY_URL"], client_ip=client_ip,
+                      user_id=openid, out_trade_no=out_trade_no)
+    return pay.jsapi.get_jsapi_params(order["prepay_id"])
+
+
+def query_order(out_trade_no: str) -> dict | None:
+    """WeChat's view of an order (trade_state, total_fee, transaction_id…), None if it has none."""
+    try:
+        return _pay_call(_pay().order.query, out_trade_no=out_trade_no)
+    except WeChatError as exc:
+        if exc.details.get("err_code") == "ORDERNOTEXIST":
+            return None
+        raise
+
+
+def close_order(out_trade_no: str) -> bool:
+    """Close an unpaid order; False if WeChat says it was paid meanwhile."""
+    try:
+        _pay_call(_pay().order.close, out_trade_no=out_trade_no)
+    except WeChatError as exc:
+        if exc.details.get("err_code") == "ORDERPAID":
+            return False
+        if exc.details.get("err_code") != "ORDERCLOSED":
+            raise
+    return True
+
+
+def apply_refund(*, out_trade_no: str, out_refund_no: str, total_fen: int, refund_fen: int, reason: str) -> dict:
+    """Ask WeChat to refund; the same out_refund_no again refunds nothing more."""
+    cfg = current_app.config
+    return _pay_call(_pay().refund.apply, total_fee=total_fen, refund_fee=refund_fen, out_refund_no=out_refund_no,
+                     out_trade_no=out_trade_no, refund_desc=reason[:80], notify_url=cfg["WECHAT_REFUND_NOTIFY_URL"])
+
+
+def refund_status(out_refund_no: str) -> tuple[str, int] | None:
+    """WeChat's (refund_status, refund_fee) for one refund, None if it knows none."""
+    try:
+        answer = _pay_call(_pay().refund.query, out_refund_no=out_refund_no)
+    except WeChatError as exc:
+        if exc.details.get("err_code") == "REFUNDNOTEXIST":
+            return None
+        raise
+    for n in range(int(answer.get("refund_count", 0))):
+        if answer.get(f"out_refund_no_{n}") == out_refund_no:
+            return answer[f"refund_status_{n}"], int(answer[f"refund_fee_{n}"])
+    return None
+
+
+def parse_payment_notification(body: bytes) -> dict:
+    """A payment notification that is signed by our key, for our app and merchant, and successful."""
+    if not body or b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        raise InvalidNotification("empty body or a DTD")
+    pay = _pay()
+    try:
+        data = pay.parse_payment_result(body)
+    except Exception as exc:  # wechatpy raises AttributeError / ValueError / TypeError on hostile XML
+        raise InvalidNotification(f"unparseable or badly signed: {type(exc).__name__}") from exc
+    _expect(data, return_code="SUCCESS", result_code="SUCCESS", appid=pay.appid, mch_id=pay.mch_id)
+    if not isinstance(data.get("total_fee"), int) or not data.get("out_trade_no"):
+        raise InvalidNotification("total_fee or out_trade_no missing")
+    return data
+
+
+def parse_refund_notification(body: bytes) -> dict:
+    """The decrypted req_info of a refund notification for our app and merchant."""
+    if not body or b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        raise InvalidNotification("empty body or a DTD")
+    try:
+        data = _pay().parse_refund_notify_result(body)
+    except Exception as exc:  # bad appid / mch_id, undecryptable req_info, hostile XML
+        raise InvalidNotification(f"unreadable refund notification: {type(exc).__name__}") from exc
+    if not data.get("out_refund_no") or not isinstance(data.get("refund_fee"), int):
+        raise InvalidNotification("out_refund_no or refund_fee missing")
+    return data
+
+
+def notification_reply(ok: bool, message: str = "OK") -> str:
+    """The XML WeChat Pay expects back from a notification."""
+    code = "SUCCESS" if ok else "FAIL"
+    return (f"<xml><return_code><![CDATA[{code}]]></return_code>"
+            f"<return_msg><![CDATA[{message}]]></return_msg></xml>")
+
+
+def _expect(data: dict, **expected) -> None:
+    for key, value in expected.items():
+        if data.get(key) != value:
+            raise InvalidNotification(f"{key} is {data.get(key)!r}, expected {value!r}")

@@ -82,6 +82,9 @@ def wx(sandbox):
             res.raise_for_status()
             return res.json()
 
+        def delete(self, path):
+            requests.delete(f"{sandbox.url}sandbox/{path}", timeout=10).raise_for_status()
+
         def get(self, path, **params):
             res = requests.get(f"{sandbox.url}sandbox/{path}", params=params, timeout=10)
             res.raise_for_status()

@@ -1,0 +1,108 @@
+"""Purchases paid with WeChat Pay, and WeChat Pay's payment and refund notifications."""
+import logging
+
+from flask import Response, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from blueprints.common import idempotent, member_required
+from services import payments, refunds, wechat
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("payments", __name__, url_prefix="/payments", description="WeChat Pay purchases")
+BLUEPRINTS = (blp,)
+
+MAX_PAYMENT_FEN = 100_000_000  # one million yuan
+
+
+class PaymentCreateSchema(Schema):
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_PAYMENT_FEN))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=127))
+    store_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                              validate=validate.Range(min=1, max=2**31 - 1))
+    coupon_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
+
+
+class PaymentSchema(Schema):
+    id = fields.Integer()
+    out_trade_no = fields.String()
+    status = fields.String()
+    amount_fen = fields.Integer()
+    original_amount_fen = fields.Integer()
+    discount_fen = fields.Integer()
+    refunded_fen = fields.Integer()
+    coupon_code = fields.String(allow_none=True)
+    store_id = fields.Integer(allow_none=True)
+    description = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+
+
+class RewardsSchema(Schema):
+    points = fields.Integer(attribute="points_awarded")
+    growth = fields.Integer(attribute="growth_awarded")
+    coupons = fields.List(fields.String(), attribute="coupon_codes")
+    guide = fields.Dict(allow_none=True, dump_default=None)
+
+
+class PaymentCreatedSchema(Schema):
+    payment = fields.Nested(PaymentSchema)
+    pay = fields.Dict(metadata={"description": "the parameters for wx.requestPayment"})
+
+
+class PaymentResultSchema(Schema):
+    payment = fields.Nested(PaymentSchema)
+    rewards = fields.Nested(RewardsSchema, allow_none=True)
+
+
+XML_BODY = {"requestBody": {"content": {"text/xml": {"schema": {"type": "string"}}}},
+            "responses": {"200": {"description": "WeChat's XML SUCCESS / FAIL",
+                                  "content": {"text/xml": {"schema": {"type": "string"}}}}}}
+
+
+@blp.route("")
+class Payments(MethodView):
+    @member_required
+    @idempotent
+    @blp.arguments(PaymentCreateSchema)
+    @blp.response(201, PaymentCreatedSchema)
+    def post(self, args):
+        """Start a purchase: the payment and the parameters for wx.requestPayment (honours Idempotency-Key)."""
+        payment, pay = payments.create_payment(g.member, client_ip=request.remote_addr or "127.0.0.1", **args)
+        return {"payment": payment, "pay": pay}
+
+
+@blp.route("/<int:payment_id>")
+class PaymentResult(MethodView):
+    @member_required
+    @blp.response(200, PaymentResultSchema)
+    def get(self, payment_id):
+        """One of the member's payments and, once paid, what it earned."""
+        payment = payments.get_member_payment(g.member.id, payment_id)
+        return {"payment": payment, "rewards": payment if payment.rewarded_at else None}
+
+
+@blp.route("/wechat/notify", methods=["POST"])
+@blp.doc(**XML_BODY)
+def payment_notification():
+    """WeChat Pay v2 payment notification (signed XML); SUCCESS only after the payment is committed."""
+    return _xml_reply(payments.handle_notification)
+
+
+@blp.route("/wechat/refund-notify", methods=["POST"])
+@blp.doc(**XML_BODY)
+def refund_notification():
+    """WeChat Pay v2 refund notification (encrypted req_info)."""
+    return _xml_reply(refunds.handle_notification)
+
+
+def _xml_reply(handle) -> Response:
+    try:
+        ok, message = handle(request.get_data(cache=False))
+    except Exception:  # WeChat must get XML back whatever happened; FAIL makes it retry later
+        log.exception("notification handling failed")
+        ok, message = False, "retry later"
+    return Response(wechat.notification_reply(ok, message), mimetype="text/xml")

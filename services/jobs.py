@@ -1,0 +1,179 @@
+"""Background jobs on RQ: one queue, jobs that run inside an app context, and periodic tasks.
+
+Any services module queues work with `jobs.enqueue("services.area.function", *args)` and makes a
+function periodic with one line at import time: `jobs.register_periodic(name, "services.area.fn", 60)`.
+Jobs may run twice (a worker dies, a sweep and a queued job meet): every target must be idempotent.
+"""
+import importlib
+import logging
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+
+import click
+import redis
+from flask import current_app, has_app_context
+from flask.cli import with_appcontext
+from rq import Queue, SimpleWorker, Worker
+from rq.job import Job
+
+from services import clock
+from services.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "loyalty"
+TICK_SECONDS = 30
+PERIODIC_KEY = "jobs:periodic:{name}"
+PERIODIC: dict[str, tuple[str, int]] = {}  # name -> (function path, period in seconds)
+
+_worker_app = None  # the app of a worker process that has none active (created once, lazily)
+
+
+def queue() -> Queue:
+    """The one RQ queue, on the app's Redis."""
+    return Queue(QUEUE_NAME, connection=get_redis())
+
+
+def enqueue(func_path: str, *args, at: datetime | None = None, job_id: str | None = None) -> Job:
+    """Queue `func_path(*args)` to run in a worker; `at` (an instant on the app clock) delays it."""
+    if at is None:
+        return queue().enqueue(run, func_path, *args, job_id=job_id)
+    # RQ's scheduler runs on real time (the app clock may be moved, in tests), so pass a delay; it keeps
+    # whole seconds, rounding down, so one more second makes the job run just after `at`, never before
+    delay = max(at - clock.now(), timedelta(0)) + timedelta(seconds=1)
+    return queue().enqueue_in(delay, run, func_path, *args, job_id=job_id)
+
+
+def run(func_path: str, *args):
+    """The function every job runs: the target, inside a fresh app context of the active (or worker's) app."""
+    app = current_app._get_current_object() if has_app_context() else _app()
+    with app.app_context():  # its own context: its own DB session, removed when the job ends
+        return resolve(func_path)(*args)
+
+
+def resolve(func_path: str):
+    """The module-level function a dotted path names."""
+    module, _, name = func_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _app():
+    global _worker_app
+    if _worker_app is None:
+        from app import create_app
+        _worker_app = create_app()
+    return _worker_app
+
+
+# -- periodic tasks ---------------------------------------------------------------------------
+
+def register_periodic(name: str, func_path: str, seconds: int) -> None:
+    """Run `func_path()` every `seconds` (at most once per period across all workers)."""
+    PERIODIC[name] = (func_path, seconds)
+
+
+def every(seconds: int, name: str | None = None):
+    """Decorator form of register_periodic for a module-level function."""
+    def decorator(fn):
+        register_periodic(name or f"{fn.__module__}.{fn.__name__}", f"{fn.__module__}.{fn.__name__}", seconds)
+        return fn
+    return decorator
+
+
+def tick() -> list[str]:
+    """Queue each periodic task whose period has passed; returns their names.
+
+    The last run is a Redis key set with NX and expiring after the period, so however many workers
+    tick, each task is queued once per period.
+    """
+    redis, due = get_redis(), []
+    for name, (func_path, seconds) in sorted(PERIODIC.items()):
+        if redis.set(PERIODIC_KEY.format(name=name), clock.now().isoformat(), nx=True, ex=seconds):
+            enqueue(func_path)
+            due.append(name)
+    return due
+
+
+# -- workers ----------------------------------------------------------------------------------
+
+def _worker_connection() -> redis.Redis:
+    """A client of the app's Redis for a worker alone: RQ stretches its socket timeout for blocking pops."""
+    pool = get_redis().connection_pool
+    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class,
+                                                            **pool.connection_kwargs))
+
+
+class _BurstWorker(SimpleWorker):
+    """Runs jobs in this process (in the caller's app) and remembers them for the report."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ran: list[Job] = []
+
+    def execute_job(self, job, queue):
+        super().execute_job(job, queue)
+        self.ran.append(job)
+
+
+def drain() -> dict[str, Counter]:
+    """Run every queued job (and every scheduled one now due) in this process, then return.
+
+    Returns, per target function, a count of job outcomes: the value returned when it is a string
+    (e.g. "sent"), "ok" otherwise, or "error" when the job raised.
+    """
+    connection = _worker_connection()
+    worker = _BurstWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    try:
+        worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+    finally:
+        connection.connection_pool.disconnect()
+    report: dict[str, Counter] = {}
+    for job in worker.ran:
+        target = job.args[0] if job.args else job.func_name
+        result = job.return_value() if job.get_status() == "finished" else "error"
+        report.setdefault(target, Counter())[result if isinstance(result, str) else "ok"] += 1
+    return report
+
+
+def serve(app) -> None:
+    """Work forever: a forking RQ worker with its scheduler, plus a thread that ticks every TICK_SECONDS.
+
+    The thread only touches Redis (it queues periodic tasks, the worker runs them), so the forked work
+    horses inherit no database connection.
+    """
+    stop = threading.Event()
+    threading.Thread(target=_tick_loop, args=(app, stop), name="periodic-tick", daemon=True).start()
+    try:
+        connection = _worker_connection()
+        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(with_scheduler=True)
+    finally:
+        stop.set()
+
+
+def _tick_loop(app, stop: threading.Event) -> None:
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                if due := tick():
+                    log.info("periodic tasks queued: %s", ", ".join(due))
+            except Exception:  # Redis away for a moment: try again next tick
+                log.exception("periodic tick failed")
+        stop.wait(TICK_SECONDS)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run what is due and queued, then exit.")
+@with_appcontext
+def worker_command(burst):
+    """Run background jobs and periodic tasks (with --burst: once, then exit)."""
+    if not burst:
+        click.echo(f"worker on queue {QUEUE_NAME!r}; periodic: {', '.join(sorted(PERIODIC)) or 'none'}")
+        serve(current_app._get_current_object())
+        return
+    due = tick()
+    click.echo(f"periodic tasks queued: {', '.join(due) or 'none due'}")
+    report = drain()
+    click.echo(f"jobs run: {sum(sum(c.values()) for c in report.values())}")
+    for target, outcomes in sorted(report.items()):
+        click.echo(f"  {target}: " + ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())))
