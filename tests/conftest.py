@@ -44,13 +44,15 @@ def app(tmp_path_factory, sandbox):
         upgrade(directory="migrations", revision="heads")
         get_redis().flushdb()
     yield app
-    with app.app_context():
-        problems = audit.run()["problems"]
-        db.session.remove()
-        db.engine.dispose()
-    assert not problems, "audit-ledger after the suite:\n" + "\n".join(problems)
-    if not os.environ.get("REDIS_URL"):
-        embedded_redis.stop(str(instance))
+    try:
+        with app.app_context():
+            problems = audit.run()["problems"]
+            db.session.remove()
+            db.engine.dispose()
+        assert not problems, "audit-ledger after the suite:\n" + "\n".join(problems)
+    finally:
+        if not os.environ.get("REDIS_URL"):
+            embedded_redis.stop(str(instance))
 
 
 @pytest.fixture(autouse=True)
