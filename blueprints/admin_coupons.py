@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema
 from blueprints.coupons import CouponSchema
-from services import coupons
+from services import coupon_catalog, coupons
 
 blp = Blueprint("admin_coupons", __name__, url_prefix="/admin", description="Operators: coupons")
 BLUEPRINTS = (blp,)
@@ -111,14 +111,14 @@ class Templates(MethodView):
     @blp.response(200, CouponTemplatePageSchema)
     def get(self, args):
         """Coupon templates, newest first."""
-        return coupons.list_templates(**args)
+        return coupon_catalog.list_templates(**args)
 
     @operator_required
     @blp.arguments(CouponTemplateSchema)
     @blp.response(201, CouponTemplateSchema)
     def post(self, args):
         """Add a coupon template: cash_off (amount_fen), discount (discount_pct) or gift (gift_name)."""
-        return coupons.create_template(args)
+        return coupon_catalog.create_template(args)
 
 
 @blp.route("/coupon-templates/<int:template_id>")
@@ -127,20 +127,20 @@ class TemplateDetail(MethodView):
     @blp.response(200, CouponTemplateSchema)
     def get(self, template_id):
         """One coupon template with how many were issued."""
-        return coupons.get_template(template_id)
+        return coupon_catalog.get_template(template_id)
 
     @operator_required
     @blp.arguments(CouponTemplateChangesSchema(partial=True))
     @blp.response(200, CouponTemplateSchema)
     def patch(self, args, template_id):
         """Change a template's settings; its terms stay as created."""
-        return coupons.update_template(template_id, args)
+        return coupon_catalog.update_template(template_id, args)
 
     @operator_required
     @blp.response(204)
     def delete(self, template_id):
         """Deactivate a template: no new coupons; issued ones stay usable."""
-        coupons.deactivate_template(template_id)
+        coupon_catalog.deactivate_template(template_id)
 
 
 @blp.route("/coupon-packs")
@@ -150,14 +150,14 @@ class Packs(MethodView):
     @blp.response(200, CouponPackPageSchema)
     def get(self, args):
         """Coupon packs, newest first."""
-        return coupons.list_packs(**args)
+        return coupon_catalog.list_packs(**args)
 
     @operator_required
     @blp.arguments(CouponPackSchema)
     @blp.response(201, CouponPackSchema)
     def post(self, args):
         """Add a coupon pack of existing templates (an unknown template is a 422)."""
-        return coupons.create_pack(**args)
+        return coupon_catalog.create_pack(**args)
 
 
 @blp.route("/coupon-packs/<int:pack_id>")
@@ -166,20 +166,20 @@ class PackDetail(MethodView):
     @blp.response(200, CouponPackSchema)
     def get(self, pack_id):
         """One coupon pack."""
-        return coupons.get_pack(pack_id)
+        return coupon_catalog.get_pack(pack_id)
 
     @operator_required
     @blp.arguments(CouponPackChangesSchema)
     @blp.response(200, CouponPackSchema)
     def patch(self, args, pack_id):
         """Rename, (re)activate or change a pack's items; coupons already issued stay."""
-        return coupons.update_pack(pack_id, args)
+        return coupon_catalog.update_pack(pack_id, args)
 
     @operator_required
     @blp.response(204)
     def delete(self, pack_id):
         """Deactivate a pack."""
-        coupons.deactivate_pack(pack_id)
+        coupon_catalog.deactivate_pack(pack_id)
 
 
 @blp.route("/members/<int:member_id>/coupon-packs")

@@ -1,7 +1,8 @@
-"""Coupons: issue packs, hold a coupon for a payment, use / release / revoke / expire, and operator CRUD.
+"""Coupons: issue packs, hold a coupon for a payment, use / release / revoke / expire.
 
 The functions other areas call (issue_pack, hold_for_payment, use_held, release_held, revoke_unused,
-expire_due, redeem) only flush: the caller's transaction commits. The operator functions own theirs.
+expire_due, redeem) only flush: the caller's transaction commits. The operator's hand-out owns its
+own. Templates and packs themselves are kept in services/coupon_catalog.py.
 """
 import secrets
 from datetime import timedelta
@@ -10,19 +11,14 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models import AuditLog, Member, Operator, db
-from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponPackItem, CouponTemplate
+from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponTemplate
 from services import business_keys, clock, jobs
 from services.db import transaction
-from services.errors import Conflict, InvalidRequest, NotFound
+from services.errors import Conflict, NotFound
 from services.pagination import page
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes get read out and typed in
 CODE_LENGTH = 16  # 80 random bits
-TEMPLATE_TERMS = ("name", "kind", "amount_fen", "discount_pct", "min_spend_fen", "gift_name", "channel")
-TEMPLATE_SETTINGS = ("name", "total_stock", "per_member_limit", "active")
-VALIDITY = ("valid_days", "valid_from", "valid_until")
-CREATE_FIELDS = TEMPLATE_TERMS + TEMPLATE_SETTINGS + VALIDITY
-KIND_FIELDS = {"cash_off": "amount_fen", "discount": "discount_pct", "gift": "gift_name"}
 
 
 class CouponNotUsable(Conflict):
@@ -58,7 +54,7 @@ def _issue(member_id, pack_id, *, source, business_key, source_ref):
     coupons, skipped = [], []
     for item in sorted(pack.items, key=lambda row: row.template_id):  # locks in id order
         for n in range(item.quantity):
-            template = _lock_template(item.template_id)
+            template = lock_template(item.template_id)
             if reason := _refusal(template, member_id) or _take_stock(template):
                 skipped.append({"template_id": template.id, "reason": reason})
                 break
@@ -86,7 +82,7 @@ def _issue_under(business_key: str, fields: dict) -> CouponIssue | None:
     return issue
 
 
-def _lock_template(template_id: int) -> CouponTemplate:
+def lock_template(template_id: int) -> CouponTemplate:
     return db.session.scalar(select(CouponTemplate).where(CouponTemplate.id == template_id)
                              .with_for_update().execution_options(populate_existing=True))
 
@@ -280,104 +276,7 @@ def issue_pack_by_operator(operator: Operator, member_id: int, pack_id: int, *, 
     return coupons
 
 
-def create_template(fields: dict) -> CouponTemplate:
-    """Add a coupon template."""
-    with transaction():
-        template = CouponTemplate(**{key: fields[key] for key in CREATE_FIELDS if key in fields},
-                                  issued=0, created_at=clock.now())
-        _check_template(template)
-        db.session.add(template)
-    return template
-
-
-def update_template(template_id: int, fields: dict) -> CouponTemplate:
-    """Change a template's name, stock, limit, validity for new issues, or active flag; never its terms."""
-    with transaction():
-        template = _lock_template(template_id) or _missing("coupon template")
-        for key in TEMPLATE_SETTINGS:
-            if key in fields:
-                setattr(template, key, fields[key])
-        if any(key in fields for key in VALIDITY):  # validity is replaced as a whole
-            for key in VALIDITY:
-                setattr(template, key, fields.get(key))
-        _check_template(template)
-    return template
-
-
-def _check_template(template: CouponTemplate) -> None:
-    problems = {}
-    for kind, field in KIND_FIELDS.items():
-        if (kind == template.kind) != (getattr(template, field) is not None):
-            problems[field] = [f"Required for and only for {kind} coupons."]
-    window = (template.valid_from, template.valid_until)
-    by_days, fixed = template.valid_days is not None, None not in window
-    if not ((by_days and window == (None, None)) or (fixed and not by_days)):
-        problems["valid_days"] = ["Give either valid_days or both valid_from and valid_until."]
-    elif fixed and template.valid_until <= template.valid_from:
-        problems["valid_until"] = ["Must be after valid_from."]
-    if problems:
-        raise InvalidRequest("The coupon template is not consistent.", status=422, details=problems)
-    if template.total_stock is not None and template.total_stock < template.issued:
-        raise Conflict("total_stock cannot go below what was already issued.", details={"issued": template.issued})
-
-
-def get_template(template_id: int) -> CouponTemplate:
-    return db.session.get(CouponTemplate, template_id) or _missing("coupon template")
-
-
-def list_templates(*, limit: int, cursor: str | None) -> dict:
-    """Coupon templates, newest first."""
-    return page(db.session, select(CouponTemplate), id_column=CouponTemplate.id, limit=limit, cursor=cursor)
-
-
-def deactivate_template(template_id: int) -> None:
-    """Stop issuing a template; coupons already issued stay usable."""
-    update_template(template_id, {"active": False})
-
-
-def create_pack(*, name: str, items: list[dict]) -> CouponPack:
-    """Add a coupon pack of existing templates."""
-    with transaction():
-        pack = CouponPack(name=name, active=True, created_at=clock.now(), items=_pack_items(items))
-        db.session.add(pack)
-    return pack
-
-
-def update_pack(pack_id: int, fields: dict) -> CouponPack:
-    """Rename, (de)activate or refill a pack; what it already issued stays."""
-    with transaction():
-        pack = db.session.get(CouponPack, pack_id, with_for_update=True) or _missing("coupon pack")
-        pack.name, pack.active = fields.get("name", pack.name), fields.get("active", pack.active)
-        if "items" in fields:
-            pack.items.clear()
-            db.session.flush()
-            pack.items.extend(_pack_items(fields["items"]))
-    return pack
-
-
-def _pack_items(items: list[dict]) -> list[CouponPackItem]:
-    wanted = {item["template_id"] for item in items}
-    known = set(db.session.scalars(select(CouponTemplate.id).where(CouponTemplate.id.in_(wanted))))
-    if missing := sorted(wanted - known):
-        raise InvalidRequest("Unknown coupon templates.", status=422, details={"items": {"template_id": missing}})
-    return [CouponPackItem(template_id=item["template_id"], quantity=item["quantity"]) for item in items]
-
-
-def get_pack(pack_id: int) -> CouponPack:
-    return db.session.get(CouponPack, pack_id) or _missing("coupon pack")
-
-
-def list_packs(*, limit: int, cursor: str | None) -> dict:
-    """Coupon packs, newest first."""
-    return page(db.session, select(CouponPack), id_column=CouponPack.id, limit=limit, cursor=cursor)
-
-
-def deactivate_pack(pack_id: int) -> None:
-    """Stop issuing a pack."""
-    update_pack(pack_id, {"active": False})
-
-
-def _missing(what: str):
+def missing(what: str):
     raise NotFound(f"No such {what}.")
 
 

@@ -2,7 +2,7 @@
 from sqlalchemy import func, or_, select
 
 from models import Payment, PaymentRule, db
-from services import clock, coupons, stores
+from services import clock, coupon_catalog, stores
 from services.db import transaction
 from services.errors import InvalidRequest, NotFound
 
@@ -67,7 +67,7 @@ def deactivate_rule(rule_id: int) -> None:
 
 
 def _checked(fields: dict) -> dict:
-    coupons.get_pack(fields["coupon_pack_id"])
+    coupon_catalog.get_pack(fields["coupon_pack_id"])
     if fields.get("store_id") is not None:
         stores.get_store(fields["store_id"])
     if fields.get("starts_at") and fields.get("ends_at") and fields["ends_at"] <= fields["starts_at"]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -151,6 +152,30 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
+
+
+def send(client, method: str, path: str, body, headers: dict):
+    """A request whose body is JSON, or raw text sent as JSON (to test malformed bodies)."""
+    kwargs = {"headers": dict(headers)}
+    if isinstance(body, str):
+        kwargs["data"], kwargs["content_type"] = body, "application/json"
+    elif body is not None:
+        kwargs["json"] = body
+    return getattr(client, method)(path, **kwargs)
+
+
+def assert_error(res, status: int) -> dict:
+    """The answer is `status` with the contract's error envelope; returns the error."""
+    assert res.status_code == status, res.get_data(as_text=True)
+    error = res.get_json()["error"]
+    assert set(error) == {"code", "message", "details"} and error["code"] and error["message"]
+    return error
+
+
+def row_counts(*models) -> dict:
+    """How many rows each table has, read in a fresh transaction."""
+    db.session.rollback()
+    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models}
 
 
 def at(text: str) -> datetime:

@@ -1,15 +1,15 @@
 """Bad input on every endpoint: a 4xx with the error envelope, and nothing written."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models import AuditLog, GrowthEntry, IdempotencyRecord, Level, Member, PointsEntry, db
+from tests.conftest import assert_error, row_counts, send
 
 TABLES = (Member, PointsEntry, GrowthEntry, AuditLog, Level, IdempotencyRecord)
 
 
 def _counts():
-    db.session.rollback()
-    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in TABLES}
+    return row_counts(*TABLES)
 
 
 MEMBER_CASES = [
@@ -64,26 +64,13 @@ OPERATOR_CASES = [
 ]
 
 
-def _send(client, method, path, body, headers):
-    kwargs = {"headers": dict(headers)}
-    if isinstance(body, str):
-        kwargs["data"], kwargs["content_type"] = body, "application/json"
-    elif body is not None:
-        kwargs["json"] = body
-    return getattr(client, method)(path, **kwargs)
-
-
-def _assert_envelope(res, status):
-    assert res.status_code == status, res.get_data(as_text=True)
-    error = res.get_json()["error"]
-    assert set(error) == {"code", "message", "details"} and error["code"] and error["message"]
 
 
 @pytest.mark.parametrize("method,path,body,status", MEMBER_CASES)
 def test_member_bad_input(client, login, method, path, body, status):
     headers = login()["headers"]
     before = _counts()
-    _assert_envelope(_send(client, method, path, body, headers), status)
+    assert_error(send(client, method, path, body, headers), status)
     assert _counts() == before
 
 
@@ -96,5 +83,5 @@ def test_operator_bad_input(client, login, operator, method, path, body, status)
     if body and body.get("reason") == "long key":
         headers["Idempotency-Key"] = "k" * 129
     before = _counts()
-    _assert_envelope(_send(client, method, path.format(member=member, level=level), body, headers), status)
+    assert_error(send(client, method, path.format(member=member, level=level), body, headers), status)
     assert _counts() == before

@@ -13,7 +13,7 @@ from models.coupon import Coupon, CouponIssue, CouponPack, CouponPackItem, Coupo
 from services import coupons, demo
 from services.db import transaction
 from services.errors import Conflict, NotFound
-from tests.conftest import at, unique
+from tests.conftest import assert_error, at, row_counts, send, unique
 
 CASH_OFF = {"name": "满50减10 (test)", "kind": "cash_off", "amount_fen": 1000, "min_spend_fen": 5000, "valid_days": 30}
 
@@ -402,8 +402,7 @@ T, P, I = "/api/v1/admin/coupon-templates", "/api/v1/admin/coupon-packs", "/api/
 
 
 def _counts():
-    db.session.rollback()
-    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in TABLES}
+    return row_counts(*TABLES)
 
 
 OPERATOR_CASES = [
@@ -490,19 +489,6 @@ def _fill(value, ids):
     return value
 
 
-def _send(client, method, path, body, headers):
-    kwargs = {"headers": headers}
-    if body == "not json{":
-        kwargs["data"], kwargs["content_type"] = body, "application/json"
-    elif body is not None:
-        kwargs["json"] = body
-    return getattr(client, method)(path, **kwargs)
-
-
-def _assert_envelope(res, status):
-    assert res.status_code == status, res.get_data(as_text=True)
-    error = res.get_json()["error"]
-    assert set(error) == {"code", "message", "details"} and error["code"] and error["message"]
 
 
 @pytest.mark.parametrize("method,path,body,status", OPERATOR_CASES)
@@ -512,7 +498,7 @@ def test_operator_bad_input(client, admin, setup, method, path, body, status):
     headers = {**admin, "Idempotency-Key": "k" * 129} if isinstance(body, dict) and body.get("reason") == "long key" \
         else admin
     before = _counts()
-    _assert_envelope(_send(client, method, path.format(**ids), _fill(body, ids), headers), status)
+    assert_error(send(client, method, path.format(**ids), _fill(body, ids), headers), status)
     assert _counts() == before
 
 
@@ -520,11 +506,11 @@ def test_operator_bad_input(client, admin, setup, method, path, body, status):
     ({"status": "lost"}, 422), ({"limit": 0}, 422), ({"limit": "many"}, 422), ({"cursor": "%%%%"}, 400),
 ])
 def test_member_bad_input(client, login, query, status):
-    _assert_envelope(client.get("/api/v1/coupons", headers=login()["headers"], query_string=query), status)
+    assert_error(client.get("/api/v1/coupons", headers=login()["headers"], query_string=query), status)
 
 
 def test_roles_are_kept_apart(client, admin, login):
     member = login()
-    _assert_envelope(client.get("/api/v1/coupons"), 401)
-    _assert_envelope(client.get("/api/v1/coupons", headers=admin), 403)
-    _assert_envelope(client.get(T, headers=member["headers"]), 403)
+    assert_error(client.get("/api/v1/coupons"), 401)
+    assert_error(client.get("/api/v1/coupons", headers=admin), 403)
+    assert_error(client.get(T, headers=member["headers"]), 403)
