@@ -29,11 +29,10 @@ REFUSED = 43101  # the member has no grant (left) or refused: drop, never retry
 BAD_REQUEST = {47003: "a value breaks the template's limits", 40037: "invalid template_id",
                41030: "invalid page", 40003: "invalid openid"}
 PENDING_IDS = "outbox_message_ids"  # session.info key: messages to queue once the transaction commits
-DEFAULTS = {"MESSAGE_MAX_ATTEMPTS": 8, "MESSAGE_RETRY_SECONDS": 30, "MESSAGE_RETRY_MAX_SECONDS": 3600}
 
 
 def _config(name: str) -> int:
-    return int(current_app.config.get(name, DEFAULTS[name]))
+    return int(current_app.config[name])
 
 
 # -- grants -----------------------------------------------------------------------------------
