@@ -1,0 +1,1 @@
+"""Daily sign-in: records, rules, badges (filled in by the sign-in work)."""
