@@ -102,6 +102,9 @@ def refund_notification():
 def _xml_reply(handle) -> Response:
     try:
         ok, message = handle(request.get_data(cache=False))
+    except wechat.InvalidNotification as exc:
+        log.warning("notification refused: %s", exc)
+        ok, message = False, "invalid notification"
     except Exception:  # WeChat must get XML back whatever happened; FAIL makes it retry later
         log.exception("notification handling failed")
         ok, message = False, "retry later"
