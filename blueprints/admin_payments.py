@@ -4,8 +4,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import idempotent, operator_read_required, operator_required
+from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
+from models.payment import PAYMENT_STATUSES
 from services import payment_rules, payments, refunds, stores
 
 blp = Blueprint("admin_payments", __name__, url_prefix="/admin", description="Operators: payments")
@@ -64,6 +65,11 @@ class AdminPaymentSchema(PaymentSchema):
     rule_id = fields.Integer(allow_none=True)
 
 
+class PaymentSearchSchema(PageArgsSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_STATUSES))
+    member_id = fields.Integer(load_default=None, **ID)
+
+
 def _items(schema, name):
     return Schema.from_dict({"items": fields.List(fields.Nested(schema))}, name=name)
 
@@ -120,6 +126,16 @@ class PaymentRuleDetail(MethodView):
     def delete(self, rule_id):
         """Switch a rule off."""
         payment_rules.deactivate_rule(rule_id)
+
+
+@blp.route("/payments")
+class PaymentList(MethodView):
+    @operator_read_required
+    @blp.arguments(PaymentSearchSchema, location="query")
+    @blp.response(200, page_schema(AdminPaymentSchema, "AdminPaymentPage"))
+    def get(self, args):
+        """Payments, newest first, by status or member."""
+        return payments.find_payments(**args)
 
 
 @blp.route("/payments/<int:payment_id>")

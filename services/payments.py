@@ -15,6 +15,7 @@ from models import Payment, PointsEntry, db
 from services import audit, clock, coupons, jobs, payment_rewards, refunds, stores, wechat
 from services.db import transaction
 from services.errors import NotFound, WeChatError
+from services.pagination import page
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,16 @@ def get_payment(payment_id: int) -> Payment:
     if payment is None:
         raise NotFound("No such payment.")
     return payment
+
+
+def find_payments(*, status: str | None, member_id: int | None, limit: int, cursor: str | None) -> dict:
+    """Payments, newest first, optionally of one status or member."""
+    stmt = select(Payment)
+    if status:
+        stmt = stmt.where(Payment.status == status)
+    if member_id:
+        stmt = stmt.where(Payment.member_id == member_id)
+    return page(db.session, stmt, id_column=Payment.id, limit=limit, cursor=cursor)
 
 
 def handle_notification(body: bytes) -> tuple[bool, str]:

@@ -32,6 +32,8 @@ OPERATOR_CASES = [
     ("patch", "/api/v1/admin/payment-rules/99999999", {"name": "x"}, 404),
     ("delete", "/api/v1/admin/payment-rules/99999999", None, 404),
     ("get", "/api/v1/admin/payments/99999999", None, 404),
+    ("get", "/api/v1/admin/payments?status=lost", None, 422),
+    ("get", "/api/v1/admin/payments?member_id=x", None, 422),
     ("post", "/api/v1/admin/payments/99999999/refund", {"amount_fen": 1, "reason": "why"}, 404),
     ("post", "/api/v1/admin/payments/{pending}/refund", {"amount_fen": 1, "reason": "not paid"}, 409),
     ("post", "/api/v1/admin/payments/{pending}/refund", {"amount_fen": 0, "reason": "zero"}, 422),
@@ -61,3 +63,13 @@ def test_notify_endpoints_answer_xml_fail_to_garbage(client):
     for path in ("/api/v1/payments/wechat/notify", "/api/v1/payments/wechat/refund-notify"):
         res = client.post(path, data=b"\x00\xff garbage", content_type="text/xml")
         assert res.status_code == 200 and b"FAIL" in res.data
+
+
+def test_operator_lists_payments_by_member_and_status(client, login, operator):
+    member, admin = login(), operator()
+    for amount in (100, 200):
+        client.post("/api/v1/payments", headers=member["headers"], json={"amount_fen": amount, "description": "x"})
+    res = client.get("/api/v1/admin/payments", headers=admin,
+                     query_string={"member_id": member["member"]["id"], "status": "pending", "limit": 1})
+    body = res.get_json()
+    assert [p["amount_fen"] for p in body["items"]] == [200] and body["next_cursor"]
