@@ -67,7 +67,7 @@ class AdminPaymentSchema(PaymentSchema):
 
 class PaymentSearchSchema(PageArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_STATUSES))
-    member_id = fields.Integer(load_default=None, **ID)
+    member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 def _items(schema, name):

@@ -1,4 +1,5 @@
 """The platform: health, the OpenAPI document, the error envelope everywhere, the clock."""
+import re
 from datetime import date
 
 import pytest
@@ -19,7 +20,7 @@ def test_openapi_documents_every_endpoint(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("api-docs"):
             continue
-        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
     me = spec["paths"]["/api/v1/me"]["get"]
