@@ -4,6 +4,8 @@ import click
 from sandbox.cli import wechat_sandbox_command
 from services import audit, coupons, demo, operators, payments, points
 from services.jobs import worker_command
+from services.redis_rebuild import rebuild_redis_command
+from services.signin import signin_remind_command
 
 
 @click.command("create-operator")
@@ -27,6 +29,8 @@ def seed_demo_command():
     click.echo(f"coupons: templates 满50减10 and 9折券 in pack {pack_id}")
     store, rule = demo.seed_store_and_payment_rule(pack_id)
     click.echo(f"store {store!r}; payment rule {rule!r} (pay ≥ 50 元 → pack {pack_id})")
+    signin_rule = demo.seed_signin_rules()
+    click.echo(f"sign-in rules: {f'version {signin_rule} created' if signin_rule else 'present'}")
 
 
 @click.command("audit-ledger")
@@ -66,5 +70,6 @@ def reconcile_payments_command():
 
 def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
-                    expire_coupons_command, reconcile_payments_command, worker_command, wechat_sandbox_command):
+                    expire_coupons_command, reconcile_payments_command, rebuild_redis_command, signin_remind_command,
+                    worker_command, wechat_sandbox_command):
         app.cli.add_command(command)

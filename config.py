@@ -43,6 +43,10 @@ DEFAULTS = {
     "MESSAGE_MAX_ATTEMPTS": 8,  # subscribe-message sends before giving up
     "MESSAGE_RETRY_SECONDS": 30,  # first retry delay, doubled each time
     "MESSAGE_RETRY_MAX_SECONDS": 3600,
+    "SIGNIN_MAKEUP_COST_POINTS": 20,  # a make-up sign-in without a make-up card
+    "SIGNIN_MAKEUP_PER_MONTH": 3,  # make-ups a month, cards included
+    "SIGNIN_REMINDER_HOUR": 20,  # business time after which unsigned members are reminded
+    "SIGNIN_REMINDER_PAGE": "pages/signin/index",
     "ADMIN_POINTS_LIMIT": 1_000_000,
     "API_TITLE": "Loyalty API",
     "API_VERSION": "v1",
@@ -64,7 +68,8 @@ ENV_NAMES = {
     "WECHAT_TOKEN": str, "WECHAT_AES_KEY": str, "WECHAT_TEMPLATES": json.loads,
     "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int, "POINTS_PER_YUAN": int, "GROWTH_PER_YUAN": int,
     "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MESSAGE_MAX_ATTEMPTS": int,
-    "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int,
+    "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int, "SIGNIN_MAKEUP_COST_POINTS": int,
+    "SIGNIN_MAKEUP_PER_MONTH": int, "SIGNIN_REMINDER_HOUR": int, "SIGNIN_REMINDER_PAGE": str,
 }
 
 

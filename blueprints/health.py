@@ -1,4 +1,4 @@
-"""GET /healthz at the root: is the database there, is Redis there."""
+"""GET /healthz at the root: is the database there, is Redis there; GET /bench/bare for the benchmark."""
 from flask import Blueprint, jsonify
 
 from services import health
@@ -11,3 +11,9 @@ def healthz():
     """Liveness and dependencies: 200 when the database and Redis answer, 503 otherwise."""
     report = health.check()
     return jsonify(report), 200 if report["status"] == "ok" else 503
+
+
+@blp.get("/bench/bare")
+def bench_bare():
+    """A bare JSON answer touching neither the database nor Redis: the benchmark's yardstick."""
+    return jsonify({"ok": True})

@@ -1,2 +1,47 @@
-"""Placeholder: filled in by the issue-4 work."""
-BLUEPRINTS = ()
+"""Leaderboards: the top members of a board (names masked) and the member's own rank."""
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from blueprints.common import member_required
+from services import leaderboards
+
+blp = Blueprint("leaderboards", __name__, url_prefix="/leaderboards", description="Leaderboards")
+BLUEPRINTS = (blp,)
+
+
+class BoardArgsSchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class BoardMemberSchema(Schema):
+    nickname = fields.String()
+    avatar_url = fields.String()
+
+
+class BoardItemSchema(Schema):
+    rank = fields.Integer()
+    member = fields.Nested(BoardMemberSchema)
+    score = fields.Integer()
+
+
+class MyStandingSchema(Schema):
+    rank = fields.Integer(allow_none=True, metadata={"description": "null when not on the board"})
+    score = fields.Integer()
+
+
+class StandingsSchema(Schema):
+    items = fields.List(fields.Nested(BoardItemSchema))
+    me = fields.Nested(MyStandingSchema)
+
+
+@blp.route("/<string:board>")
+class Standings(MethodView):
+    @member_required
+    @blp.arguments(BoardArgsSchema, location="query")
+    @blp.response(200, StandingsSchema)
+    @blp.alt_response(404, schema="Error", description="No such board")
+    def get(self, args, board):
+        """The top of a board (points_week, points_month, streak) and the member's own rank."""
+        return leaderboards.standings(board, g.member.id, limit=args["limit"])

@@ -1,2 +1,127 @@
-"""Placeholder: filled in by the issue-4 work."""
-BLUEPRINTS = ()
+"""Daily sign-in: POST /signin, GET /signin/calendar, POST /signin/makeup, GET /badges."""
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from blueprints.common import idempotent, member_required
+from services import signin, signin_calendar
+
+blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")
+badges_blp = Blueprint("badges", __name__, url_prefix="/badges", description="The badge wall")
+BLUEPRINTS = (blp, badges_blp)
+
+MONTH = r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$"
+
+
+class RewardSchema(Schema):
+    kind = fields.String()
+    cycle_day = fields.Integer()
+    badge_code = fields.String()
+    points = fields.Integer()
+    growth = fields.Integer()
+    coupon_pack_id = fields.Integer(allow_none=True)
+
+
+class BadgeBriefSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class SigninResultSchema(Schema):
+    day = fields.Date()
+    kind = fields.String()
+    streak = fields.Integer()
+    points = fields.Integer()
+    growth = fields.Integer()
+    coupons = fields.List(fields.String())
+    bonus = fields.List(fields.Nested(RewardSchema))
+    badges = fields.List(fields.Nested(BadgeBriefSchema))
+    cost_points = fields.Integer()
+    paid_with = fields.String(allow_none=True)
+
+
+class CalendarArgsSchema(Schema):
+    month = fields.String(load_default=None, validate=validate.Regexp(MONTH, error="Use YYYY-MM."))
+
+
+class UpcomingRewardSchema(Schema):
+    day = fields.Date()
+    cycle_day = fields.Integer()
+    points = fields.Integer()
+    growth = fields.Integer()
+    coupon_pack_id = fields.Integer(allow_none=True)
+
+
+class CalendarDaySchema(Schema):
+    day = fields.Date()
+    state = fields.String(metadata={"enum": ["signed", "made_up", "missed", "today", "future"]})
+
+
+class MakeupAllowanceSchema(Schema):
+    left = fields.Integer()
+    cards_left = fields.Integer()
+    cost_points = fields.Integer()
+
+
+class CalendarSchema(Schema):
+    month = fields.String()
+    days = fields.List(fields.Nested(CalendarDaySchema))
+    streak = fields.Integer()
+    longest_streak = fields.Integer()
+    total_days = fields.Integer()
+    signed_today = fields.Boolean()
+    upcoming_rewards = fields.List(fields.Nested(UpcomingRewardSchema))
+    makeup = fields.Nested(MakeupAllowanceSchema)
+
+
+class MakeupSchema(Schema):
+    day = fields.Date(required=True)
+
+
+class BadgeSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String(allow_none=True)
+    days = fields.Integer(allow_none=True)
+    earned_at = fields.AwareDateTime(allow_none=True)
+
+
+@blp.route("")
+class SignIn(MethodView):
+    @member_required
+    @idempotent
+    @blp.response(200, SigninResultSchema)
+    def post(self):
+        """Sign in for today; a second time the same business day is 409 already_signed_in."""
+        return signin.sign_in(g.member.id)
+
+
+@blp.route("/calendar")
+class Calendar(MethodView):
+    @member_required
+    @blp.arguments(CalendarArgsSchema, location="query", error_status_code=400)
+    @blp.response(200, CalendarSchema)
+    def get(self, args):
+        """A month of sign-ins (this month by default), the streak, the rewards ahead and make-ups left."""
+        return signin_calendar.calendar(g.member, args["month"])
+
+
+@blp.route("/makeup")
+class Makeup(MethodView):
+    @member_required
+    @idempotent
+    @blp.arguments(MakeupSchema)
+    @blp.response(200, SigninResultSchema)
+    def post(self, args):
+        """Make up a missed day of this month with a make-up card or points (honours Idempotency-Key)."""
+        return signin.make_up(g.member.id, args["day"])
+
+
+@badges_blp.route("")
+class Badges(MethodView):
+    @member_required
+    @badges_blp.response(200, Schema.from_dict({"items": fields.List(fields.Nested(BadgeSchema))}, name="BadgeWall"))
+    def get(self):
+        """The badge wall: every badge, with when it was earned (null when not yet)."""
+        return signin_calendar.badge_wall(g.member.id)

@@ -3,7 +3,8 @@ from sqlalchemy import select
 
 from models import Level, Operator, PaymentRule, Store, db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
-from services import clock, levels, operators
+from models.signin import SigninRule
+from services import clock, levels, operators, signin_rules
 from services.db import transaction
 
 DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
@@ -88,3 +89,14 @@ def seed_store_and_payment_rule(pack_id: int) -> tuple[str, str]:
             db.session.add(PaymentRule(name=DEMO_RULE, min_amount_fen=5000, coupon_pack_id=pack_id, active=True,
                                        created_at=clock.now()))
     return DEMO_STORE, DEMO_RULE
+
+
+def seed_signin_rules() -> int | None:
+    """The demo sign-in rules (DEFAULT_RULE, the 支付有礼 pack on day 7), in force today, unless any exist."""
+    if db.session.scalar(select(SigninRule.id).limit(1)) is not None:
+        return None
+    pack_id = db.session.scalar(select(CouponPack.id).where(CouponPack.name == "支付有礼礼包", CouponPack.active)
+                                .order_by(CouponPack.id).limit(1))
+    rewards = [dict(reward) for reward in signin_rules.DEFAULT_RULE["rewards"]]
+    rewards[-1]["coupon_pack_id"] = pack_id
+    return signin_rules.create_rule({"rewards": rewards}, effective_from=clock.today()).id

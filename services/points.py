@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from models import Member, PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
-from services import business_keys, clock, jobs
+from services import business_keys, clock, jobs, leaderboards
 from services.db import transaction
 from services.errors import Conflict, InsufficientPoints, MemberFrozen, NotFound
 from services.pagination import page
@@ -33,6 +33,7 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
     db.session.add(PointsLot(member_id=member_id, entry_id=entry.id, amount=amount, remaining=amount,
                              expires_at=expires_at))
     account.lifetime_earned += amount
+    leaderboards.note_points_earned(member_id, amount, at=entry.created_at)
     return entry
 
 

@@ -5,9 +5,55 @@ as it goes, and returns how many keys it wrote.
 """
 from collections.abc import Callable
 
+import logging
+
+import click
+from flask.cli import with_appcontext
+
+log = logging.getLogger(__name__)
+
 REBUILDERS: dict[str, Callable] = {}
 
 
 def register(name: str, rebuild: Callable) -> None:
     """Make `rebuild-redis` rebuild an area's structures (call once, at import time)."""
     REBUILDERS[name] = rebuild
+
+
+def rebuild_all(progress=None) -> dict[str, tuple[int, int] | Exception]:
+    """Run every registered rebuilder; per area, (keys written, items counted) or the error it raised.
+
+    One area failing does not stop the others: each rebuilds only what it owns.
+    """
+    done = {}
+    for name, rebuild in sorted(REBUILDERS.items()):
+        counted = [0]
+
+        def count(n, counted=counted):
+            counted[0] += n
+            if progress:
+                progress(n)
+        try:
+            done[name] = (rebuild(count), counted[0])
+        except Exception as exc:  # reported below, and the command exits 1
+            log.exception("rebuild-redis: %s failed", name)
+            done[name] = exc
+    return done
+
+
+@click.command("rebuild-redis")
+@with_appcontext
+def rebuild_redis_command():
+    """Rebuild every Redis structure (leaderboards, calendars, streaks…) from SQL."""
+    with click.progressbar(length=0, label="rebuilding Redis from SQL", show_pos=True) as bar:
+        done = rebuild_all(progress=bar.update)
+    failed = {name: exc for name, exc in done.items() if isinstance(exc, Exception)}
+    for name, outcome in done.items():
+        if name not in failed:
+            click.echo(f"{name}: {outcome[0]} keys, {outcome[1]} entries")
+    for name, exc in failed.items():
+        click.echo(f"FAILED {name}: {type(exc).__name__}: {exc}", err=True)
+    click.echo(f"rebuilt {sum(o[0] for n, o in done.items() if n not in failed)} keys "
+               f"in {len(done) - len(failed)} of {len(done)} areas")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,231 @@
+"""The benchmark: requests per second of hot endpoints as a ratio of a bare JSON endpoint, same run.
+
+    .venv/bin/python bench/run.py [--seconds 10] [--members 20000] [--board-size 1000000]
+
+Starts gunicorn (the project's gunicorn.conf.py) on a free 127.0.0.1 port against DATABASE_URL
+(default: a fresh PostgreSQL database on 127.0.0.1:5432, user postgres, dropped afterwards) and
+REDIS_URL (default redis://127.0.0.1:6379/11, flushed before and after), migrates, creates members
+with tokens through the services, loads the points_week board, then drives each endpoint for a
+fixed number of seconds with wrk (or, without wrk, Python threads on keep-alive connections).
+An endpoint that answers 404 (not written yet) is skipped. Everything stops and is cleaned up by itself.
+"""
+import argparse
+import contextlib
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import load  # noqa: E402  (bench/load.py)
+
+GOALS = {"signin": 0.5, "calendar": 0.8, "leaderboard": 0.8}
+SYNTHETIC_ID_BASE = 100_000_000  # board members that are not in SQL: ids no real member has
+
+
+def main():
+    args = _parse()
+    secret = secrets.token_hex(32)
+    try:
+        with _database(args.database_url) as database_url:
+            os.environ.update(DATABASE_URL=database_url, REDIS_URL=args.redis_url, SECRET_KEY=secret)
+            tokens = _prepare(args)
+            with _gunicorn(_free_port(), args) as base:
+                results = _measure(base, tokens, args)
+    finally:
+        _flush_redis(args.redis_url)
+    _report(results, args)
+
+
+def _parse():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=int, default=10, help="length of each measurement")
+    p.add_argument("--members", type=int, default=20_000, help="real members (distinct sign-ins)")
+    p.add_argument("--board-size", type=int, default=1_000_000, help="synthetic members on points_week")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2, help="load generator threads")
+    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
+    p.add_argument("--only", nargs="*", help="bare signin calendar leaderboard me")
+    p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"))
+    p.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
+    return p.parse_args()
+
+
+@contextlib.contextmanager
+def _database(url):
+    """The given database, or a fresh PostgreSQL database on 127.0.0.1 dropped afterwards."""
+    if url:
+        yield url
+        return
+    import psycopg
+    name = f"bench_{os.getpid()}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    print(f"==> database {name} created on 127.0.0.1:5432")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        print(f"==> database {name} dropped")
+
+
+def _prepare(args) -> list[str]:
+    """Migrate, create the members and their tokens, load the leaderboard; returns the tokens."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from models import db
+    from services import leaderboards, members, tokens
+    from services.db import transaction
+    from services.redis_client import get_redis
+
+    instance = tempfile.mkdtemp(prefix="bench-instance-")
+    app = create_app(instance_path=instance)
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="heads")
+            get_redis().flushdb()
+            started, ids = time.monotonic(), []
+            for start in range(0, args.members, 1000):
+                with transaction():
+                    batch = [members.create_member(f"bench-{os.getpid()}-{n}")
+                             for n in range(start, min(start + 1000, args.members))]
+                ids += [m.id for m in batch]
+                db.session.remove()
+            print(f"==> {len(ids)} members in {time.monotonic() - started:.1f}s")
+            started = time.monotonic()
+            now, rng = leaderboards.clock.now(), random.Random(42)
+            rows = [(SYNTHETIC_ID_BASE + n, rng.randint(1, 5000), now - timedelta(seconds=rng.randint(0, 3600)))
+                    for n in range(args.board_size)]
+            rows += [(mid, rng.randint(1, 5000), now) for mid in ids]
+            written = leaderboards.write_board(leaderboards.BOARDS["points_week"], rows)
+            print(f"==> points_week: {written} members in {time.monotonic() - started:.1f}s "
+                  f"({get_redis().zcard(leaderboards.key(leaderboards.BOARDS['points_week'])) - 1} in Redis)")
+            return [tokens.issue("member", mid, 0) for mid in ids]
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _gunicorn(port, args):
+    env = dict(os.environ, BIND=f"127.0.0.1:{port}", ACCESS_LOG="/dev/null")
+    if args.workers:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            if _status(f"{base}/healthz") == 200:
+                break
+            if proc.poll() is not None:
+                raise SystemExit("gunicorn exited during start-up")
+            time.sleep(0.2)
+        else:
+            raise SystemExit("gunicorn did not become healthy in 30 s")
+        print(f"==> gunicorn on {base}, workers: {env.get('WEB_CONCURRENCY', 'gunicorn.conf.py default')}")
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        print("==> gunicorn stopped")
+
+
+def _status(url, method="GET", token=None) -> int | None:
+    request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None,
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as res:
+            return res.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def _endpoints():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    month = datetime.now(ZoneInfo(os.environ.get("TIMEZONE", "Asia/Shanghai"))).strftime("%Y-%m")
+    return {"bare": ("GET", "/bench/bare"),
+            "signin": ("POST", "/api/v1/signin"),
+            "calendar": ("GET", f"/api/v1/signin/calendar?month={month}"),
+            "leaderboard": ("GET", "/api/v1/leaderboards/points_week"),
+            # no goal: the floor of any signed-in endpoint (token check + one member query), for context
+            "me": ("GET", "/api/v1/me")}
+
+
+def _measure(base, tokens, args) -> dict:
+    runner = load.Wrk if shutil.which("wrk") and not args.python_load else load.PythonLoad
+    print(f"==> load generator: {runner.__name__}, {args.connections} connections, {args.seconds}s each")
+    results = {}
+    for name, (method, path) in _endpoints().items():
+        if args.only and name not in args.only and name != "bare":
+            continue
+        probe = tokens[-1]  # the probe's sign-in uses a member the measurement does not
+        status = _status(base + path, method, probe)
+        if status == 404:
+            print(f"--- {name}: {method} {path} answers 404: not there yet, skipped")
+            continue
+        if status not in (200, 201):
+            print(f"--- {name}: {method} {path} answers {status} to a probe; measuring anyway")
+        result = runner(base, method, path, tokens[:-1], seconds=args.seconds,
+                        connections=args.connections, threads=args.threads).run()
+        results[name] = result
+        print(f"--- {name}: {result['rps']:.0f} req/s, {result['requests']} requests, "
+              f"{result['errors']} not 2xx, p50 {result.get('p50_ms', '?')} ms, p99 {result.get('p99_ms', '?')} ms")
+        if name == "signin" and result["requests"] > len(tokens) - 1:
+            print(f"    (more requests than members: {result['requests'] - len(tokens) + 1} repeats were 409s;"
+                  f" raise --members)")
+    return results
+
+
+def _report(results, args):
+    bare = results.get("bare", {}).get("rps")
+    print("\n==> results (ratio = endpoint req/s ÷ bare req/s, same run)")
+    for name, result in results.items():
+        ratio = result["rps"] / bare if bare else float("nan")
+        goal = GOALS.get(name)
+        verdict = "" if goal is None else f"  goal ≥ {goal}: {'met' if ratio >= goal else 'NOT met'}"
+        print(f"  {name:12} {result['rps']:9.0f} req/s  ratio {ratio:5.2f}{verdict}")
+    print(json.dumps({"seconds": args.seconds, "board_size": args.board_size,
+                      **{k: round(v["rps"], 1) for k, v in results.items()}}))
+
+
+def _flush_redis(url):
+    import redis
+    redis.Redis.from_url(url).flushdb()
+    print("==> redis flushed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+"""Leaderboards: Redis sorted sets per period, an index of SQL rebuilt whenever it is missing.
+
+Boards: `points_week` / `points_month` (points earned in the current ISO week / month in TIMEZONE,
+from the ledger's earn entries) and `streak` (current sign-in streaks: one board per business day,
+so a streak that broke drops off the next day). Keys are Cluster-safe, one hash tag per board and
+period (`lb:{points_week:2026-W48}`), each expiring a few periods later.
+
+Score = value * 2**bits + (2**bits - 1 - s), s = whole seconds from the board's epoch (the period's
+start; 2020-01-01 for streaks) to the instant the member reached that value. Equal values share the
+integer part, and the one who got there first has the larger fraction, so is listed first. A
+member's rank = 1 + ZCOUNT(key, (value + 1) * 2**bits, +inf): only strictly higher values count, so
+ties share a rank (1, 2, 2, 4). Equal scores (same value, same second) fall back to Redis's order,
+member id as text, descending; the SQL fallback sorts the same way.
+
+A board exists in Redis only whole: a rebuild writes it to a temporary key with a sentinel member
+("_", score -1) and renames it; earnings are applied after the SQL commit, and only to boards that
+exist (a missing board is rebuilt from SQL on read, which already counts them). Points earned are
+additive and the reach time is the latest earning, so the applied score equals the rebuilt one.
+"""
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import redis
+from sqlalchemy import event, func, select
+
+from models import Member, PointsEntry, db
+from services import clock, redis_rebuild
+from services.errors import NotFound
+from services.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+PENDING = "leaderboard_earnings"  # session.info key: earnings to apply once the transaction commits
+SENTINEL = "_"
+ANONYMOUS = "微信用户"
+LOCK_SECONDS, WAIT_SECONDS, WRITE_BATCH = 60, 2.0, 10_000
+STREAK_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    period: str  # clock.period_key kind
+    bits: int  # seconds of tie-break below the value
+    ttl: int
+
+
+BOARDS = {b.name: b for b in (Board("points_week", "week", 22, 5 * 7 * 86400),
+                              Board("points_month", "month", 22, 100 * 86400),
+                              Board("streak", "day", 32, 3 * 86400))}
+POINTS_BOARDS = ("points_week", "points_month")
+
+# Applies an earning to a board that exists: value added, reach time the later of the two.
+_EARN_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local slot, value, secs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if old then
+  old = tonumber(old)
+  local v = math.floor(old / slot)
+  value = value + v
+  secs = math.max(secs, slot - 1 - (old - v * slot))
+end
+redis.call('ZADD', KEYS[1], string.format('%.17g', value * slot + (slot - 1 - secs)), ARGV[1])
+return 1
+"""
+# Sets a score on a board that exists (0 removes the member).
+_SET_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[2] == '0' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+"""
+_streak_source: Callable | None = None
+
+
+# -- keys and scores ------------------------------------------------------------------------
+
+def board(name: str) -> Board:
+    if name not in BOARDS:
+        raise NotFound("No such leaderboard.", details={"boards": sorted(BOARDS)})
+    return BOARDS[name]
+
+
+def key(b: Board, at: datetime | None = None) -> str:
+    return f"lb:{{{b.name}:{clock.period_key(b.period, at)}}}"
+
+
+def period_bounds(b: Board, at: datetime | None = None) -> tuple[datetime, datetime]:
+    """The instants (UTC) the board's period containing `at` begins and ends."""
+    day = clock.local(at).date()
+    if b.period == "week":
+        first = day - timedelta(days=day.weekday())
+        return clock.start_of_day(first), clock.start_of_day(first + timedelta(days=7))
+    if b.period == "month":
+        first = day.replace(day=1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return clock.start_of_day(first), clock.start_of_day(following)
+    return clock.start_of_day(day), clock.start_of_day(day + timedelta(days=1))
+
+
+def score(b: Board, value: int, reached_at: datetime, at: datetime | None = None) -> int:
+    """The encoded score: value, then who reached it first."""
+    slot = 1 << b.bits
+    return value * slot + slot - 1 - _seconds(b, reached_at, at)
+
+
+def _seconds(b: Board, reached_at: datetime, at: datetime | None = None) -> int:
+    epoch = STREAK_EPOCH if b.name == "streak" else period_bounds(b, at or reached_at)[0]
+    return min(max(int((reached_at - epoch).total_seconds()), 0), (1 << b.bits) - 1)
+
+
+# -- writes -----------------------------------------------------------------------------------
+
+def note_points_earned(member_id: int, amount: int, *, at: datetime | None = None) -> None:
+    """Remember an earning of the current transaction; the boards get it after the commit."""
+    db.session.info.setdefault(PENDING, []).append((member_id, amount, at or clock.now()))
+
+
+@event.listens_for(db.session, "after_commit")
+def _apply_after_commit(session):
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction may still roll back
+    if earnings := session.info.pop(PENDING, None):
+        apply_earnings(earnings)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _forget_after_rollback(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)  # still there only if the transaction did not commit
+
+
+def apply_earnings(earnings: Iterable[tuple[int, int, datetime]]) -> None:
+    """Add committed earnings to the week and month boards that exist (one round trip)."""
+    calls = []
+    for member_id, amount, at in earnings:
+        for name in POINTS_BOARDS:
+            b = BOARDS[name]
+            calls.append((_EARN_LUA, key(b, at), (member_id, 1 << b.bits, amount, _seconds(b, at))))
+    _run_scripts(calls, what="earnings")
+
+
+def record_streak(member_id: int, streak: int, *, at: datetime | None = None) -> None:
+    """Set the member's current streak on today's board (call after the sign-in's commit)."""
+    b, at = BOARDS["streak"], at or clock.now()
+    value = score(b, streak, at) if streak > 0 else 0
+    _run_scripts([(_SET_LUA, key(b), (member_id, value))], what="streak")
+
+
+def register_streak_source(source: Callable[[datetime], Iterable[tuple[int, int, datetime]]]) -> None:
+    """The sign-in area's rows for the streak board: source(at) -> (member_id, streak, reached_at)."""
+    global _streak_source
+    _streak_source = source
+
+
+def _run_scripts(calls: list, *, what: str, retry: bool = True) -> None:
+    if not calls:
+        return
+    try:
+        client = get_redis()
+        pipe = client.pipeline(transaction=False)
+        for lua, k, args in calls:
+            pipe.evalsha(_sha(client, lua), 1, k, *args)
+        results = pipe.execute(raise_on_error=False)
+        if retry and any(isinstance(r, redis.exceptions.NoScriptError) for r in results):
+            _SHAS.clear()  # the server lost its scripts (a restart): load them and go again
+            return _run_scripts(calls, what=what, retry=False)
+        if errors := [r for r in results if isinstance(r, Exception)]:
+            raise errors[0]
+    except (redis.RedisError, OSError):  # committed in SQL already; the board is rebuilt from it later
+        log.warning("leaderboards: could not apply %s to Redis", what, exc_info=True)
+
+
+_SHAS: dict[str, str] = {}
+
+
+def _sha(client, lua: str) -> str:
+    if lua not in _SHAS:
+        _SHAS[lua] = client.script_load(lua)
+    return _SHAS[lua]
+
+
+def write_board(b: Board, rows: Iterable[tuple[int, int, datetime]], at: datetime | None = None) -> int:
+    """Replace the board of `at`'s period with these (member_id, value, reached_at) rows; returns how many."""
+    client, k, count = get_redis(), key(b, at), 0
+    tmp = f"{k}:building"
+    pipe = client.pipeline(transaction=False)
+    pipe.delete(tmp)
+    pipe.zadd(tmp, {SENTINEL: -1})
+    batch = {}
+    for member_id, value, reached_at in rows:
+        batch[str(member_id)] = score(b, value, reached_at, at)
+        if len(batch) == WRITE_BATCH:
+            count += len(batch)
+            pipe.zadd(tmp, batch)
+            pipe.execute()
+            batch = {}
+    count += len(batch)
+    if batch:
+        pipe.zadd(tmp, batch)
+    pipe.expire(tmp, b.ttl)
+    pipe.rename(tmp, k)
+    pipe.execute()
+    return count
+
+
+# -- SQL, the source of truth ----------------------------------------------------------------
+
+def rows_from_sql(b: Board, at: datetime | None = None) -> list[tuple[int, int, datetime]]:
+    """(member_id, value, reached_at) of every member on the board of `at`'s period."""
+    if b.name == "streak":
+        return [row for row in (_streak_source(at or clock.now()) if _streak_source else ()) if row[1] > 0]
+    start, end = period_bounds(b, at)
+    return [tuple(row) for row in db.session.execute(
+        select(PointsEntry.member_id, func.sum(PointsEntry.delta), func.max(PointsEntry.created_at))
+        .where(PointsEntry.kind == "earn", PointsEntry.delta > 0,
+               PointsEntry.created_at >= start, PointsEntry.created_at < end)
+        .group_by(PointsEntry.member_id))]
+
+
+def rebuild_board(b: Board, at: datetime | None = None) -> int:
+    """Rebuild one board of the current period from SQL; returns the members written."""
+    return write_board(b, rows_from_sql(b, at), at)
+
+
+def rebuild_boards(progress=None) -> int:
+    """rebuild-redis: the current week and month boards from the ledger, and today's streak board.
+
+    The streak board's rows come from the sign-in area through register_streak_source; until it has
+    registered one, today's streak board is written empty and filled by record_streak.
+    """
+    written = 0
+    for b in BOARDS.values():
+        members = rebuild_board(b)
+        written += 1
+        if progress:
+            progress(members)
+    return written
+
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+def standings(name: str, member_id: int, *, limit: int = 50) -> dict:
+    """The top `limit` (names masked) and the member's own rank: two Redis round trips at most."""
+    b = board(name)
+    try:
+        top, mine = _from_redis(b, member_id, limit)
+    except (redis.RedisError, OSError):
+        log.warning("leaderboards: Redis unavailable, answering %s from SQL", name, exc_info=True)
+        top, mine = _from_rows(b, rows_from_sql(b), member_id, limit)
+    return {"items": _with_members(top), "me": mine}
+
+
+def _from_redis(b: Board, member_id: int, limit: int):
+    client, k = get_redis(), key(b)
+    pipe = client.pipeline(transaction=False)
+    pipe.exists(k)
+    pipe.zrevrange(k, 0, limit - 1, withscores=True)
+    pipe.zscore(k, member_id)
+    exists, top, my_score = pipe.execute()
+    if not exists:
+        if (rows := _rebuild_or_wait(b, client, k)) is not None:
+            return _from_rows(b, rows, member_id, limit)
+        return _from_redis(b, member_id, limit)
+    slot = 1 << b.bits
+    items = _ranked([(int(m), int(s) // slot) for m, s in top if m != SENTINEL.encode()])
+    if my_score is None:
+        return items, {"rank": None, "score": 0}
+    value = int(my_score) // slot
+    mine = next((item for item in items if item[1] == member_id), None)
+    rank = mine[0] if mine else 1 + client.zcount(k, (value + 1) * slot, "+inf")
+    return items, {"rank": rank, "score": value}
+
+
+def _rebuild_or_wait(b: Board, client, k: str):
+    """Rebuild a missing board under a lock and return its rows; None once another reader rebuilt it."""
+    lock = f"{k}:lock"
+    if client.set(lock, "1", nx=True, ex=LOCK_SECONDS):
+        try:
+            rows = rows_from_sql(b)
+            write_board(b, rows)
+            return rows
+        finally:
+            client.delete(lock)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if client.exists(k):
+            return None
+    return rows_from_sql(b)  # the rebuild takes long: answer from SQL meanwhile
+
+
+def _from_rows(b: Board, rows, member_id: int, limit: int):
+    """The same answer as Redis gives, computed from (member_id, value, reached_at) rows."""
+    now = clock.now()
+    scored = sorted(((score(b, value, reached, now), str(mid), value) for mid, value, reached in rows), reverse=True)
+    items = _ranked([(int(mid), value) for _, mid, value in scored[:limit]])
+    mine = next((value for _, mid, value in scored if mid == str(member_id)), None)
+    if mine is None:
+        return items, {"rank": None, "score": 0}
+    return items, {"rank": 1 + sum(1 for *_, value in scored if value > mine), "score": mine}
+
+
+def _ranked(ordered: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(rank, member_id, value) with competition ranks, for a list that starts at the top."""
+    ranked = []
+    for position, (member_id, value) in enumerate(ordered, start=1):
+        rank = ranked[-1][0] if ranked and ranked[-1][2] == value else position
+        ranked.append((rank, member_id, value))
+    return ranked
+
+
+def _with_members(items) -> list[dict]:
+    ids = [member_id for _, member_id, _ in items]
+    people = {row.id: row for row in db.session.execute(
+        select(Member.id, Member.nickname, Member.avatar_url).where(Member.id.in_(ids)))} if ids else {}
+    return [{"rank": rank, "score": value, "member": {
+        "nickname": mask(people[mid].nickname if mid in people else ""),
+        "avatar_url": people[mid].avatar_url if mid in people else ""}} for rank, mid, value in items]
+
+
+def mask(nickname: str | None) -> str:
+    """The first character and stars: 张三丰 → 张**, Alice → A***; no nickname → 微信用户."""
+    name = (nickname or "").strip()
+    if not name:
+        return ANONYMOUS
+    return name[0] + "*" * min(max(len(name) - 1, 1), 3)
+
+
+redis_rebuild.register("leaderboards", rebuild_boards)
