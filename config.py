@@ -55,7 +55,8 @@ DEFAULTS = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # no pre-ping: it costs a round trip per request; recycle connections before servers drop them
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     "JSON_AS_ASCII": False,
 }
 

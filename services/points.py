@@ -28,11 +28,11 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
     if replay := _replay(business_key, member_id, amount):
         return replay
     expires_at = expires_at or expiry_for(clock.now())
+    account.lifetime_earned += amount
     entry = _record(account, amount, kind="earn", reason=reason, reference=reference,
                     business_key=business_key, expires_at=expires_at)
     db.session.add(PointsLot(member_id=member_id, entry_id=entry.id, amount=amount, remaining=amount,
                              expires_at=expires_at))
-    account.lifetime_earned += amount
     leaderboards.note_points_earned(member_id, amount, at=entry.created_at)
     return entry
 
@@ -195,7 +195,7 @@ def _lock_account(member_id: int, *, active: bool = False) -> PointsAccount:
         select(PointsAccount).where(PointsAccount.member_id == member_id).with_for_update())
     if account is None:
         raise NotFound("No such member.")
-    if active and db.session.scalar(select(Member.status).where(Member.id == member_id)) != "active":
+    if active and db.session.get(Member, member_id).status != "active":  # often already in the session
         raise MemberFrozen()
     return account
 
@@ -229,10 +229,10 @@ def _record(account: PointsAccount, delta: int, *, kind: str, reason: str, refer
 
 def _debit(account: PointsAccount, amount: int, *, kind: str = "spend", first_lot_of: int | None = None,
            **fields) -> PointsEntry:
-    entry = _record(account, -amount, kind=kind, **fields)
-    _draw(entry, amount, first_lot_of=first_lot_of)
     if kind == "spend":
         account.lifetime_spent += amount
+    entry = _record(account, -amount, kind=kind, **fields)
+    _draw(entry, amount, first_lot_of=first_lot_of)
     return entry
 
 

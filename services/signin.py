@@ -47,10 +47,11 @@ def sign_in(member_id: int) -> dict:
         record = _insert(member_id, today, kind="signed", streak=streak, cycle_day=cycle_day, rule_id=rules.id)
         record.bonus = [{"kind": "cycle", "cycle_day": cycle_day, **_amounts(reward)}]
         _pay(record, reward, coupon_key=f"signin:{member_id}:{today}:cycle")
-        _grant_milestones(record, rules, total=_total(member_id))
+        total = _total(member_id)
+        _grant_milestones(record, rules, total=total)
         _settle(record)
         events.emit(member_id, "signin", business_key=f"signin:{member_id}:{today}", reference=f"signin:{today}")
-        answer, total = result(record), _total(member_id)
+        answer = result(record)
     _after_commit(member_id, record.day, last_day=today, streak=streak, total=total)
     return answer
 
@@ -74,9 +75,10 @@ def make_up(member_id: int, day: date) -> dict:
         last = _mend_following(record)
         rules = rules_for(today)
         record.bonus, record.rule_id = [], rules.id
-        _grant_milestones(record, rules, total=_total(member_id), streak=last.streak)
+        total = _total(member_id)
+        _grant_milestones(record, rules, total=total, streak=last.streak)
         _settle(record)
-        answer, total = result(record), _total(member_id)
+        answer = result(record)
         answer["streak"] = last.streak if last.day >= today - timedelta(days=1) else 0
     _after_commit(member_id, day, last_day=last.day, streak=last.streak, total=total)
     return answer
