@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, idempotent, operator_read_required, operator_required,
+from blueprints.common import (PageArgsSchema, idempotent, list_schema, operator_read_required, operator_required,
                                page_schema)
 from blueprints.schemas import MemberProfileSchema
 from services import levels, members, operators, tokens
@@ -72,7 +72,7 @@ class LevelChangesSchema(LevelSchema):
 
 
 MemberPageSchema = page_schema(MemberRowSchema, "AdminMemberPage")
-LevelListSchema = Schema.from_dict({"items": fields.List(fields.Nested(LevelSchema))}, name="LevelList")
+LevelListSchema = list_schema(LevelSchema, "LevelList")
 
 
 @blp.route("/auth/login")

@@ -4,7 +4,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema
+from blueprints.common import (PageArgsSchema, idempotent, list_schema, operator_read_required, operator_required,
+                               page_schema)
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
 from models.payment import PAYMENT_STATUSES
 from services import payment_rules, payments, refunds, stores
@@ -70,14 +71,10 @@ class PaymentSearchSchema(PageArgsSchema):
     member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
 
 
-def _items(schema, name):
-    return Schema.from_dict({"items": fields.List(fields.Nested(schema))}, name=name)
-
-
 @blp.route("/stores")
 class Stores(MethodView):
     @operator_read_required
-    @blp.response(200, _items(StoreSchema, "StoreList"))
+    @blp.response(200, list_schema(StoreSchema, "StoreList"))
     def get(self):
         """Every store."""
         return {"items": stores.all_stores()}
@@ -93,7 +90,7 @@ class Stores(MethodView):
 @blp.route("/payment-rules")
 class PaymentRules(MethodView):
     @operator_read_required
-    @blp.response(200, _items(PaymentRuleSchema, "PaymentRuleList"))
+    @blp.response(200, list_schema(PaymentRuleSchema, "PaymentRuleList"))
     def get(self):
         """Every after-payment (支付有礼) rule."""
         return {"items": payment_rules.all_rules()}

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import operator_read_required, operator_required
+from blueprints.common import list_schema, operator_read_required, operator_required
 from services import signin_rules
 
 blp = Blueprint("admin_signin", __name__, url_prefix="/admin", description="Operators: sign-in rules")
@@ -47,14 +47,10 @@ class SigninRuleChangesSchema(SigninRuleSchema):
     """Any subset of a rule's fields (sent with partial=True)."""
 
 
-def _items(schema, name):
-    return Schema.from_dict({"items": fields.List(fields.Nested(schema))}, name=name)
-
-
 @blp.route("/signin-rules")
 class SigninRules(MethodView):
     @operator_read_required
-    @blp.response(200, _items(SigninRuleSchema, "SigninRuleList"))
+    @blp.response(200, list_schema(SigninRuleSchema, "SigninRuleList"))
     def get(self):
         """Every version of the sign-in rules, oldest first."""
         return {"items": signin_rules.all_rules()}

@@ -34,6 +34,11 @@ class PageArgsSchema(Schema):
     cursor = fields.String(load_default=None, validate=validate.Length(max=64))
 
 
+def list_schema(item_schema, name):
+    """A `{"items": [...]}` schema around an item schema (a whole, unpaged list)."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item_schema))}, name=name)
+
+
 def page_schema(item_schema, name):
     """A `{"items": [...], "next_cursor"}` schema around an item schema."""
     return Schema.from_dict({"items": fields.List(fields.Nested(item_schema)),

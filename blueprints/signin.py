@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import idempotent, member_required
+from blueprints.common import idempotent, list_schema, member_required
 from services import signin, signin_calendar
 
 blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")
@@ -121,7 +121,7 @@ class Makeup(MethodView):
 @badges_blp.route("")
 class Badges(MethodView):
     @member_required
-    @badges_blp.response(200, Schema.from_dict({"items": fields.List(fields.Nested(BadgeSchema))}, name="BadgeWall"))
+    @badges_blp.response(200, list_schema(BadgeSchema, "BadgeWall"))
     def get(self):
         """The badge wall: every badge, with when it was earned (null when not yet)."""
         return signin_calendar.badge_wall(g.member.id)
