@@ -35,6 +35,7 @@ class PointsEntry(LedgerEntryMixin, db.Model):
         CheckConstraint("balance_after >= 0", name="balance_after"),
         CheckConstraint("kind IN ('earn', 'spend', 'expire', 'reverse')", name="kind"),
         Index("ix_points_entry_member_id_id", "member_id", "id"),
+        Index("ix_points_entry_kind_created_at", "kind", "created_at"),  # leaderboards read earnings by period
     )
 
     balance_after: Mapped[int]
