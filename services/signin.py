@@ -29,8 +29,8 @@ class AlreadySignedIn(Conflict):
     code, message = "already_signed_in", "This day is already signed in."
 
 
-def setting(name: str, default: int) -> int:
-    return int(current_app.config.get(name, default))
+def setting(name: str) -> int:
+    return int(current_app.config[name])
 
 
 # -- signing in ---------------------------------------------------------------------------------
@@ -183,8 +183,8 @@ def makeup_allowance(member: Member, today: date) -> dict:
         SigninRecord.day <= today)).scalars().all()
     level = db.session.get(Level, member.level_id) if member.level_id else None
     cards_left = max((level.makeup_cards_per_month if level else 0) - rows.count("card"), 0)
-    left = max(setting("SIGNIN_MAKEUP_PER_MONTH", 3) - len(rows), 0)
-    cost = 0 if cards_left else setting("SIGNIN_MAKEUP_COST_POINTS", 20)
+    left = max(setting("SIGNIN_MAKEUP_PER_MONTH") - len(rows), 0)
+    cost = 0 if cards_left else setting("SIGNIN_MAKEUP_COST_POINTS")
     return {"left": left, "cards_left": min(cards_left, left), "cost_points": cost}
 
 
@@ -192,7 +192,7 @@ def _makeup_payment(member: Member, day: date) -> tuple[str, int]:
     allowance = makeup_allowance(member, clock.today())
     if allowance["left"] <= 0:
         raise Conflict("No make-ups left this month.", code="limit_reached",
-                       details={"limit": setting("SIGNIN_MAKEUP_PER_MONTH", 3)})
+                       details={"limit": setting("SIGNIN_MAKEUP_PER_MONTH")})
     return ("card", 0) if allowance["cards_left"] else ("points", allowance["cost_points"])
 
 
@@ -223,7 +223,7 @@ def remind_unsigned(batch: int = 500) -> int:
     """
     now, today = clock.local(), clock.today()
     template_id = messages.templates().get("signin_reminder")
-    if template_id is None or now.hour < setting("SIGNIN_REMINDER_HOUR", 20):
+    if template_id is None or now.hour < setting("SIGNIN_REMINDER_HOUR"):
         return 0
     written, after = 0, 0
     while ids := _unsigned_batch(template_id, today, after, batch):
@@ -250,7 +250,7 @@ def _remind(member_id: int, today: date) -> int:
     data = {"thing1": messages.thing("今天还没有签到哦"), "date2": messages.date(today),
             "thing3": messages.thing("签到领积分，连签有惊喜")}
     return int(messages.enqueue(member_id, "signin_reminder", data, business_key=key,
-                                page=current_app.config.get("SIGNIN_REMINDER_PAGE", "pages/signin/index")) is not None)
+                                page=current_app.config["SIGNIN_REMINDER_PAGE"]) is not None)
 
 
 @click.command("signin-remind")

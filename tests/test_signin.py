@@ -163,20 +163,17 @@ def test_makeup_mends_the_streak_without_paying_twice(client, make_member, rules
 
 
 def test_makeup_refuses_today_future_other_months_before_joining_and_past_the_limit(client, make_member, rules, clock,
-                                                                                   year, app):
+                                                                                   year, app, monkeypatch):
     rules(date(year, 7, 1))
     _go(clock, date(year, 7, 2))
     member, poor = make_member(points_=1000), make_member()
     _go(clock, date(year, 7, 20))
     for day in (date(year, 7, 20), date(year, 7, 21), date(year, 6, 30), date(year, 7, 1)):
         assert_error(_makeup(client, member, day), 422)
-    app.config["SIGNIN_MAKEUP_PER_MONTH"] = 2
-    try:
-        for day in (3, 4):
-            assert _makeup(client, member, date(year, 7, day)).status_code == 200
-        assert assert_error(_makeup(client, member, date(year, 7, 5)), 409)["code"] == "limit_reached"
-    finally:
-        del app.config["SIGNIN_MAKEUP_PER_MONTH"]
+    monkeypatch.setitem(app.config, "SIGNIN_MAKEUP_PER_MONTH", 2)
+    for day in (3, 4):
+        assert _makeup(client, member, date(year, 7, day)).status_code == 200
+    assert assert_error(_makeup(client, member, date(year, 7, 5)), 409)["code"] == "limit_reached"
     if _calendar(client, poor, f"{year}-07")["makeup"]["cost_points"]:
         assert assert_error(_makeup(client, poor, date(year, 7, 19)), 409)["code"] == "insufficient_points"
 
