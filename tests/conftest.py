@@ -5,8 +5,10 @@ without them it runs on a SQLite file and an embedded redis-server in a temporar
 """
 import itertools
 import os
+import tempfile
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -31,8 +33,14 @@ def sandbox():
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory, sandbox):
-    instance = tmp_path_factory.mktemp("instance")
+def app(sandbox):
+    # Not tmp_path_factory: pytest deletes older sessions' folders, and with them the database and
+    # the Redis socket of a suite still running beside this one.
+    with tempfile.TemporaryDirectory(prefix="loyalty-tests-") as folder:
+        yield from _app_in(Path(folder), sandbox)
+
+
+def _app_in(instance, sandbox):
     config = {
         "TESTING": True,
         "WECHAT_API_BASE_URL": sandbox.url,
