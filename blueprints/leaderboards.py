@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import member_required
-from services import leaderboards
+from services import leaderboard_reads
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/leaderboards", description="Leaderboards")
 BLUEPRINTS = (blp,)
@@ -44,4 +44,4 @@ class Standings(MethodView):
     @blp.alt_response(404, schema="Error", description="No such board")
     def get(self, args, board):
         """The top of a board (points_week, points_month, streak) and the member's own rank."""
-        return leaderboards.standings(board, g.member.id, limit=args["limit"])
+        return leaderboard_reads.standings(board, g.member.id, limit=args["limit"])

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import redis
 
-from services import leaderboards, points
+from services import leaderboard_reads, leaderboards, points
 from services.db import transaction
 from services.redis_client import get_redis
 from services.redis_rebuild import rebuild_redis_command
@@ -44,7 +44,7 @@ def named(client, login):
             nickname = letter + unique("x")
             res = client.patch("/api/v1/me", json={"nickname": nickname}, headers=member["headers"])
             assert res.status_code == 200, res.get_json()
-            member["nickname"] = leaderboards.mask(nickname)
+            member["nickname"] = leaderboard_reads.mask(nickname)
             made[letter] = member
         return made
     return _named
@@ -80,7 +80,7 @@ def test_names_are_masked(client, clock, login):
     items = board(client, members[0])["items"]
     assert [i["member"]["nickname"] for i in items] == list(reversed(people.values()))
     assert {i["member"]["avatar_url"] for i in items} == {"https://example.com/a.png"}
-    assert leaderboards.mask("  ") == "微信用户" and leaderboards.mask("X") == "X*"
+    assert leaderboard_reads.mask("  ") == "微信用户" and leaderboard_reads.mask("X") == "X*"
 
 
 def test_me_off_the_board_and_limits(client, clock, named):
