@@ -10,9 +10,9 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models import AuditLog, Member, Operator, db
+from models import Member, Operator, db
 from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponTemplate
-from services import business_keys, clock, jobs
+from services import audit_log, business_keys, clock, jobs
 from services.db import transaction
 from services.errors import Conflict, NotFound
 from services.pagination import page
@@ -267,12 +267,9 @@ def issue_pack_by_operator(operator: Operator, member_id: int, pack_id: int, *, 
         if skipped and not coupons:
             raise Conflict("Nothing in the pack could be issued.", code=skipped[0]["reason"],
                            details={"skipped": skipped})
-        if not db.session.scalar(select(AuditLog.id).where(AuditLog.target_type == "coupon_issue",
-                                                           AuditLog.target_id == str(issue.id))):
-            db.session.add(AuditLog(operator_id=operator.id, action="coupons.issue_pack", target_type="coupon_issue",
-                                    target_id=str(issue.id), reason=reason, created_at=clock.now(), details={
-                                        "member_id": member_id, "pack_id": pack_id, "skipped": skipped,
-                                        "coupons": [coupon.code for coupon in coupons]}))
+        audit_log.record_once(operator.id, "coupons.issue_pack", target_type="coupon_issue", target_id=issue.id,
+                              reason=reason, details={"member_id": member_id, "pack_id": pack_id, "skipped": skipped,
+                                                      "coupons": [coupon.code for coupon in coupons]})
     return coupons
 
 

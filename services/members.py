@@ -2,8 +2,8 @@
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import AuditLog, GrowthAccount, Member, PointsAccount, db
-from services import clock, levels, points, tokens, wechat
+from models import GrowthAccount, Member, PointsAccount, db
+from services import audit_log, clock, levels, points, tokens, wechat
 from services.db import transaction
 from services.errors import NotFound, Unauthorized
 
@@ -103,9 +103,8 @@ def set_status(operator_id: int, member_id: int, *, status: str, reason: str) ->
         if member is None:
             raise NotFound("No such member.")
         if member.status != status:
-            db.session.add(AuditLog(operator_id=operator_id, action=f"member.{status}", target_type="member",
-                                    target_id=str(member_id), reason=reason, details={"from": member.status},
-                                    created_at=clock.now()))
+            audit_log.record(operator_id, f"member.{status}", target_type="member", target_id=member_id,
+                             reason=reason, details={"from": member.status})
             member.status = status
             member.updated_at = clock.now()
     return member

@@ -2,8 +2,8 @@
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import AuditLog, Member, Operator, db
-from services import clock, points, ratelimit, tokens
+from models import Member, Operator, db
+from services import audit_log, clock, points, ratelimit, tokens
 from services.db import transaction
 from services.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
 from services.pagination import page
@@ -65,10 +65,7 @@ def adjust_points(operator: Operator, member_id: int, *, delta: int, reason: str
         move = points.earn if delta > 0 else points.spend
         entry = move(member_id, abs(delta), reason="admin_adjust", business_key=business_key,
                      reference=f"operator:{operator.id}")
-        if not db.session.scalar(select(AuditLog.id).where(AuditLog.target_type == "points_entry",
-                                                           AuditLog.target_id == str(entry.id))):
-            db.session.add(AuditLog(operator_id=operator.id, action="points.adjust", target_type="points_entry",
-                                    target_id=str(entry.id), reason=reason,
-                                    details={"member_id": member_id, "delta": delta}, created_at=clock.now()))
+        audit_log.record_once(operator.id, "points.adjust", target_type="points_entry", target_id=entry.id,
+                              reason=reason, details={"member_id": member_id, "delta": delta})
         balance = points.summary(member_id)["balance"]
     return balance

@@ -4,8 +4,8 @@ import logging
 
 from sqlalchemy import func, select
 
-from models import AuditLog, Payment, Refund, db
-from services import clock, payment_rewards, wechat
+from models import Payment, Refund, db
+from services import audit_log, clock, payment_rewards, wechat
 from services.db import transaction
 from services.errors import Conflict, NotFound, WeChatError
 
@@ -20,10 +20,9 @@ def refund_by_operator(operator, payment_id: int, *, amount_fen: int, reason: st
             raise NotFound("No such payment.")
         refund = open_refund(payment, amount_fen=amount_fen, reason=reason,
                              request_key=f"op:{operator.id}:{request_key}", operator_id=operator.id)
-        db.session.add(AuditLog(operator_id=operator.id, action="payment.refund", target_type="payment",
-                                target_id=str(payment.id), reason=reason,
-                                details={"amount_fen": amount_fen, "out_refund_no": refund.out_refund_no},
-                                created_at=clock.now()))
+        audit_log.record_once(operator.id, "payment.refund", target_type="refund", target_id=refund.id, reason=reason,
+                              details={"payment_id": payment.id, "amount_fen": amount_fen,
+                                       "out_refund_no": refund.out_refund_no})
     return submit(refund.id)
 
 

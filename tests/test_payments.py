@@ -239,3 +239,16 @@ def test_pay_success_message_is_queued_in_the_outbox(client, wx, buyer):
     assert _post_notify(client, _notify_xml(wx, started["payment"]["out_trade_no"]))
     rows = db.session.query(OutboxMessage).filter_by(business_key=f"msg:pay:{started['payment']['out_trade_no']}")
     assert [row.template_key for row in rows] == ["pay_success"]
+
+
+def test_a_retried_refund_request_is_one_refund_and_one_audit_row(client, wx, buyer, shop):
+    from models import AuditLog, Operator
+    from services import refunds
+    started = _start(client, buyer, 3000)
+    assert _post_notify(client, _notify_xml(wx, started["payment"]["out_trade_no"]))
+    operator_ = db.session.query(Operator).order_by(Operator.id.desc()).first()
+    first, again = (refunds.refund_by_operator(operator_, started["payment"]["id"], amount_fen=1000, reason="retry",
+                                               request_key="r1") for _ in range(2))
+    assert first.id == again.id
+    logs = db.session.query(AuditLog).filter_by(action="payment.refund", target_type="refund", target_id=str(first.id))
+    assert logs.count() == 1
