@@ -1,10 +1,13 @@
-"""One transaction per unit of work, and the engine settings that make SQLite behave."""
+"""One transaction per unit of work, work to run after it commits, and the settings that make SQLite behave."""
+import logging
 from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from models import db
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -21,6 +24,34 @@ def transaction():
         db.session.rollback()
         raise
 
+
+
+AFTER_COMMIT = "after_commit"  # session.info key: {name: (flush, items)} waiting for the commit
+
+
+def after_commit(name: str, item, flush) -> None:
+    """Keep `item` until the current transaction commits, then call `flush(items)` once with every
+    item kept under `name`; a rollback drops them. For side effects (Redis, queues) that must follow
+    the data, never precede it."""
+    pending = db.session.info.setdefault(AFTER_COMMIT, {})
+    pending.setdefault(name, (flush, []))[1].append(item)
+
+
+@event.listens_for(db.session, "after_commit")
+def _run_after_commit(session):
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction may still roll back
+    for name, (flush, items) in session.info.pop(AFTER_COMMIT, {}).items():
+        try:
+            flush(items)
+        except Exception:  # the data is committed: a side effect failing must not undo the answer
+            log.exception("after-commit work %r failed", name)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _drop_after_rollback(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(AFTER_COMMIT, None)  # still there only if the transaction did not commit
 
 
 @event.listens_for(Engine, "connect")

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import redis
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from models import PointsEntry, db
 from services import clock, redis_rebuild
+from services.db import after_commit
 from services.errors import NotFound
 from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
-PENDING = "leaderboard_earnings"  # session.info key: earnings to apply once the transaction commits
 SENTINEL = "_"
 WRITE_BATCH = 10_000
 STREAK_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -114,21 +114,7 @@ def _seconds(b: Board, reached_at: datetime, at: datetime | None = None) -> int:
 
 def note_points_earned(member_id: int, amount: int, *, at: datetime | None = None) -> None:
     """Remember an earning of the current transaction; the boards get it after the commit."""
-    db.session.info.setdefault(PENDING, []).append((member_id, amount, at or clock.now()))
-
-
-@event.listens_for(db.session, "after_commit")
-def _apply_after_commit(session):
-    if session.in_nested_transaction():
-        return  # a savepoint released: the outer transaction may still roll back
-    if earnings := session.info.pop(PENDING, None):
-        apply_earnings(earnings)
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _forget_after_rollback(session, transaction):
-    if transaction.parent is None:
-        session.info.pop(PENDING, None)  # still there only if the transaction did not commit
+    after_commit("leaderboards", (member_id, amount, at or clock.now()), apply_earnings)
 
 
 def apply_earnings(earnings: Iterable[tuple[int, int, datetime]]) -> None:

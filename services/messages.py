@@ -10,12 +10,12 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from models import Member, db
 from models.message import MessageAttempt, OutboxMessage, SubscriptionGrant
 from services import clock, jobs, wechat
-from services.db import transaction
+from services.db import after_commit, transaction
 from services.errors import InvalidRequest, WeChatError
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,6 @@ REFUSED = 43101  # the member has no grant (left) or refused: drop, never retry
 # Our request is wrong: retrying cannot help, and it is a bug in our data or config.
 BAD_REQUEST = {47003: "a value breaks the template's limits", 40037: "invalid template_id",
                41030: "invalid page", 40003: "invalid openid"}
-PENDING_IDS = "outbox_message_ids"  # session.info key: messages to queue once the transaction commits
 
 
 def _config(name: str) -> int:
@@ -105,22 +104,13 @@ def enqueue(member_id: int, template_key: str, data: dict, *, business_key: str,
                             status="pending", attempts=0, next_attempt_at=now, created_at=now)
     db.session.add(message)
     db.session.flush()
-    db.session.info.setdefault(PENDING_IDS, []).append(message.id)
+    after_commit("outbox", message.id, _queue_all)
     return message
 
 
-@event.listens_for(db.session, "after_commit")
-def _queue_after_commit(session):
-    if session.in_nested_transaction():
-        return  # a savepoint released: the outer transaction may still roll back
-    for message_id in session.info.pop(PENDING_IDS, ()):
+def _queue_all(message_ids: list[int]) -> None:
+    for message_id in message_ids:
         _queue(message_id)
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _forget_after_rollback(session, transaction):
-    if transaction.parent is None:
-        session.info.pop(PENDING_IDS, None)  # still there only if the transaction did not commit
 
 
 def _queue(message_id: int, at: dt.datetime | None = None) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from models import Member, db
 from models.message import MessageAttempt, OutboxMessage, SubscriptionGrant
 from services import jobs, messages
-from services.db import transaction
+from services.db import AFTER_COMMIT, transaction
 from services.jobs import worker_command
 from services.redis_client import get_redis
 from tests.conftest import at, unique
@@ -169,7 +169,7 @@ def test_rolled_back_enqueue_leaves_no_message_job_or_used_grant(subscriber):
         messages.enqueue(member_id, "pay_success", {"thing1": "购物"}, business_key=key)
         raise RuntimeError("the business change failed")
     assert db.session.scalar(select(OutboxMessage).where(OutboxMessage.business_key == key)) is None
-    assert _queued_ids() == queued_before and not db.session.info.get(messages.PENDING_IDS)
+    assert _queued_ids() == queued_before and not db.session.info.get(AFTER_COMMIT)
     assert _grants_left(member_id) == 1
 
 
