@@ -1,10 +1,10 @@
 """Leaderboards: the top members of a board (names masked) and the member's own rank."""
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import member_required
+from blueprints.common import dumped, member_reading
 from services import leaderboard_reads
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/leaderboards", description="Leaderboards")
@@ -36,12 +36,19 @@ class StandingsSchema(Schema):
     me = fields.Nested(MyStandingSchema)
 
 
+def _board_reads(member_id):
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+        return []  # the arguments' validation answers 422
+    return leaderboard_reads.reads(request.view_args["board"], member_id, int(limit))
+
+
 @blp.route("/<string:board>")
 class Standings(MethodView):
-    @member_required
+    @member_reading(_board_reads)
     @blp.arguments(BoardArgsSchema, location="query")
     @blp.response(200, StandingsSchema)
     @blp.alt_response(404, schema="Error", description="No such board")
     def get(self, args, board):
         """The top of a board (points_week, points_month, streak) and the member's own rank."""
-        return leaderboard_reads.standings(board, g.member.id, limit=args["limit"])
+        return dumped(leaderboard_reads.standings(board, g.member.id, limit=args["limit"], fetched=g.prefetched))

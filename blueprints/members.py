@@ -67,14 +67,14 @@ class Me(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def get(self):
         """The member's profile, level progress and points."""
-        return members.profile(g.member)
+        return members.profile(members.get_member(g.member.id))
 
     @member_required
     @me_blp.arguments(ProfileChangesSchema)
     @me_blp.response(200, MemberProfileSchema)
     def patch(self, changes):
         """Change nickname, avatar, birthday or gender."""
-        return members.profile(members.update_profile(g.member, changes))
+        return members.profile(members.update_profile(members.get_member(g.member.id), changes))
 
 
 @me_blp.route("/phone")
@@ -84,4 +84,4 @@ class Phone(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def post(self, args):
         """Bind the phone number from a getPhoneNumber code."""
-        return members.profile(members.bind_phone(g.member, code=args["code"]))
+        return members.profile(members.bind_phone(members.get_member(g.member.id), code=args["code"]))

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import idempotent, member_required
-from services import payments, refunds, wechat
+from services import members, payments, refunds, wechat
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,8 @@ class Payments(MethodView):
     @blp.response(201, PaymentCreatedSchema)
     def post(self, args):
         """Start a purchase: the payment and the parameters for wx.requestPayment (honours Idempotency-Key)."""
-        payment, pay = payments.create_payment(g.member, client_ip=request.remote_addr or "127.0.0.1", **args)
+        member = members.get_member(g.member.id)
+        payment, pay = payments.create_payment(member, client_ip=request.remote_addr or "127.0.0.1", **args)
         return {"payment": payment, "pay": pay}
 
 

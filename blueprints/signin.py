@@ -1,10 +1,10 @@
 """Daily sign-in: POST /signin, GET /signin/calendar, POST /signin/makeup, GET /badges."""
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import idempotent, list_schema, member_required
+from blueprints.common import dumped, idempotent, list_schema, member_reading, member_required
 from services import signin, signin_calendar
 
 blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")
@@ -97,14 +97,18 @@ class SignIn(MethodView):
         return signin.sign_in(g.member.id)
 
 
+def _calendar_reads(member_id):
+    return signin_calendar.reads(member_id, request.args.get("month"))
+
+
 @blp.route("/calendar")
 class Calendar(MethodView):
-    @member_required
+    @member_reading(_calendar_reads)
     @blp.arguments(CalendarArgsSchema, location="query", error_status_code=400)
     @blp.response(200, CalendarSchema)
     def get(self, args):
         """A month of sign-ins (this month by default), the streak, the rewards ahead and make-ups left."""
-        return signin_calendar.calendar(g.member, args["month"])
+        return dumped(signin_calendar.calendar(g.member, args["month"], g.prefetched))
 
 
 @blp.route("/makeup")

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import idempotent, member_required
-from services import messages
+from services import members, messages
 
 blp = Blueprint("subscriptions", __name__, url_prefix="/me/subscriptions",
                 description="Subscribe messages the member accepted")
@@ -37,7 +37,7 @@ class Subscriptions(MethodView):
     @blp.response(200, TemplatesSchema)
     def get(self):
         """Every subscribe template, with the sends the member has left."""
-        return {"templates": messages.grants(g.member)}
+        return {"templates": messages.grants(members.get_member(g.member.id))}
 
     @member_required
     @idempotent
@@ -45,4 +45,4 @@ class Subscriptions(MethodView):
     @blp.response(200, GrantsSchema)
     def post(self, args):
         """Record the template ids the member accepted in wx.requestSubscribeMessage."""
-        return {"grants": messages.record_grants(g.member, args["accepted"])}
+        return {"grants": messages.record_grants(members.get_member(g.member.id), args["accepted"])}

@@ -1,5 +1,10 @@
 """Reading a leaderboard: the top N (names masked) and the member's own rank, in at most two Redis
-round trips; a missing board is rebuilt from SQL under a lock, and with Redis down SQL answers."""
+round trips (the board with the token check, then the names); a missing board is rebuilt from SQL
+under a lock, and with Redis down SQL answers.
+
+Masked names live in one Redis hash, `lb:names` (member id → "masked name<TAB>avatar url"): written
+after a profile change commits, filled from SQL (HSETNX) for ids it lacks.
+"""
 import logging
 import time
 
@@ -7,46 +12,73 @@ import redis
 from sqlalchemy import select
 
 from models import Member, db
-from services import clock
+from services import clock, redis_index, redis_rebuild, redis_repair
+from services.errors import NotFound
 from services.leaderboards import SENTINEL, Board, board, key, rows_from_sql, score, write_board
 from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
 ANONYMOUS = "微信用户"
+NAMES_KEY = "lb:names"
 LOCK_SECONDS, WAIT_SECONDS = 60, 2.0
+REBUILD_BATCH = 1000
+REPAIR_KIND = "leaderboard_name"
+
+# The top `limit` with scores, the member's score and how many members have a higher value (a
+# competition rank is 1 + that); false when the board does not exist.
+_STANDINGS = redis_index.Script("""
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
+local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local above = false
+if mine then
+  local slot = tonumber(ARGV[3])
+  above = redis.call('ZCOUNT', KEYS[1], string.format('%.17g', (math.floor(tonumber(mine) / slot) + 1) * slot), '+inf')
+end
+return {top, mine or false, above}
+""")
 
 
-def standings(name: str, member_id: int, *, limit: int = 50) -> dict:
-    """The top `limit` (names masked) and the member's own rank: two Redis round trips at most."""
+def reads(name: str, member_id: int, limit: int) -> list:
+    """The Redis call of a board read, to ride with the token check (none for an unknown board)."""
+    try:
+        b = board(name)
+    except NotFound:
+        return []  # the view answers 404
+    return [(_STANDINGS, [key(b)], [member_id, limit, 1 << b.bits])]
+
+
+def standings(name: str, member_id: int, *, limit: int = 50, fetched: list | None = None) -> dict:
+    """The top `limit` (names masked) and the member's own rank; `fetched` is what `reads` fetched
+    (None: fetch it here). The answer is in its JSON shape already."""
     b = board(name)
     try:
-        top, mine = _from_redis(b, member_id, limit)
+        result = fetched[0] if fetched else redis_index.run(reads(name, member_id, limit))[0]
+        top, mine = _from_redis(b, member_id, limit, result)
+        names = _names([member_id for _, member_id, _ in top])
     except (redis.RedisError, OSError):
         log.warning("leaderboards: Redis unavailable, answering %s from SQL", name, exc_info=True)
         top, mine = _from_rows(b, rows_from_sql(b), member_id, limit)
-    return {"items": _with_members(top), "me": mine}
+        names = _names_from_sql([member_id for _, member_id, _ in top])
+    return {"items": [{"rank": rank, "score": value, "member": names[mid]} for rank, mid, value in top],
+            "me": mine}
 
 
-def _from_redis(b: Board, member_id: int, limit: int):
-    client, k = get_redis(), key(b)
-    pipe = client.pipeline(transaction=False)
-    pipe.exists(k)
-    pipe.zrevrange(k, 0, limit - 1, withscores=True)
-    pipe.zscore(k, member_id)
-    exists, top, my_score = pipe.execute()
-    if not exists:
-        if (rows := _rebuild_or_wait(b, client, k)) is not None:
+def _from_redis(b: Board, member_id: int, limit: int, result):
+    if result is None:
+        if (rows := _rebuild_or_wait(b, get_redis(), key(b))) is not None:
             return _from_rows(b, rows, member_id, limit)
-        return _from_redis(b, member_id, limit)
+        result = redis_index.run(reads(b.name, member_id, limit))[0]
+        if result is None:
+            return _from_rows(b, rows_from_sql(b), member_id, limit)
+    flat, my_score, above = result
     slot = 1 << b.bits
-    items = _ranked([(int(m), int(s) // slot) for m, s in top if m != SENTINEL.encode()])
+    items = _ranked([(int(flat[n]), int(float(flat[n + 1])) // slot)
+                     for n in range(0, len(flat), 2) if flat[n] != SENTINEL.encode()])
     if my_score is None:
         return items, {"rank": None, "score": 0}
-    value = int(my_score) // slot
-    mine = next((item for item in items if item[1] == member_id), None)
-    rank = mine[0] if mine else 1 + client.zcount(k, (value + 1) * slot, "+inf")
-    return items, {"rank": rank, "score": value}
+    return items, {"rank": 1 + int(above), "score": int(float(my_score)) // slot}
 
 
 def _rebuild_or_wait(b: Board, client, k: str):
@@ -87,13 +119,47 @@ def _ranked(ordered: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     return ranked
 
 
-def _with_members(items) -> list[dict]:
-    ids = [member_id for _, member_id, _ in items]
+def _names(ids: list[int]) -> dict[int, dict]:
+    """Masked names and avatars of board members from Redis; what it lacks from SQL, and put back."""
+    if not ids:
+        return {}
+    raw = dict(zip(ids, get_redis().hmget(NAMES_KEY, ids)))
+    missing = [mid for mid, value in raw.items() if value is None]
+    found = _names_from_sql(missing) if missing else {}
+    if found:
+        pipe = get_redis().pipeline(transaction=False)
+        for mid, card in found.items():
+            pipe.hsetnx(NAMES_KEY, mid, _name_value(card))
+        pipe.execute()
+    return {mid: found[mid] if value is None else _name_card(value) for mid, value in raw.items()}
+
+
+def _names_from_sql(ids: list[int]) -> dict[int, dict]:
     people = {row.id: row for row in db.session.execute(
         select(Member.id, Member.nickname, Member.avatar_url).where(Member.id.in_(ids)))} if ids else {}
-    return [{"rank": rank, "score": value, "member": {
-        "nickname": mask(people[mid].nickname if mid in people else ""),
-        "avatar_url": people[mid].avatar_url if mid in people else ""}} for rank, mid, value in items]
+    return {mid: {"nickname": mask(people[mid].nickname if mid in people else ""),
+                  "avatar_url": people[mid].avatar_url if mid in people else ""} for mid in ids}
+
+
+def _name_value(card: dict) -> str:
+    return f"{card['nickname']}\t{card['avatar_url']}"
+
+
+def _name_card(value: bytes) -> dict:
+    nickname, _, avatar_url = value.decode().partition("\t")
+    return {"nickname": nickname, "avatar_url": avatar_url}
+
+
+def profile_changed(member: Member) -> None:
+    """The member's nickname or avatar changes in this transaction: the boards show it once it commits."""
+    card = {"nickname": mask(member.nickname), "avatar_url": member.avatar_url or ""}
+    redis_index.write_after_commit([("hset", NAMES_KEY, member.id, _name_value(card))],
+                                   repair=(REPAIR_KIND, member.id))
+
+
+def _repair_name(member_id: int | None) -> None:
+    if member_id is not None:
+        get_redis().hset(NAMES_KEY, member_id, _name_value(_names_from_sql([member_id])[member_id]))
 
 
 def mask(nickname: str | None) -> str:
@@ -102,3 +168,20 @@ def mask(nickname: str | None) -> str:
     if not name:
         return ANONYMOUS
     return name[0] + "*" * min(max(len(name) - 1, 1), 3)
+
+
+def rebuild_names(progress=None) -> int:
+    """rebuild-redis: the masked name of every member, a batch a round trip; returns the names written."""
+    get_redis().delete(NAMES_KEY)
+    written, after = 0, 0
+    while ids := list(db.session.scalars(select(Member.id).where(Member.id > after).order_by(Member.id)
+                                         .limit(REBUILD_BATCH))):
+        get_redis().hset(NAMES_KEY, mapping={mid: _name_value(card) for mid, card in _names_from_sql(ids).items()})
+        written, after = written + len(ids), ids[-1]
+        if progress:
+            progress(len(ids))
+    return written
+
+
+redis_rebuild.register("leaderboard_names", rebuild_names)
+redis_repair.register(REPAIR_KIND, _repair_name)

@@ -14,7 +14,8 @@ member id as text, descending; the SQL fallback sorts the same way.
 
 A board exists in Redis only whole: a rebuild writes it to a temporary key with a sentinel member
 ("_", score -1) and renames it; earnings are applied after the SQL commit, and only to boards that
-exist (a missing board is rebuilt from SQL on read, which already counts them). Points earned are
+exist (a missing board is rebuilt from SQL on read, which already counts them); when Redis cannot
+take them, services.redis_repair rebuilds the boards. Points earned are
 additive and the reach time is the latest earning, so the applied score equals the rebuilt one.
 """
 import logging
@@ -22,18 +23,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import redis
 from sqlalchemy import func, select
 
 from models import PointsEntry, db
-from services import clock, redis_rebuild
-from services.db import after_commit
+from services import clock, redis_index, redis_rebuild, redis_repair
 from services.errors import NotFound
 from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
 SENTINEL = "_"
+REPAIR_KIND = "leaderboards"
 WRITE_BATCH = 10_000
 STREAK_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -52,7 +52,7 @@ BOARDS = {b.name: b for b in (Board("points_week", "week", 22, 5 * 7 * 86400),
 POINTS_BOARDS = ("points_week", "points_month")
 
 # Applies an earning to a board that exists: value added, reach time the later of the two.
-_EARN_LUA = """
+_EARN = redis_index.Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local slot, value, secs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -64,13 +64,13 @@ if old then
 end
 redis.call('ZADD', KEYS[1], string.format('%.17g', value * slot + (slot - 1 - secs)), ARGV[1])
 return 1
-"""
+""")
 # Sets a score on a board that exists (0 removes the member).
-_SET_LUA = """
+_SET = redis_index.Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[2] == '0' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-"""
+""")
 _streak_source: Callable | None = None
 
 
@@ -113,58 +113,32 @@ def _seconds(b: Board, reached_at: datetime, at: datetime | None = None) -> int:
 # -- writes -----------------------------------------------------------------------------------
 
 def note_points_earned(member_id: int, amount: int, *, at: datetime | None = None) -> None:
-    """Remember an earning of the current transaction; the boards get it after the commit."""
-    after_commit("leaderboards", (member_id, amount, at or clock.now()), apply_earnings)
+    """Add an earning of the current transaction to the week and month boards once it commits."""
+    at = at or clock.now()
+    redis_index.write_after_commit(
+        [(_EARN, [key(BOARDS[name], at)], [member_id, 1 << BOARDS[name].bits, amount, _seconds(BOARDS[name], at)])
+         for name in POINTS_BOARDS], repair=(REPAIR_KIND, None))
 
 
-def apply_earnings(earnings: Iterable[tuple[int, int, datetime]]) -> None:
-    """Add committed earnings to the week and month boards that exist (one round trip)."""
-    calls = []
-    for member_id, amount, at in earnings:
-        for name in POINTS_BOARDS:
-            b = BOARDS[name]
-            calls.append((_EARN_LUA, key(b, at), (member_id, 1 << b.bits, amount, _seconds(b, at))))
-    _run_scripts(calls, what="earnings")
+def record_streak_after_commit(member_id: int, streak: int) -> None:
+    """Set the member's current streak on today's board once the current transaction commits."""
+    redis_index.write_after_commit([streak_call(member_id, streak)], repair=(REPAIR_KIND, None))
 
 
 def record_streak(member_id: int, streak: int, *, at: datetime | None = None) -> None:
-    """Set the member's current streak on today's board (call after the sign-in's commit)."""
+    """Set the member's current streak on the board of `at`'s day, now."""
+    redis_index.run([streak_call(member_id, streak, at)])
+
+
+def streak_call(member_id: int, streak: int, at: datetime | None = None) -> tuple:
     b, at = BOARDS["streak"], at or clock.now()
-    value = score(b, streak, at) if streak > 0 else 0
-    _run_scripts([(_SET_LUA, key(b), (member_id, value))], what="streak")
+    return _SET, [key(b, at)], [member_id, score(b, streak, at) if streak > 0 else 0]
 
 
 def register_streak_source(source: Callable[[datetime], Iterable[tuple[int, int, datetime]]]) -> None:
     """The sign-in area's rows for the streak board: source(at) -> (member_id, streak, reached_at)."""
     global _streak_source
     _streak_source = source
-
-
-def _run_scripts(calls: list, *, what: str, retry: bool = True) -> None:
-    if not calls:
-        return
-    try:
-        client = get_redis()
-        pipe = client.pipeline(transaction=False)
-        for lua, k, args in calls:
-            pipe.evalsha(_sha(client, lua), 1, k, *args)
-        results = pipe.execute(raise_on_error=False)
-        if retry and any(isinstance(r, redis.exceptions.NoScriptError) for r in results):
-            _SHAS.clear()  # the server lost its scripts (a restart): load them and go again
-            return _run_scripts(calls, what=what, retry=False)
-        if errors := [r for r in results if isinstance(r, Exception)]:
-            raise errors[0]
-    except (redis.RedisError, OSError):  # committed in SQL already; the board is rebuilt from it later
-        log.warning("leaderboards: could not apply %s to Redis", what, exc_info=True)
-
-
-_SHAS: dict[str, str] = {}
-
-
-def _sha(client, lua: str) -> str:
-    if lua not in _SHAS:
-        _SHAS[lua] = client.script_load(lua)
-    return _SHAS[lua]
 
 
 def write_board(b: Board, rows: Iterable[tuple[int, int, datetime]], at: datetime | None = None) -> int:
@@ -227,3 +201,4 @@ def rebuild_boards(progress=None) -> int:
 
 
 redis_rebuild.register("leaderboards", rebuild_boards)
+redis_repair.register(REPAIR_KIND, lambda _member_id: rebuild_boards())

@@ -3,10 +3,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import GrowthAccount, GrowthEntry, Level, LevelChange, Member, db
-from services import clock
+from services import clock, member_cards, snapshots
 from services.db import transaction
 from services.errors import Conflict, NotFound
 
+SNAPSHOT = "levels"
 LEVEL_FIELDS = ("code", "name", "threshold", "points_multiplier_pct", "makeup_cards_per_month",
                 "mall_discount_pct", "exclusive_goods", "levelup_pack_id")
 
@@ -18,6 +19,12 @@ def all_levels() -> list[Level]:
 def level_for(growth: int) -> Level | None:
     """The highest level whose threshold the growth value reaches."""
     return db.session.scalar(select(Level).where(Level.threshold <= growth).order_by(Level.threshold.desc()).limit(1))
+
+
+def makeup_cards(level_id: int | None) -> int:
+    """The make-up cards a month a level gives, for showing (from this process's copy of the ladder)."""
+    cards = snapshots.get(SNAPSHOT, lambda: {level.id: level.makeup_cards_per_month for level in all_levels()})
+    return cards.get(level_id, 0)
 
 
 def entry_level_id() -> int | None:
@@ -36,6 +43,7 @@ def follow_growth(member_id: int, total: int, entry: GrowthEntry | None = None) 
                          growth_total=total, growth_entry_id=entry.id if entry else None, created_at=clock.now())
     member.level_id = target_id
     db.session.add(change)
+    member_cards.changed(member)
     return change
 
 
@@ -96,6 +104,7 @@ def delete_level(level_id: int) -> None:
 
 def refollow_all() -> None:
     """After the ladder changed: move the members whose level no longer matches their growth."""
+    snapshots.changed(SNAPSHOT)
     ladder = all_levels()
     rows = db.session.execute(select(Member.id, Member.level_id, GrowthAccount.total)
                               .join(GrowthAccount, GrowthAccount.member_id == Member.id)).all()

@@ -1,9 +1,10 @@
 """Members: WeChat login, profile, phone binding, token revocation."""
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import GrowthAccount, Member, PointsAccount, db
-from services import audit_log, clock, levels, points, tokens, wechat
+from services import audit_log, clock, leaderboard_reads, levels, member_cards, points, redis_index, redis_repair, tokens, wechat
 from services.db import transaction
 from services.errors import NotFound, Unauthorized
 
@@ -42,12 +43,22 @@ def create_member(openid: str) -> Member:
     return member
 
 
-def authenticate(claims: tokens.Claims) -> Member:
-    """The member a verified token speaks for, if the token has not been revoked."""
-    member = db.session.get(Member, claims.id)
-    if member is None or member.token_version != claims.version:
+def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[member_cards.Card, list | None]:
+    """The card of the member a verified token speaks for, if the token has not been revoked.
+
+    The card comes from Redis, in one round trip with the calls `prefetch(member_id)` returns (their
+    results come back second; None when Redis is away and the card came from SQL).
+    """
+    redis_repair.run_if_due()
+    calls = [("get", member_cards.key(claims.id)), *(prefetch(claims.id) if prefetch else ())]
+    try:
+        raw, *fetched = redis_index.run(calls)
+        card = member_cards.load(claims.id, raw)
+    except (RedisError, OSError):
+        card, fetched = member_cards.from_sql(claims.id), None
+    if card is None or card.token_version != claims.version:
         raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
-    return member
+    return card, fetched
 
 
 def get_member(member_id: int) -> Member:
@@ -64,6 +75,8 @@ def update_profile(member: Member, changes: dict) -> Member:
             if field in changes:
                 setattr(member, field, changes[field])
         member.updated_at = clock.now()
+        if {"nickname", "avatar_url"} & changes.keys():
+            leaderboard_reads.profile_changed(member)
     return member
 
 
@@ -79,10 +92,11 @@ def bind_phone(member: Member, *, code: str) -> Member:
 def revoke_tokens(member_id: int) -> None:
     """Invalidate every token issued to the member so far (logout, or an operator's revocation)."""
     with transaction():
-        revoked = db.session.execute(Member.__table__.update().where(Member.id == member_id)
-                                     .values(token_version=Member.token_version + 1))
-        if revoked.rowcount == 0:
+        member = db.session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+        if member is None:
             raise NotFound("No such member.")
+        member.token_version += 1
+        member_cards.changed(member)
 
 
 def profile(member: Member) -> dict:

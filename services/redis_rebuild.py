@@ -3,12 +3,13 @@
 A rebuilder is `fn(progress) -> int`: it rebuilds everything it owns from SQL, calls `progress(n)`
 as it goes, and returns how many keys it wrote.
 """
-from collections.abc import Callable
-
 import logging
+from collections.abc import Callable
 
 import click
 from flask.cli import with_appcontext
+
+from services import redis_repair
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def rebuild_all(progress=None) -> dict[str, tuple[int, int] | Exception]:
 
     One area failing does not stop the others: each rebuilds only what it owns.
     """
-    done = {}
+    covered, done = redis_repair.last_id(), {}
     for name, rebuild in sorted(REBUILDERS.items()):
         counted = [0]
 
@@ -38,6 +39,8 @@ def rebuild_all(progress=None) -> dict[str, tuple[int, int] | Exception]:
         except Exception as exc:  # reported below, and the command exits 1
             log.exception("rebuild-redis: %s failed", name)
             done[name] = exc
+    if not any(isinstance(outcome, Exception) for outcome in done.values()):
+        redis_repair.clear(covered)
     return done
 
 

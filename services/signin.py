@@ -47,13 +47,12 @@ def sign_in(member_id: int) -> dict:
         record = _insert(member_id, today, kind="signed", streak=streak, cycle_day=cycle_day, rule_id=rules.id)
         record.bonus = [{"kind": "cycle", "cycle_day": cycle_day, **_amounts(reward)}]
         _pay(record, reward, coupon_key=f"signin:{member_id}:{today}:cycle")
-        total = _total(member_id)
+        total, longest = _count(member_id)
         _grant_milestones(record, rules, total=total)
         _settle(record)
         events.emit(member_id, "signin", business_key=f"signin:{member_id}:{today}", reference=f"signin:{today}")
-        answer = result(record)
-    _after_commit(member_id, record.day, last_day=today, streak=streak, total=total)
-    return answer
+        _index(record, signin_redis.Totals(total, today, streak, longest))
+        return result(record)
 
 
 def make_up(member_id: int, day: date) -> dict:
@@ -65,7 +64,7 @@ def make_up(member_id: int, day: date) -> dict:
         _check_makeup_day(member, day, today)
         if _record_on(member_id, day) is not None:
             raise AlreadySignedIn()
-        paid_with, cost = _makeup_payment(member, day)
+        paid_with, cost = _makeup_payment(member, today)
         previous = _record_on(member_id, day - timedelta(days=1))
         record = _insert(member_id, day, kind="made_up", streak=previous.streak + 1 if previous else 1,
                          cycle_day=None, rule_id=None, paid_with=paid_with, cost_points=cost)
@@ -75,13 +74,13 @@ def make_up(member_id: int, day: date) -> dict:
         last = _mend_following(record)
         rules = rules_for(today)
         record.bonus, record.rule_id = [], rules.id
-        total = _total(member_id)
-        _grant_milestones(record, rules, total=total, streak=last.streak)
+        totals = signin_redis.totals_from_sql(member_id)
+        _grant_milestones(record, rules, total=totals.total, streak=last.streak)
         _settle(record)
+        _index(record, totals)
         answer = result(record)
         answer["streak"] = last.streak if last.day >= today - timedelta(days=1) else 0
-    _after_commit(member_id, day, last_day=last.day, streak=last.streak, total=total)
-    return answer
+        return answer
 
 
 def result(record: SigninRecord) -> dict:
@@ -103,8 +102,10 @@ def _record_on(member_id: int, day: date) -> SigninRecord | None:
     return db.session.scalar(select(SigninRecord).where(SigninRecord.member_id == member_id, SigninRecord.day == day))
 
 
-def _total(member_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(SigninRecord).where(SigninRecord.member_id == member_id))
+def _count(member_id: int) -> tuple[int, int]:
+    """How many days the member has signed (made-ups included), and the longest streak among them."""
+    return tuple(db.session.execute(select(func.count(), func.max(SigninRecord.streak))
+                                    .where(SigninRecord.member_id == member_id)).one())
 
 
 def _insert(member_id: int, day: date, **fields) -> SigninRecord:
@@ -158,12 +159,12 @@ def _settle(record: SigninRecord) -> None:
     db.session.flush()
 
 
-def _after_commit(member_id: int, day: date, *, last_day: date, streak: int, total: int) -> None:
-    signin_redis.record_day(member_id, day, last_day=last_day, streak=streak, total=total)
-    try:
-        leaderboards.record_streak(member_id, streak if last_day >= clock.today() - timedelta(days=1) else 0)
-    except Exception:  # the sign-in is committed; a leaderboard is rebuilt from SQL
-        log.warning("streak leaderboard not updated for member %s", member_id, exc_info=True)
+def _index(record: SigninRecord, totals: signin_redis.Totals) -> None:
+    """The calendar index and the streak board follow the commit."""
+    signin_redis.record_after_commit(record.member_id, record.day, kind=record.kind, paid_with=record.paid_with,
+                                     totals=totals)
+    current = totals.streak if totals.last_day >= clock.today() - timedelta(days=1) else 0
+    leaderboards.record_streak_after_commit(record.member_id, current)
 
 
 # -- make-up ------------------------------------------------------------------------------------
@@ -175,21 +176,21 @@ def _check_makeup_day(member: Member, day: date, today: date) -> None:
                              status=422, details={"day": ["Not a day that can be made up."]})
 
 
-def makeup_allowance(member: Member, today: date) -> dict:
+def makeup_allowance(*, made_up: int, cards_used: int, cards_per_month: int) -> dict:
     """This month's make-ups left (cards count too), cards left, and what the next one costs."""
-    first = today.replace(day=1)
-    rows = db.session.execute(select(SigninRecord.paid_with).where(
-        SigninRecord.member_id == member.id, SigninRecord.kind == "made_up", SigninRecord.day >= first,
-        SigninRecord.day <= today)).scalars().all()
-    level = db.session.get(Level, member.level_id) if member.level_id else None
-    cards_left = max((level.makeup_cards_per_month if level else 0) - rows.count("card"), 0)
-    left = max(setting("SIGNIN_MAKEUP_PER_MONTH") - len(rows), 0)
+    cards_left = max(cards_per_month - cards_used, 0)
+    left = max(setting("SIGNIN_MAKEUP_PER_MONTH") - made_up, 0)
     cost = 0 if cards_left else setting("SIGNIN_MAKEUP_COST_POINTS")
     return {"left": left, "cards_left": min(cards_left, left), "cost_points": cost}
 
 
-def _makeup_payment(member: Member, day: date) -> tuple[str, int]:
-    allowance = makeup_allowance(member, clock.today())
+def _makeup_payment(member: Member, today: date) -> tuple[str, int]:
+    paid_with = db.session.execute(select(SigninRecord.paid_with).where(
+        SigninRecord.member_id == member.id, SigninRecord.kind == "made_up",
+        SigninRecord.day.between(today.replace(day=1), today))).scalars().all()
+    level = db.session.get(Level, member.level_id) if member.level_id else None
+    allowance = makeup_allowance(made_up=len(paid_with), cards_used=paid_with.count("card"),
+                                 cards_per_month=level.makeup_cards_per_month if level else 0)
     if allowance["left"] <= 0:
         raise Conflict("No make-ups left this month.", code="limit_reached",
                        details={"limit": setting("SIGNIN_MAKEUP_PER_MONTH")})

@@ -1,12 +1,19 @@
-"""The sign-in index in Redis: a calendar bitmap per member-month and the member's current streak.
+"""The sign-in index in Redis: a calendar bitmap per member-month and the member's sign-in totals.
 
-Keys share the member's hash tag (`signin:{m:42}:2026-11`, `signin:{m:42}:streak`), so one pipeline
-touches one Cluster slot. Bit n-1 of a month's bitmap is day n, signed or made up. The streak key
-holds "last day|streak on it|total days". SQL is the record: every read checks the index against
-counts it reads from SQL anyway, and rebuilds a key that is stale or missing; Redis errors never fail
-a request (reads then answer from SQL).
+Keys share the member's hash tag with the member card (`signin:{m:42}:2026-11`, `signin:{m:42}:streak`),
+so a calendar read is one round trip to one Cluster slot. A month's bitmap (SETBIT) has bit n-1 set
+for day n signed or made up, bit 32+n-1 for a made-up day, bit 64+n-1 for a make-up paid with a card,
+and bit MARKER once it was built from SQL. The streak key holds "total|last day|streak on it|longest".
+
+SQL is the record and reads trust the index: a key that is missing (never built, expired, flushed) is
+rebuilt from SQL on read; one a failed write left stale is rebuilt by services.redis_repair. Writes
+never go backwards whoever writes last: bits are only ever set, and the streak key only takes a value
+with at least its total (the total only grows). Keys expire after INDEX_TTL: the index rebuilds
+itself from SQL at least that often. Redis errors never fail a request (reads then answer from SQL).
 """
+import calendar as calendar_
 import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from redis.exceptions import RedisError
@@ -14,11 +21,32 @@ from sqlalchemy import func, select
 
 from models import db
 from models.signin import SigninRecord
-from services import clock, leaderboards, redis_rebuild
-from services.redis_client import get_redis
+from services import clock, leaderboards, redis_index, redis_rebuild, redis_repair
 
 log = logging.getLogger(__name__)
 REBUILD_BATCH = 1000
+INDEX_TTL = 7 * 24 * 3600
+MADE_UP, CARD, MARKER = 32, 64, 127
+REPAIR_KIND = "signin"
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A member's sign-ins as a whole: how many, the last day, the streak on it, the longest streak."""
+
+    total: int = 0
+    last_day: date | None = None
+    streak: int = 0
+    longest: int = 0
+
+
+@dataclass(frozen=True)
+class Month:
+    """One member-month of the calendar: day numbers signed (made-ups included), made up, paid with a card."""
+
+    signed: frozenset = frozenset()
+    made_up: frozenset = frozenset()
+    card_paid: frozenset = frozenset()
 
 
 def month_key(member_id: int, month: str) -> str:
@@ -29,91 +57,166 @@ def streak_key(member_id: int) -> str:
     return f"signin:{{m:{member_id}}}:streak"
 
 
-def _month(day: date) -> str:
+def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def bitmap(days: list[date]) -> bytes:
-    """The bytes of a month bitmap with the given days set (Redis numbers bits from the high end)."""
-    raw = bytearray(4)
-    for day in days:
-        raw[(day.day - 1) // 8] |= 0x80 >> ((day.day - 1) % 8)
-    return bytes(raw)
+# -- reading ------------------------------------------------------------------------------------
+
+def reads(member_id: int, month: str) -> list:
+    """The calls that fetch a member's totals and one month (to ride with the token check)."""
+    return [("get", streak_key(member_id)), ("get", month_key(member_id, month))]
+
+
+def resolve(member_id: int, first: date, fetched: list | None) -> tuple[Totals, Month]:
+    """The totals and the month from what `reads` fetched, rebuilding what was missing from SQL;
+    all from SQL when Redis was away (fetched is None)."""
+    raw_totals, raw_month = fetched or (None, None)
+    totals = parse_totals(raw_totals) if raw_totals else totals_from_sql(member_id)
+    month = parse_month(raw_month) if raw_month and _built(raw_month) else month_from_sql(member_id, first)
+    if fetched is not None and (raw_totals is None or raw_month is None or not _built(raw_month)):
+        _write_back(member_id, first, totals if raw_totals is None else None,
+                    month if raw_month is None or not _built(raw_month) else None)
+    return totals, month
+
+
+def parse_totals(raw: bytes) -> Totals:
+    total, last_day, streak, longest = raw.decode().split("|")
+    return Totals(int(total), date.fromisoformat(last_day) if last_day else None, int(streak), int(longest))
+
+
+def parse_month(raw: bytes) -> Month:
+    return Month(_bits(raw, 0), _bits(raw, MADE_UP), _bits(raw, CARD))
 
 
 def days_in(raw: bytes | None) -> set[int]:
-    """The day numbers set in a month bitmap."""
-    return {i * 8 + bit + 1 for i, byte in enumerate(raw or b"") for bit in range(8) if byte & (0x80 >> bit)}
+    """The day numbers signed (or made up) in a month bitmap."""
+    return set(_bits(raw or b"", 0))
 
 
-def streak_value(last_day: date | None, streak: int, total: int) -> str:
-    return f"{last_day.isoformat() if last_day else ''}|{streak}|{total}"
+def _bits(raw: bytes, base: int) -> frozenset:
+    return frozenset(n for n in range(1, 32) if _bit(raw, base + n - 1))
 
 
-def record_day(member_id: int, day: date, *, last_day: date, streak: int, total: int) -> None:
-    """After the commit: set the day's bit and the member's streak; a Redis failure is logged, never raised."""
+def _bit(raw: bytes, offset: int) -> bool:
+    return len(raw) > offset // 8 and bool(raw[offset // 8] & (0x80 >> (offset % 8)))
+
+
+def _built(raw: bytes) -> bool:
+    return _bit(raw, MARKER)
+
+
+def totals_from_sql(member_id: int) -> Totals:
+    total, longest, last_day = db.session.execute(
+        select(func.count(), func.max(SigninRecord.streak), func.max(SigninRecord.day))
+        .where(SigninRecord.member_id == member_id)).one()
+    if not total:
+        return Totals()
+    streak = db.session.scalar(select(SigninRecord.streak).where(SigninRecord.member_id == member_id,
+                                                                 SigninRecord.day == last_day))
+    return Totals(total, last_day, streak, longest)
+
+
+def month_from_sql(member_id: int, first: date) -> Month:
+    last = first.replace(day=calendar_.monthrange(first.year, first.month)[1])
+    return _month_of(db.session.execute(select(SigninRecord.day, SigninRecord.kind, SigninRecord.paid_with).where(
+        SigninRecord.member_id == member_id, SigninRecord.day.between(first, last))).all())
+
+
+def _month_of(rows) -> Month:
+    """A Month from one member-month's records (rows with day, kind, paid_with)."""
+    return Month(frozenset(row.day.day for row in rows),
+                 frozenset(row.day.day for row in rows if row.kind == "made_up"),
+                 frozenset(row.day.day for row in rows if row.paid_with == "card"))
+
+
+def _write_back(member_id: int, first: date, totals: Totals | None, month: Month | None) -> None:
+    calls = []
+    if totals is not None:
+        calls.append(_totals_call(member_id, totals))
+    if month is not None:
+        calls += _month_calls(member_id, month_of(first), month)
     try:
-        pipe = get_redis().pipeline(transaction=False)
-        pipe.setbit(month_key(member_id, _month(day)), day.day - 1, 1)
-        pipe.set(streak_key(member_id), streak_value(last_day, streak, total))
-        pipe.execute()
-    except RedisError:
-        log.warning("sign-in index not updated for member %s on %s; rebuilt on read", member_id, day, exc_info=True)
+        redis_index.run(calls)
+    except (RedisError, OSError):
+        log.warning("sign-in index of member %s not written back; rebuilt on a later read", member_id)
 
 
-def read(member_id: int, month: str) -> tuple[bytes | None, str | None] | None:
-    """One round trip: the month's bitmap and the streak value; None when Redis is unreachable."""
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        pipe.get(month_key(member_id, month))
-        pipe.get(streak_key(member_id))
-        raw, streak = pipe.execute()
-    except RedisError:
-        log.warning("Redis unreachable: calendar of member %s from SQL", member_id, exc_info=True)
-        return None
-    return raw, streak.decode() if streak is not None else None
+# -- writing ------------------------------------------------------------------------------------
+
+def record_after_commit(member_id: int, day: date, *, kind: str, paid_with: str | None, totals: Totals) -> None:
+    """Index a sign-in (or make-up) of the current transaction once it commits."""
+    key = month_key(member_id, month_of(day))
+    calls = [("setbit", key, day.day - 1, 1), _totals_call(member_id, totals)]
+    if kind == "made_up":
+        calls.append(("setbit", key, MADE_UP + day.day - 1, 1))
+    if paid_with == "card":
+        calls.append(("setbit", key, CARD + day.day - 1, 1))
+    redis_index.write_after_commit(calls, repair=(REPAIR_KIND, member_id))
 
 
-def write(member_id: int, *, month: str | None = None, days: list[date] = (), streak: str | None = None) -> None:
-    """Replace a member's month bitmap and/or streak with what SQL says."""
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        if month is not None:
-            pipe.set(month_key(member_id, month), bitmap(days))
-        if streak is not None:
-            pipe.set(streak_key(member_id), streak)
-        pipe.execute()
-    except RedisError:
-        log.warning("could not rebuild the sign-in index of member %s", member_id, exc_info=True)
+def _totals_call(member_id: int, totals: Totals) -> tuple:
+    value = (f"{totals.total}|{totals.last_day.isoformat() if totals.last_day else ''}"
+             f"|{totals.streak}|{totals.longest}")
+    return redis_index.SET_NEWER, [streak_key(member_id)], [totals.total, value, INDEX_TTL]
+
+
+def _month_calls(member_id: int, month: str, days: Month) -> list:
+    key = month_key(member_id, month)
+    calls = [("setbit", key, base + n - 1, 1)
+             for base, numbers in ((0, days.signed), (MADE_UP, days.made_up), (CARD, days.card_paid))
+             for n in sorted(numbers)]
+    return [*calls, ("setbit", key, MARKER, 1), ("expire", key, INDEX_TTL)]
+
+
+# -- rebuilding ---------------------------------------------------------------------------------
+
+def rebuild_member(member_id: int | None) -> None:
+    """Rebuild one member's keys from SQL: every month they signed in, and their totals."""
+    if member_id is None:
+        return
+    months = {date(row.year, row.month, 1) for row in db.session.scalars(
+        select(SigninRecord.day).where(SigninRecord.member_id == member_id))}
+    calls = [_totals_call(member_id, totals_from_sql(member_id))]
+    for first in sorted(months):
+        calls += _month_calls(member_id, month_of(first), month_from_sql(member_id, first))
+    redis_index.run(calls)
 
 
 def rebuild_calendars(progress=None) -> int:
-    """rebuild-redis: every member-month bitmap and streak key from SQL; returns the keys written."""
-    written, after = 0, (0, date.min)
-    totals = dict(db.session.execute(select(SigninRecord.member_id, func.count())
-                                     .group_by(SigninRecord.member_id)).all())
-    while rows := db.session.execute(
-            select(SigninRecord.member_id, SigninRecord.day, SigninRecord.streak)
-            .where((SigninRecord.member_id > after[0])
-                   | ((SigninRecord.member_id == after[0]) & (SigninRecord.day > after[1])))
-            .order_by(SigninRecord.member_id, SigninRecord.day).limit(REBUILD_BATCH)).all():
-        written += _write_batch(rows, totals)
-        after = (rows[-1].member_id, rows[-1].day)
+    """rebuild-redis: every member-month bitmap and totals key from SQL; returns the keys written."""
+    written, after = 0, 0
+    while ids := list(db.session.scalars(select(SigninRecord.member_id).where(SigninRecord.member_id > after)
+                                         .group_by(SigninRecord.member_id).order_by(SigninRecord.member_id)
+                                         .limit(REBUILD_BATCH))):
+        written += _rebuild_batch(ids)
+        after = ids[-1]
         if progress:
-            progress(len(rows))
+            progress(len(ids))
     return written
 
 
-def _write_batch(rows, totals: dict) -> int:
-    """Write the bitmaps of a batch's member-months, SETBIT by SETBIT (a month may span two batches)."""
-    pipe, last = get_redis().pipeline(transaction=False), {}
+def _rebuild_batch(member_ids: list[int]) -> int:
+    """The keys of a batch of members, from two queries and one round trip."""
+    rows = db.session.execute(
+        select(SigninRecord.member_id, SigninRecord.day, SigninRecord.kind, SigninRecord.paid_with,
+               SigninRecord.streak)
+        .where(SigninRecord.member_id.in_(member_ids)).order_by(SigninRecord.member_id, SigninRecord.day)).all()
+    by_member: dict[int, list] = {}
     for row in rows:
-        pipe.setbit(month_key(row.member_id, _month(row.day)), row.day.day - 1, 1)
-        last[row.member_id] = row
-    for member_id, row in last.items():  # rows come in day order: a member's last one wins
-        pipe.set(streak_key(member_id), streak_value(row.day, row.streak, totals[member_id]))
-    pipe.execute()
-    return len({(row.member_id, _month(row.day)) for row in rows}) + len(last)
+        by_member.setdefault(row.member_id, []).append(row)
+    calls = []
+    for member_id, records in by_member.items():
+        last = records[-1]
+        calls.append(_totals_call(member_id, Totals(len(records), last.day, last.streak,
+                                                    max(r.streak for r in records))))
+        months: dict[str, list] = {}
+        for r in records:
+            months.setdefault(month_of(r.day), []).append(r)
+        for month, days in months.items():
+            calls += _month_calls(member_id, month, _month_of(days))
+    redis_index.run(calls)
+    return sum(1 + len({month_of(r.day) for r in records}) for records in by_member.values())
 
 
 def current_streaks(at) -> list[tuple[int, int, object]]:
@@ -129,4 +232,5 @@ def current_streaks(at) -> list[tuple[int, int, object]]:
 
 
 redis_rebuild.register("signin", rebuild_calendars)
+redis_repair.register(REPAIR_KIND, rebuild_member)
 leaderboards.register_streak_source(current_streaks)

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from models import db
 from models.signin import SigninRule
-from services import clock, coupon_catalog
+from services import clock, coupon_catalog, snapshots
 from services.db import transaction
 from services.errors import Conflict, InvalidRequest, NotFound
 
+SNAPSHOT = "signin_rules"
 RULE_FIELDS = ("name", "cycle_days", "after_cycle", "rewards", "milestones")
 DEFAULT_RULE = {
     "name": "默认签到规则",
@@ -63,16 +64,15 @@ def rules_for(day: date) -> Rules:
     return _rules(row)
 
 
-def rules_over(first: date, last: date) -> dict[date, Rules]:
-    """The rules in force on each day from first to last (two queries, whatever the span)."""
-    current = rules_for(first)
-    later = db.session.scalars(select(SigninRule).where(SigninRule.effective_from > first,
-                                                        SigninRule.effective_from <= last)
-                               .order_by(SigninRule.effective_from, SigninRule.id))
-    starts = {row.effective_from: _rules(row) for row in later}  # the highest id of a day wins
-    days, day = {}, first
+def preview_over(first: date, last: date) -> dict[date, Rules]:
+    """The rules in force on each day from first to last, for showing the rewards ahead: from this
+    process's copy of every version (services.snapshots), no query."""
+    versions = snapshots.get(SNAPSHOT, lambda: [(row.effective_from, _rules(row)) for row in all_rules()])
+    days, current, later, day = {}, _rules(None), iter(versions), first
+    following = next(later, None)
     while day <= last:
-        current = starts.get(day, current)
+        while following is not None and following[0] <= day:  # versions come in (effective_from, id) order
+            current, following = following[1], next(later, None)
         days[day] = current
         day += timedelta(days=1)
     return days
@@ -104,6 +104,7 @@ def update_rule(rule_id: int, fields: dict) -> SigninRule:
         rule = get_rule(rule_id)
         merged = _checked({key: fields.get(key, getattr(rule, key)) for key in RULE_FIELDS})
         if rule.effective_from > clock.today():
+            snapshots.changed(SNAPSHOT)
             for key, value in merged.items():
                 setattr(rule, key, value)
             return rule
@@ -117,10 +118,12 @@ def delete_rule(rule_id: int) -> None:
         if rule.effective_from <= clock.today():
             raise Conflict("A rule that has been in force cannot be deleted; add a new version instead.",
                            code="rule_in_force")
+        snapshots.changed(SNAPSHOT)
         db.session.delete(rule)
 
 
 def _new_version(fields: dict, effective_from: date, replaces_id: int | None = None) -> SigninRule:
+    snapshots.changed(SNAPSHOT)
     rule = SigninRule(**fields, effective_from=effective_from, replaces_id=replaces_id, created_at=clock.now())
     db.session.add(rule)
     db.session.flush()
