@@ -110,3 +110,27 @@ class PythonLoad(Wrk):
         pick = (lambda q: round(latencies[min(int(q * len(latencies)), len(latencies) - 1)], 2)) if latencies else None
         return {"rps": total / elapsed, "requests": total, "errors": counts["errors"],
                 "p50_ms": pick(0.5) if pick else None, "p99_ms": pick(0.99) if pick else None}
+
+
+def warm(base, method, path, tokens, *, connections) -> int:
+    """One request per token, unmeasured: the state a member's daily use leaves (a warm Redis index).
+    Returns how many answered 2xx."""
+    url, todo, ok, lock = urlsplit(base), iter(tokens), [0], threading.Lock()
+
+    def worker():
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        for token in todo:  # the iterator is shared: each token once across the threads
+            conn.request(method, path, headers={"Authorization": f"Bearer {token}"})
+            res = conn.getresponse()
+            res.read()
+            if res.status < 300:
+                with lock:
+                    ok[0] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return ok[0]

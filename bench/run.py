@@ -62,6 +62,7 @@ def _parse():
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"))
     p.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
+    p.add_argument("--cold", action="store_true", help="measure reads without a warm-up pass (cold Redis index)")
     return p.parse_args()
 
 
@@ -91,7 +92,7 @@ def _prepare(args) -> list[str]:
 
     from app import create_app
     from models import db
-    from services import leaderboards, members, tokens
+    from services import leaderboards, members, redis_rebuild, tokens
     from services.db import transaction
     from services.redis_client import get_redis
 
@@ -109,6 +110,9 @@ def _prepare(args) -> list[str]:
                 ids += [m.id for m in batch]
                 db.session.remove()
             print(f"==> {len(ids)} members in {time.monotonic() - started:.1f}s")
+            started = time.monotonic()
+            cards = redis_rebuild.rebuild_all()["member_cards"][0]
+            print(f"==> rebuild-redis: {cards} member cards in {time.monotonic() - started:.1f}s")
             started = time.monotonic()
             now, rng = leaderboards.clock.now(), random.Random(42)
             rows = [(SYNTHETIC_ID_BASE + n, rng.randint(1, 5000), now - timedelta(seconds=rng.randint(0, 3600)))
@@ -198,6 +202,10 @@ def _measure(base, tokens, args) -> dict:
             continue
         if status not in (200, 201):
             print(f"--- {name}: {method} {path} answers {status} to a probe; measuring anyway")
+        if method == "GET" and not args.cold:
+            started = time.monotonic()
+            ok = load.warm(base, method, path, tokens[:-1], connections=args.connections)
+            print(f"    warm-up: every member once ({ok} answered 2xx) in {time.monotonic() - started:.1f}s")
         result = runner(base, method, path, tokens[:-1], seconds=args.seconds,
                         connections=args.connections, threads=args.threads).run()
         results[name] = result

@@ -4,7 +4,7 @@ from copy import deepcopy
 from functools import wraps
 
 from flask import g, jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from services import idempotency, members, operators, tokens
 from services.errors import Forbidden, InvalidRequest, Unauthorized
@@ -43,6 +43,30 @@ def page_schema(item_schema, name):
     """A `{"items": [...], "next_cursor"}` schema around an item schema."""
     return Schema.from_dict({"items": fields.List(fields.Nested(item_schema)),
                              "next_cursor": fields.String(allow_none=True)}, name=name)
+
+
+def query_args(schema_class, *, error_status: int = 422):
+    """@blp.arguments(schema, location="query") for a hot read: the same schema documents the query
+    string and validates it, loaded directly (webargs' parsing costs more than the whole read). The view
+    receives the loaded arguments first, as with @blp.arguments."""
+    schema = schema_class(unknown=EXCLUDE)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                loaded = schema.load(request.args)
+            except ValidationError as err:
+                raise InvalidRequest("The request did not pass validation.", status=error_status,
+                                     details=err.messages) from None
+            return view(*args, loaded, **kwargs)
+        wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        manual = wrapper._apidoc.setdefault("manual_doc", {})
+        manual.setdefault("parameters", []).append({"in": "query", "schema": schema_class})
+        manual.setdefault("responses", {})[str(error_status)] = {
+            "description": "Invalid query string", "content": {"application/json": {"schema": "Error"}}}
+        return wrapper
+    return decorator
 
 
 def dumped(data: dict):

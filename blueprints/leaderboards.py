@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import dumped, member_reading
+from blueprints.common import dumped, member_reading, query_args
 from services import leaderboard_reads
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/leaderboards", description="Leaderboards")
@@ -46,7 +46,7 @@ def _board_reads(member_id):
 @blp.route("/<string:board>")
 class Standings(MethodView):
     @member_reading(_board_reads)
-    @blp.arguments(BoardArgsSchema, location="query")
+    @query_args(BoardArgsSchema)
     @blp.response(200, StandingsSchema)
     @blp.alt_response(404, schema="Error", description="No such board")
     def get(self, args, board):

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import dumped, idempotent, list_schema, member_reading, member_required
+from blueprints.common import dumped, idempotent, query_args, list_schema, member_reading, member_required
 from services import signin, signin_calendar
 
 blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")
@@ -104,7 +104,7 @@ def _calendar_reads(member_id):
 @blp.route("/calendar")
 class Calendar(MethodView):
     @member_reading(_calendar_reads)
-    @blp.arguments(CalendarArgsSchema, location="query", error_status_code=400)
+    @query_args(CalendarArgsSchema, error_status=400)
     @blp.response(200, CalendarSchema)
     def get(self, args):
         """A month of sign-ins (this month by default), the streak, the rewards ahead and make-ups left."""

@@ -1,10 +1,11 @@
 """Reading a leaderboard: the top N (names masked) and the member's own rank, in at most two Redis
-round trips (the board with the token check, then the names); a missing board is rebuilt from SQL
-under a lock, and with Redis down SQL answers.
+round trips (the board with the token check, then the names when the board's rendered top is not
+cached); a missing board is rebuilt from SQL under a lock, and with Redis down SQL answers.
 
 Masked names live in one Redis hash, `lb:names` (member id → "masked name<TAB>avatar url"): written
 after a profile change commits, filled from SQL (HSETNX) for ids it lacks.
 """
+import json
 import logging
 import time
 
@@ -14,7 +15,8 @@ from sqlalchemy import select
 from models import Member, db
 from services import clock, redis_index, redis_rebuild, redis_repair
 from services.errors import NotFound
-from services.leaderboards import SENTINEL, Board, board, key, rows_from_sql, score, write_board
+from services.leaderboards import (SENTINEL, Board, board, board_keys, key, rows_from_sql, score,
+                                   tops_changed_calls, write_board)
 from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -25,19 +27,30 @@ LOCK_SECONDS, WAIT_SECONDS = 60, 2.0
 REBUILD_BATCH = 1000
 REPAIR_KIND = "leaderboard_name"
 
-# The top `limit` with scores, the member's score and how many members have a higher value (a
-# competition rank is 1 + that); false when the board does not exist.
+# The board's cached rendering of its top `limit` (else the top itself, with scores), the member's
+# score, how many members have a higher value (a competition rank is 1 + that), and the board's
+# version; false when the board does not exist.
 _STANDINGS = redis_index.Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
+local cached = redis.call('HGET', KEYS[2], ARGV[2])
+local top = false
+if not cached then top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES') end
 local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local above = false
 if mine then
   local slot = tonumber(ARGV[3])
   above = redis.call('ZCOUNT', KEYS[1], string.format('%.17g', (math.floor(tonumber(mine) / slot) + 1) * slot), '+inf')
 end
-return {top, mine or false, above}
+return {cached or false, top, mine or false, above, redis.call('GET', KEYS[3]) or '0'}
 """)
+# Caches a rendered top, unless the board's version moved on since it was read.
+_STORE_TOP = redis_index.Script("""
+if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return 1
+""")
+TOP_CACHE_SECONDS = 300
 
 
 def reads(name: str, member_id: int, limit: int) -> list:
@@ -46,39 +59,51 @@ def reads(name: str, member_id: int, limit: int) -> list:
         b = board(name)
     except NotFound:
         return []  # the view answers 404
-    return [(_STANDINGS, [key(b)], [member_id, limit, 1 << b.bits])]
+    return [(_STANDINGS, board_keys(b), [member_id, limit, 1 << b.bits])]
 
 
 def standings(name: str, member_id: int, *, limit: int = 50, fetched: list | None = None) -> dict:
     """The top `limit` (names masked) and the member's own rank; `fetched` is what `reads` fetched
-    (None: fetch it here). The answer is in its JSON shape already."""
+    (None: fetch it here). The answer is in its JSON shape already.
+
+    Round trips: the board (with the token check, when prefetched); the names, only when the board's
+    rendered top is not cached (it is until the top changes), after which the rendering is stored.
+    """
     b = board(name)
     try:
         result = fetched[0] if fetched else redis_index.run(reads(name, member_id, limit))[0]
-        top, mine = _from_redis(b, member_id, limit, result)
-        names = _names([member_id for _, member_id, _ in top])
+        return _from_redis(b, member_id, limit, result)
     except (redis.RedisError, OSError):
         log.warning("leaderboards: Redis unavailable, answering %s from SQL", name, exc_info=True)
         top, mine = _from_rows(b, rows_from_sql(b), member_id, limit)
-        names = _names_from_sql([member_id for _, member_id, _ in top])
-    return {"items": [{"rank": rank, "score": value, "member": names[mid]} for rank, mid, value in top],
-            "me": mine}
+        return {"items": _rendered(top, _names_from_sql([mid for _, mid, _ in top])), "me": mine}
 
 
-def _from_redis(b: Board, member_id: int, limit: int, result):
-    if result is None:
+def _from_redis(b: Board, member_id: int, limit: int, result) -> dict:
+    if result is None:  # no board: rebuild it from SQL, or wait for whoever is rebuilding it
         if (rows := _rebuild_or_wait(b, get_redis(), key(b))) is not None:
-            return _from_rows(b, rows, member_id, limit)
+            top, mine = _from_rows(b, rows, member_id, limit)
+            return {"items": _rendered(top, _names([mid for _, mid, _ in top])), "me": mine}
         result = redis_index.run(reads(b.name, member_id, limit))[0]
         if result is None:
-            return _from_rows(b, rows_from_sql(b), member_id, limit)
-    flat, my_score, above = result
+            top, mine = _from_rows(b, rows_from_sql(b), member_id, limit)
+            return {"items": _rendered(top, _names_from_sql([mid for _, mid, _ in top])), "me": mine}
+    cached, flat, my_score, above, version = result
     slot = 1 << b.bits
-    items = _ranked([(int(flat[n]), int(float(flat[n + 1])) // slot)
-                     for n in range(0, len(flat), 2) if flat[n] != SENTINEL.encode()])
-    if my_score is None:
-        return items, {"rank": None, "score": 0}
-    return items, {"rank": 1 + int(above), "score": int(float(my_score)) // slot}
+    mine = {"rank": None, "score": 0} if my_score is None else {
+        "rank": 1 + int(above), "score": int(float(my_score)) // slot}
+    if cached is not None:
+        return {"items": json.loads(cached), "me": mine}
+    top = _ranked([(int(flat[n]), int(float(flat[n + 1])) // slot)
+                   for n in range(0, len(flat), 2) if flat[n] != SENTINEL.encode()])
+    items = _rendered(top, _names([mid for _, mid, _ in top]))
+    redis_index.run([(_STORE_TOP, board_keys(b), [version, limit, json.dumps(items, ensure_ascii=False),
+                                                 TOP_CACHE_SECONDS])])
+    return {"items": items, "me": mine}
+
+
+def _rendered(top: list[tuple[int, int, int]], names: dict[int, dict]) -> list[dict]:
+    return [{"rank": rank, "score": value, "member": names[mid]} for rank, mid, value in top]
 
 
 def _rebuild_or_wait(b: Board, client, k: str):
@@ -153,13 +178,14 @@ def _name_card(value: bytes) -> dict:
 def profile_changed(member: Member) -> None:
     """The member's nickname or avatar changes in this transaction: the boards show it once it commits."""
     card = {"nickname": mask(member.nickname), "avatar_url": member.avatar_url or ""}
-    redis_index.write_after_commit([("hset", NAMES_KEY, member.id, _name_value(card))],
+    redis_index.write_after_commit([("hset", NAMES_KEY, member.id, _name_value(card)), *tops_changed_calls()],
                                    repair=(REPAIR_KIND, member.id))
 
 
 def _repair_name(member_id: int | None) -> None:
     if member_id is not None:
-        get_redis().hset(NAMES_KEY, member_id, _name_value(_names_from_sql([member_id])[member_id]))
+        redis_index.run([("hset", NAMES_KEY, member_id, _name_value(_names_from_sql([member_id])[member_id])),
+                         *tops_changed_calls()])
 
 
 def mask(nickname: str | None) -> str:
@@ -180,6 +206,7 @@ def rebuild_names(progress=None) -> int:
         written, after = written + len(ids), ids[-1]
         if progress:
             progress(len(ids))
+    redis_index.run(tops_changed_calls())
     return written
 
 

@@ -33,6 +33,7 @@ from services.redis_client import get_redis
 log = logging.getLogger(__name__)
 
 SENTINEL = "_"
+TOP_SIZE = 100  # the longest top a reader may ask for: its rendering is cached (services.leaderboard_reads)
 REPAIR_KIND = "leaderboards"
 WRITE_BATCH = 10_000
 STREAK_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -51,10 +52,20 @@ BOARDS = {b.name: b for b in (Board("points_week", "week", 22, 5 * 7 * 86400),
                               Board("streak", "day", 32, 3 * 86400))}
 POINTS_BOARDS = ("points_week", "points_month")
 
+# After a write to KEYS[1] that moved ARGV[1] from rank `before` to `after` (0-based, nil when off the
+# board): if the top TOP_SIZE changed, bump the board's version (KEYS[3]) and drop its cached tops (KEYS[2]).
+_TOUCH_TOP = """
+local after = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+if (before and before < %d) or (after and after < %d) then
+  redis.call('INCR', KEYS[3])
+  redis.call('DEL', KEYS[2])
+end
+""" % (TOP_SIZE, TOP_SIZE)
 # Applies an earning to a board that exists: value added, reach time the later of the two.
 _EARN = redis_index.Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local slot, value, secs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local before = redis.call('ZREVRANK', KEYS[1], ARGV[1])
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if old then
   old = tonumber(old)
@@ -63,14 +74,13 @@ if old then
   secs = math.max(secs, slot - 1 - (old - v * slot))
 end
 redis.call('ZADD', KEYS[1], string.format('%.17g', value * slot + (slot - 1 - secs)), ARGV[1])
-return 1
-""")
+""" + _TOUCH_TOP + "return 1")
 # Sets a score on a board that exists (0 removes the member).
 _SET = redis_index.Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[2] == '0' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
-return redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-""")
+local before = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+if ARGV[2] == '0' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+""" + _TOUCH_TOP + "return 1")
 _streak_source: Callable | None = None
 
 
@@ -84,6 +94,18 @@ def board(name: str) -> Board:
 
 def key(b: Board, at: datetime | None = None) -> str:
     return f"lb:{{{b.name}:{clock.period_key(b.period, at)}}}"
+
+
+def board_keys(b: Board, at: datetime | None = None) -> list[str]:
+    """The board, its cached tops (a hash: limit → rendered items) and its version (bumped whenever
+    its top TOP_SIZE changes): one hash tag, so a script may touch all three."""
+    k = key(b, at)
+    return [k, f"{k}:top", f"{k}:v"]
+
+
+def tops_changed_calls(at: datetime | None = None) -> list:
+    """The calls that drop every current board's cached tops (a name or an avatar changed)."""
+    return [call for b in BOARDS.values() for call in (("incr", board_keys(b, at)[2]), ("delete", board_keys(b, at)[1]))]
 
 
 def period_bounds(b: Board, at: datetime | None = None) -> tuple[datetime, datetime]:
@@ -116,7 +138,7 @@ def note_points_earned(member_id: int, amount: int, *, at: datetime | None = Non
     """Add an earning of the current transaction to the week and month boards once it commits."""
     at = at or clock.now()
     redis_index.write_after_commit(
-        [(_EARN, [key(BOARDS[name], at)], [member_id, 1 << BOARDS[name].bits, amount, _seconds(BOARDS[name], at)])
+        [(_EARN, board_keys(BOARDS[name], at), [member_id, 1 << BOARDS[name].bits, amount, _seconds(BOARDS[name], at)])
          for name in POINTS_BOARDS], repair=(REPAIR_KIND, None))
 
 
@@ -132,7 +154,7 @@ def record_streak(member_id: int, streak: int, *, at: datetime | None = None) ->
 
 def streak_call(member_id: int, streak: int, at: datetime | None = None) -> tuple:
     b, at = BOARDS["streak"], at or clock.now()
-    return _SET, [key(b, at)], [member_id, score(b, streak, at) if streak > 0 else 0]
+    return _SET, board_keys(b, at), [member_id, score(b, streak, at) if streak > 0 else 0]
 
 
 def register_streak_source(source: Callable[[datetime], Iterable[tuple[int, int, datetime]]]) -> None:
@@ -161,6 +183,10 @@ def write_board(b: Board, rows: Iterable[tuple[int, int, datetime]], at: datetim
         pipe.zadd(tmp, batch)
     pipe.expire(tmp, b.ttl)
     pipe.rename(tmp, k)
+    _, tops, version = board_keys(b, at)
+    pipe.incr(version)
+    pipe.expire(version, b.ttl)
+    pipe.delete(tops)
     pipe.execute()
     return count
 

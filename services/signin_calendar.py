@@ -1,5 +1,6 @@
 """Reading sign-ins: the month calendar (from the Redis index, no query) and the badge wall."""
 import calendar as calendar_
+import functools
 import re
 from datetime import date, timedelta
 
@@ -11,7 +12,7 @@ from services import clock, levels, signin_redis
 from services.errors import InvalidRequest
 from services.member_cards import Card
 from services.signin import makeup_allowance
-from services.signin_rules import preview_over, rules_for
+from services.signin_rules import preview_from, rules_for
 
 MONTH = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")
 
@@ -55,8 +56,8 @@ def calendar(card: Card, month: str | None, fetched: list | None) -> dict:
     signed_today = totals.last_day == today
     return {
         "month": signin_redis.month_of(first),
-        "days": [{"day": day.isoformat(), "state": _state(day, today, days)}
-                 for day in (first + timedelta(days=n) for n in range(last.day))],
+        "days": [{"day": iso, "state": _state(first + timedelta(days=n - 1), n, today, days)}
+                 for n, iso in _days_of(first, last)],
         "streak": streak, "longest_streak": totals.longest, "total_days": totals.total,
         "signed_today": signed_today,
         "upcoming_rewards": upcoming_rewards(today + timedelta(days=1) if signed_today else today, streak),
@@ -65,23 +66,29 @@ def calendar(card: Card, month: str | None, fetched: list | None) -> dict:
     }
 
 
-def _state(day: date, today: date, days: signin_redis.Month) -> str:
-    if day.day in days.made_up:
+@functools.lru_cache(maxsize=256)
+def _days_of(first: date, last: date) -> tuple[tuple[int, str], ...]:
+    return tuple((n, first.replace(day=n).isoformat()) for n in range(1, last.day + 1))
+
+
+def _state(day: date, number: int, today: date, days: signin_redis.Month) -> str:
+    if number in days.made_up:
         return "made_up"
-    if day.day in days.signed:
+    if number in days.signed:
         return "signed"
     return "future" if day > today else "today" if day == today else "missed"
 
 
 def upcoming_rewards(start: date, streak: int) -> list[dict]:
     """The rewards of the next sign-ins of the cycle, from `start` on, if the member keeps the streak."""
-    length = preview_over(start, start)[start].cycle_days
-    items = []
-    for n, (day, rules) in enumerate(sorted(preview_over(start, start + timedelta(days=length - 1)).items())):
+    items, length = [], None
+    for n, (day, rules) in enumerate(preview_from(start)):
+        length = length or rules.cycle_days  # the cycle as it stands on the first of these days
+        if n == length:
+            return items
         cycle_day, reward = rules.reward_for(streak + 1 + n)
         items.append({"day": day.isoformat(), "cycle_day": cycle_day, "points": reward.get("points", 0),
                       "growth": reward.get("growth", 0), "coupon_pack_id": reward.get("coupon_pack_id")})
-    return items
 
 
 def badge_wall(member_id: int) -> dict:

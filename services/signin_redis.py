@@ -94,16 +94,18 @@ def days_in(raw: bytes | None) -> set[int]:
     return set(_bits(raw or b"", 0))
 
 
+# the 1-based positions of the bits set in each byte value, highest bit first (Redis's bit order)
+_BYTE_BITS = tuple(tuple(n + 1 for n in range(8) if value & (0x80 >> n)) for value in range(256))
+
+
 def _bits(raw: bytes, base: int) -> frozenset:
-    return frozenset(n for n in range(1, 32) if _bit(raw, base + n - 1))
-
-
-def _bit(raw: bytes, offset: int) -> bool:
-    return len(raw) > offset // 8 and bool(raw[offset // 8] & (0x80 >> (offset % 8)))
+    """The day numbers whose bits are set in the 32 bits from `base` (a byte boundary)."""
+    start = base // 8
+    return frozenset(8 * i + n for i, byte in enumerate(raw[start:start + 4]) for n in _BYTE_BITS[byte])
 
 
 def _built(raw: bytes) -> bool:
-    return _bit(raw, MARKER)
+    return len(raw) > MARKER // 8 and bool(raw[MARKER // 8] & (0x80 >> (MARKER % 8)))
 
 
 def totals_from_sql(member_id: int) -> Totals:

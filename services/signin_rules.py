@@ -4,6 +4,7 @@ The rule in force on day D is the latest version with effective_from <= D (the h
 versions starting the same day). Rewards already granted are stored on the sign-in records, so a new
 version never changes the past. With no version in force, DEFAULT_RULE applies.
 """
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -64,18 +65,17 @@ def rules_for(day: date) -> Rules:
     return _rules(row)
 
 
-def preview_over(first: date, last: date) -> dict[date, Rules]:
-    """The rules in force on each day from first to last, for showing the rewards ahead: from this
+def preview_from(start: date) -> Iterator[tuple[date, Rules]]:
+    """Each day from `start` on with the rules in force on it, for showing the rewards ahead: from this
     process's copy of every version (services.snapshots), no query."""
     versions = snapshots.get(SNAPSHOT, lambda: [(row.effective_from, _rules(row)) for row in all_rules()])
-    days, current, later, day = {}, _rules(None), iter(versions), first
+    current, later, day = _rules(None), iter(versions), start
     following = next(later, None)
-    while day <= last:
+    while True:
         while following is not None and following[0] <= day:  # versions come in (effective_from, id) order
             current, following = following[1], next(later, None)
-        days[day] = current
+        yield day, current
         day += timedelta(days=1)
-    return days
 
 
 # -- operator CRUD ------------------------------------------------------------------------------

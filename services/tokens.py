@@ -27,7 +27,12 @@ class Claims:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="bearer-token", signer=_ClockSigner)
+    # made once per app and key: building one derives its signing key, which every request would pay
+    cached = current_app.extensions.get("token_serializer")
+    if cached is None or cached[0] != current_app.config["SECRET_KEY"]:
+        cached = current_app.extensions["token_serializer"] = (current_app.config["SECRET_KEY"], URLSafeTimedSerializer(
+            current_app.config["SECRET_KEY"], salt="bearer-token", signer=_ClockSigner))
+    return cached[1]
 
 
 def ttl(kind: str) -> int:
