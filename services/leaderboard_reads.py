@@ -5,7 +5,6 @@ cached); a missing board is rebuilt from SQL under a lock, and with Redis down S
 Masked names live in one Redis hash, `lb:names` (member id → "masked name<TAB>avatar url"): written
 after a profile change commits, filled from SQL (HSETNX) for ids it lacks.
 """
-import json
 import logging
 import time
 
@@ -18,6 +17,7 @@ from services.errors import NotFound
 from services.leaderboards import (SENTINEL, Board, board, board_keys, key, rows_from_sql, score,
                                    tops_changed_calls, write_board)
 from services.redis_client import get_redis
+from services.rendered import RawJSON, render
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def reads(name: str, member_id: int, limit: int) -> list:
 
 def standings(name: str, member_id: int, *, limit: int = 50, fetched: list | None = None) -> dict:
     """The top `limit` (names masked) and the member's own rank; `fetched` is what `reads` fetched
-    (None: fetch it here). The answer is in its JSON shape already.
+    (None: fetch it here). The answer is in its JSON shape already; the items may be rendered JSON
+    (RawJSON, the board's cached rendering).
 
     Round trips: the board (with the token check, when prefetched); the names, only when the board's
     rendered top is not cached (it is until the top changes), after which the rendering is stored.
@@ -93,12 +94,11 @@ def _from_redis(b: Board, member_id: int, limit: int, result) -> dict:
     mine = {"rank": None, "score": 0} if my_score is None else {
         "rank": 1 + int(above), "score": int(float(my_score)) // slot}
     if cached is not None:
-        return {"items": json.loads(cached), "me": mine}
+        return {"items": RawJSON(cached.decode()), "me": mine}
     top = _ranked([(int(flat[n]), int(float(flat[n + 1])) // slot)
                    for n in range(0, len(flat), 2) if flat[n] != SENTINEL.encode()])
-    items = _rendered(top, _names([mid for _, mid, _ in top]))
-    redis_index.run([(_STORE_TOP, board_keys(b), [version, limit, json.dumps(items, ensure_ascii=False),
-                                                 TOP_CACHE_SECONDS])])
+    items = render(_rendered(top, _names([mid for _, mid, _ in top])))
+    redis_index.run([(_STORE_TOP, board_keys(b), [version, limit, items, TOP_CACHE_SECONDS])])
     return {"items": items, "me": mine}
 
 

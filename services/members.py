@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from models import GrowthAccount, Member, PointsAccount, db
 from services import audit_log, clock, leaderboard_reads, levels, member_cards, points, redis_index, redis_repair, tokens, wechat
 from services.db import transaction
+from services.redis_client import get_redis
 from services.errors import NotFound, Unauthorized
 
 PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
@@ -52,7 +53,10 @@ def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[member_cards.Car
     redis_repair.run_if_due()
     calls = [("get", member_cards.key(claims.id)), *(prefetch(claims.id) if prefetch else ())]
     try:
-        raw, *fetched = redis_index.run(calls)
+        if all(call[0] == "get" for call in calls):  # the member's own keys, one slot: one MGET
+            raw, *fetched = get_redis().mget([call[1] for call in calls])
+        else:
+            raw, *fetched = redis_index.run(calls)
         card = member_cards.load(claims.id, raw)
     except (RedisError, OSError):
         card, fetched = member_cards.from_sql(claims.id), None

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 5
 BATCH = 500
 REPAIRERS: dict[str, Callable[[int | None], None]] = {}
-_next_poll = [0.0]  # time.monotonic() of this process's next look at the table; 0 = at once
+# this process's next look at the table (time.monotonic()), and whether one of its own writes failed:
+# then it looks before every index read until a repair run gets through
+_state = {"next_poll": 0.0, "own_failure": False}
 
 jobs.register_periodic("redis.repair", "services.redis_repair.run", 60)
 
@@ -39,7 +41,7 @@ def register(kind: str, repair: Callable[[int | None], None]) -> None:
 
 def note(kind: str, member_id: int | None = None) -> None:
     """After a commit whose Redis write failed: remember in SQL what to rebuild. Never raises."""
-    _next_poll[0] = 0.0
+    _state["own_failure"] = True
     try:
         with db.engine.begin() as conn:  # its own transaction: the caller's has committed already
             conn.execute(insert(RedisRepair).values(kind=kind, member_id=member_id, created_at=clock.now()))
@@ -48,14 +50,16 @@ def note(kind: str, member_id: int | None = None) -> None:
 
 
 def run_if_due() -> None:
-    """Run the waiting repairs if this process has not looked for POLL_SECONDS (or saw a write fail)."""
-    if time.monotonic() < _next_poll[0]:
+    """Run the waiting repairs if this process has not looked for POLL_SECONDS, or saw a write fail."""
+    if time.monotonic() < _state["next_poll"] and not _state["own_failure"]:
         return
-    _next_poll[0] = time.monotonic() + POLL_SECONDS
+    _state["next_poll"] = time.monotonic() + POLL_SECONDS
     try:
         run()
-    except RedisError:
+    except (RedisError, OSError):
         log.warning("Redis still away: repairs wait", exc_info=True)
+    else:
+        _state["own_failure"] = False
 
 
 def run() -> int:

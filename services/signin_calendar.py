@@ -12,7 +12,8 @@ from services import clock, levels, signin_redis
 from services.errors import InvalidRequest
 from services.member_cards import Card
 from services.signin import makeup_allowance
-from services.signin_rules import preview_from, rules_for
+from services.rendered import RawJSON, render
+from services.signin_rules import preview, rules_for
 
 MONTH = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")
 
@@ -56,8 +57,7 @@ def calendar(card: Card, month: str | None, fetched: list | None) -> dict:
     signed_today = totals.last_day == today
     return {
         "month": signin_redis.month_of(first),
-        "days": [{"day": iso, "state": _state(first + timedelta(days=n - 1), n, today, days)}
-                 for n, iso in _days_of(first, last)],
+        "days": _days(first, last, today, days),
         "streak": streak, "longest_streak": totals.longest, "total_days": totals.total,
         "signed_today": signed_today,
         "upcoming_rewards": upcoming_rewards(today + timedelta(days=1) if signed_today else today, streak),
@@ -66,23 +66,28 @@ def calendar(card: Card, month: str | None, fetched: list | None) -> dict:
     }
 
 
+def _days(first: date, last: date, today: date, days: signin_redis.Month) -> list[dict]:
+    """Each day of the month with its state."""
+    # today's number within the month; 0 for a month to come, 32 for a month gone by
+    now = today.day if (first.year, first.month) == (today.year, today.month) else 32 if first < today else 0
+    return [{"day": iso, "state": "made_up" if n in days.made_up else "signed" if n in days.signed else
+             "missed" if n < now else "today" if n == now else "future"} for n, iso in _days_of(first, last)]
+
+
 @functools.lru_cache(maxsize=256)
 def _days_of(first: date, last: date) -> tuple[tuple[int, str], ...]:
     return tuple((n, first.replace(day=n).isoformat()) for n in range(1, last.day + 1))
 
 
-def _state(day: date, number: int, today: date, days: signin_redis.Month) -> str:
-    if number in days.made_up:
-        return "made_up"
-    if number in days.signed:
-        return "signed"
-    return "future" if day > today else "today" if day == today else "missed"
+def upcoming_rewards(start: date, streak: int) -> RawJSON:
+    """The rewards of the next sign-ins of the cycle, from `start` on, if the member keeps the streak
+    (rendered, and kept with this process's copy of the rules)."""
+    return preview(("upcoming", start, streak), lambda preview_from: render(_upcoming(preview_from(start), streak)))
 
 
-def upcoming_rewards(start: date, streak: int) -> list[dict]:
-    """The rewards of the next sign-ins of the cycle, from `start` on, if the member keeps the streak."""
+def _upcoming(days_ahead, streak: int) -> list[dict]:
     items, length = [], None
-    for n, (day, rules) in enumerate(preview_from(start)):
+    for n, (day, rules) in enumerate(days_ahead):
         length = length or rules.cycle_days  # the cycle as it stands on the first of these days
         if n == length:
             return items

@@ -65,10 +65,18 @@ def rules_for(day: date) -> Rules:
     return _rules(row)
 
 
-def preview_from(start: date) -> Iterator[tuple[date, Rules]]:
-    """Each day from `start` on with the rules in force on it, for showing the rewards ahead: from this
-    process's copy of every version (services.snapshots), no query."""
-    versions = snapshots.get(SNAPSHOT, lambda: [(row.effective_from, _rules(row)) for row in all_rules()])
+def preview(key, compute):
+    """compute(preview_from), for showing: worked out once per process's copy of the rules and `key`."""
+    return snapshots.derived(SNAPSHOT, _versions, key, lambda versions: compute(
+        lambda start: _in_force_from(versions, start)))
+
+
+def _versions() -> list[tuple[date, Rules]]:
+    return [(row.effective_from, _rules(row)) for row in all_rules()]
+
+
+def _in_force_from(versions: list[tuple[date, Rules]], start: date) -> Iterator[tuple[date, Rules]]:
+    """Each day from `start` on with the rules in force on it."""
     current, later, day = _rules(None), iter(versions), start
     following = next(later, None)
     while True:

@@ -27,7 +27,7 @@ class Claims:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    # made once per app and key: building one derives its signing key, which every request would pay
+    # made once per app and key: building one costs more than checking a token with it
     cached = current_app.extensions.get("token_serializer")
     if cached is None or cached[0] != current_app.config["SECRET_KEY"]:
         cached = current_app.extensions["token_serializer"] = (current_app.config["SECRET_KEY"], URLSafeTimedSerializer(
