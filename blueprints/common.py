@@ -126,8 +126,9 @@ member_required = _role_required("member", _load_member)
 
 def member_reading(prefetch):
     """member_required for a hot read: the Redis calls `prefetch(member_id)` returns go in the same
-    round trip as the token check, and the view finds their results in g.prefetched (None when Redis
-    is away). g.member is the member's card (services.member_cards.Card), as with member_required."""
+    round trip as the token check (a single MGET when they are GETs of the member's own keys, which
+    share the card's hash tag), and the view finds their results in g.prefetched (None when Redis is
+    away). g.member is the member's card (services.member_cards.Card), as with member_required."""
     return _role_required("member", _load_member, prefetch)
 operator_required = _role_required("operator", _operator_loader(write=True))
 operator_read_required = _role_required("operator", _operator_loader(write=False))

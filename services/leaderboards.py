@@ -18,7 +18,6 @@ exist (a missing board is rebuilt from SQL on read, which already counts them); 
 take them, services.redis_repair rebuilds the boards. Points earned are
 additive and the reach time is the latest earning, so the applied score equals the rebuilt one.
 """
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +29,6 @@ from services import clock, redis_index, redis_rebuild, redis_repair
 from services.errors import NotFound
 from services.redis_client import get_redis
 
-log = logging.getLogger(__name__)
 
 SENTINEL = "_"
 TOP_SIZE = 100  # the longest top a reader may ask for: its rendering is cached (services.leaderboard_reads)
@@ -105,7 +103,8 @@ def board_keys(b: Board, at: datetime | None = None) -> list[str]:
 
 def tops_changed_calls(at: datetime | None = None) -> list:
     """The calls that drop every current board's cached tops (a name or an avatar changed)."""
-    return [call for b in BOARDS.values() for call in (("incr", board_keys(b, at)[2]), ("delete", board_keys(b, at)[1]))]
+    return [call for b in BOARDS.values() for _, tops, version in [board_keys(b, at)]
+            for call in (("incr", version), ("expire", version, b.ttl), ("delete", tops))]
 
 
 def period_bounds(b: Board, at: datetime | None = None) -> tuple[datetime, datetime]:

@@ -4,7 +4,6 @@ One record per member per business day (TIMEZONE), guaranteed by a unique constr
 duplicate fails at the insert and answers 409 already_signed_in. Points and growth of a day are one
 ledger entry each under `signin:{member}:{day}`. The Redis index is written after the commit.
 """
-import logging
 from datetime import date, timedelta
 
 import click
@@ -21,7 +20,6 @@ from services.db import transaction
 from services.errors import Conflict, InvalidRequest, NotFound
 from services.signin_rules import rules_for
 
-log = logging.getLogger(__name__)
 jobs.register_periodic("signin.remind", "services.signin.remind_unsigned", 600)
 
 

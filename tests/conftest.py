@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from models import db
 from sandbox import SandboxServer
-from services import audit, embedded_redis, growth, operators, points
+from services import audit, embedded_redis, growth, leaderboard_reads, operators, points
 from services.db import transaction
 from services.redis_client import get_redis
 
@@ -123,6 +123,22 @@ def login(client, wx):
         body["headers"] = bearer(body["token"])
         return body
     return _login
+
+
+@pytest.fixture
+def named(client, login):
+    """Members with distinct nicknames whose masks differ (first letters A, B, C…)."""
+    def _named(*letters):
+        made = {}
+        for letter in letters:
+            member = login()
+            nickname = letter + unique("x")
+            res = client.patch("/api/v1/me", json={"nickname": nickname}, headers=member["headers"])
+            assert res.status_code == 200, res.get_json()
+            member["nickname"] = leaderboard_reads.mask(nickname)
+            made[letter] = member
+        return made
+    return _named
 
 
 @pytest.fixture

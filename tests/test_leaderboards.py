@@ -34,22 +34,6 @@ def ids_in(answer, members):
             if i["member"]["nickname"] in names]
 
 
-@pytest.fixture
-def named(client, login):
-    """Members with distinct nicknames whose masks differ (first letters A, B, C…)."""
-    def _named(*letters):
-        made = {}
-        for letter in letters:
-            member = login()
-            nickname = letter + unique("x")
-            res = client.patch("/api/v1/me", json={"nickname": nickname}, headers=member["headers"])
-            assert res.status_code == 200, res.get_json()
-            member["nickname"] = leaderboard_reads.mask(nickname)
-            made[letter] = member
-        return made
-    return _named
-
-
 def test_ranks_share_ties_and_list_first_to_reach_first(client, clock, named):
     clock.freeze(at("2031-03-03T10:00:00+08:00"))
     m = named("A", "B", "C", "D")

@@ -13,7 +13,7 @@ from services import leaderboards, redis_repair, signin_redis
 from services.redis_client import get_redis
 from services.redis_rebuild import rebuild_redis_command
 from tests.conftest import assert_error, at, row_counts
-from tests.test_leaderboards import board, earn, ids_in, named  # noqa: F401  (named is a fixture)
+from tests.test_leaderboards import board, earn, ids_in
 
 SYNTHETIC = 900_000_000  # board members that are not in SQL
 
