@@ -206,8 +206,9 @@ def _measure(base, tokens, args) -> dict:
             started = time.monotonic()
             ok = load.warm(base, method, path, tokens[:-1], connections=args.connections)
             print(f"    warm-up: every member once ({ok} answered 2xx) in {time.monotonic() - started:.1f}s")
-        result = runner(base, method, path, tokens[:-1], seconds=args.seconds,
-                        connections=args.connections, threads=args.threads).run()
+        result = _load(runner, base, method, path, tokens, args)
+        if name != "bare":  # this machine's speed drifts: each endpoint has a bare measurement beside it
+            result["bare_rps"] = _load(runner, base, *_endpoints()["bare"], tokens, args)["rps"]
         results[name] = result
         print(f"--- {name}: {result['rps']:.0f} req/s, {result['requests']} requests, "
               f"{result['errors']} not 2xx, p50 {result.get('p50_ms', '?')} ms, p99 {result.get('p99_ms', '?')} ms")
@@ -217,16 +218,22 @@ def _measure(base, tokens, args) -> dict:
     return results
 
 
+def _load(runner, base, method, path, tokens, args) -> dict:
+    return runner(base, method, path, tokens[:-1], seconds=args.seconds, connections=args.connections,
+                  threads=args.threads).run()
+
+
 def _report(results, args):
-    bare = results.get("bare", {}).get("rps")
-    print("\n==> results (ratio = endpoint req/s ÷ bare req/s, same run)")
+    print("\n==> results (ratio = endpoint req/s ÷ bare req/s measured right after it, same run)")
     for name, result in results.items():
-        ratio = result["rps"] / bare if bare else float("nan")
+        bare = result.get("bare_rps", result["rps"])
+        ratio = result["rps"] / bare
         goal = GOALS.get(name)
         verdict = "" if goal is None else f"  goal ≥ {goal}: {'met' if ratio >= goal else 'NOT met'}"
-        print(f"  {name:12} {result['rps']:9.0f} req/s  ratio {ratio:5.2f}{verdict}")
+        print(f"  {name:12} {result['rps']:9.0f} req/s  bare {bare:6.0f}  ratio {ratio:5.2f}{verdict}")
     print(json.dumps({"seconds": args.seconds, "board_size": args.board_size,
-                      **{k: round(v["rps"], 1) for k, v in results.items()}}))
+                      **{k: round(v["rps"], 1) for k, v in results.items()},
+                      "bare_beside": {k: round(v["bare_rps"], 1) for k, v in results.items() if "bare_rps" in v}}))
 
 
 def _flush_redis(url):
