@@ -11,7 +11,6 @@ blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sig
 badges_blp = Blueprint("badges", __name__, url_prefix="/badges", description="The badge wall")
 BLUEPRINTS = (blp, badges_blp)
 
-MONTH = r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$"
 
 
 class RewardSchema(Schema):
@@ -42,7 +41,7 @@ class SigninResultSchema(Schema):
 
 
 class CalendarArgsSchema(Schema):
-    month = fields.String(load_default=None, validate=validate.Regexp(MONTH, error="Use YYYY-MM."))
+    month = fields.String(load_default=None, validate=validate.Regexp(signin_calendar.MONTH, error="Use YYYY-MM."))
 
 
 class UpcomingRewardSchema(Schema):

@@ -4,10 +4,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import GrowthAccount, Member, PointsAccount, db
-from services import audit_log, clock, leaderboard_reads, levels, member_cards, points, redis_index, redis_repair, tokens, wechat
+from services import (audit_log, clock, leaderboard_reads, levels, member_cards, points, redis_index, redis_repair,
+                      tokens, wechat)
 from services.db import transaction
-from services.redis_client import get_redis
 from services.errors import NotFound, Unauthorized
+from services.redis_client import get_redis
 
 PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
 

@@ -1,13 +1,13 @@
 """The sign-in index in Redis: a calendar bitmap per member-month and the member's sign-in totals.
 
-Keys share the member's hash tag with the member card (`signin:{m:42}:2026-11`, `signin:{m:42}:streak`),
+Keys share the member's hash tag with the member card (`signin:{m:42}:2026-11`, `signin:{m:42}:totals`),
 so a calendar read is one round trip to one Cluster slot. A month's bitmap (SETBIT) has bit n-1 set
 for day n signed or made up, bit 32+n-1 for a made-up day, bit 64+n-1 for a make-up paid with a card,
-and bit MARKER once it was built from SQL. The streak key holds "total|last day|streak on it|longest".
+and bit MARKER once it was built from SQL. The totals key holds "total|last day|streak on it|longest".
 
 SQL is the record and reads trust the index: a key that is missing (never built, expired, flushed) is
 rebuilt from SQL on read; one a failed write left stale is rebuilt by services.redis_repair. Writes
-never go backwards whoever writes last: bits are only ever set, and the streak key only takes a value
+never go backwards whoever writes last: bits are only ever set, and the totals key only takes a value
 with at least its total (the total only grows). Keys expire after INDEX_TTL: the index rebuilds
 itself from SQL at least that often. Redis errors never fail a request (reads then answer from SQL).
 """
@@ -53,8 +53,8 @@ def month_key(member_id: int, month: str) -> str:
     return f"signin:{{m:{member_id}}}:{month}"
 
 
-def streak_key(member_id: int) -> str:
-    return f"signin:{{m:{member_id}}}:streak"
+def totals_key(member_id: int) -> str:
+    return f"signin:{{m:{member_id}}}:totals"
 
 
 def month_of(day: date) -> str:
@@ -65,7 +65,7 @@ def month_of(day: date) -> str:
 
 def reads(member_id: int, month: str) -> list:
     """The calls that fetch a member's totals and one month (to ride with the token check)."""
-    return [("get", streak_key(member_id)), ("get", month_key(member_id, month))]
+    return [("get", totals_key(member_id)), ("get", month_key(member_id, month))]
 
 
 def resolve(member_id: int, first: date, fetched: list | None) -> tuple[Totals, Month]:
@@ -160,7 +160,7 @@ def record_after_commit(member_id: int, day: date, *, kind: str, paid_with: str 
 def _totals_call(member_id: int, totals: Totals) -> tuple:
     value = (f"{totals.total}|{totals.last_day.isoformat() if totals.last_day else ''}"
              f"|{totals.streak}|{totals.longest}")
-    return redis_index.SET_NEWER, [streak_key(member_id)], [totals.total, value, INDEX_TTL]
+    return redis_index.SET_NEWER, [totals_key(member_id)], [totals.total, value, INDEX_TTL]
 
 
 def _month_calls(member_id: int, month: str, days: Month) -> list:

@@ -69,7 +69,7 @@ def test_a_failed_index_write_is_noted_and_the_job_repairs_it(app, client, login
     redis_away.back()
     assert redis_repair.run() >= 2  # what the worker's periodic job runs
     assert not {key for key in _repairs() if key[1] in (mid, None)}
-    totals = signin_redis.parse_totals(get_redis().get(signin_redis.streak_key(mid)))
+    totals = signin_redis.parse_totals(get_redis().get(signin_redis.totals_key(mid)))
     assert (totals.total, totals.last_day, totals.streak) == (1, date(2038, 3, 10), 1)
     assert signin_redis.days_in(get_redis().get(signin_redis.month_key(mid, "2038-03"))) == {10}
 
@@ -81,10 +81,10 @@ def test_the_index_never_goes_back_whoever_writes_last(app, client, login, clock
     for n in range(3):
         clock.freeze(at(f"2038-04-0{n + 1}T09:00:00+08:00"))
         assert client.post("/api/v1/signin", headers=member["headers"]).status_code == 200
-    fresh = get_redis().get(signin_redis.streak_key(mid))
+    fresh = get_redis().get(signin_redis.totals_key(mid))
     stale = signin_redis.Totals(2, date(2038, 4, 2), 2, 2)  # a slow reader's snapshot, written late
     signin_redis._write_back(mid, date(2038, 4, 1), stale, None)
-    assert get_redis().get(signin_redis.streak_key(mid)) == fresh
+    assert get_redis().get(signin_redis.totals_key(mid)) == fresh
 
 
 def test_a_board_top_stays_cached_until_the_top_changes(client, clock, named):
