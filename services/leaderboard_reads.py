@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 ANONYMOUS = "微信用户"
 NAMES_KEY = "lb:names"
 LOCK_SECONDS, WAIT_SECONDS = 60, 2.0
-REBUILD_BATCH = 1000
 REPAIR_KIND = "leaderboard_name"
 
 # The board's cached rendering of its top `limit` (else the top itself, with scores), the member's
@@ -76,19 +75,16 @@ def standings(name: str, member_id: int, *, limit: int = 50, fetched: list | Non
         return _from_redis(b, member_id, limit, result)
     except (redis.RedisError, OSError):
         log.warning("leaderboards: Redis unavailable, answering %s from SQL", name, exc_info=True)
-        top, mine = _from_rows(b, rows_from_sql(b), member_id, limit)
-        return {"items": _rendered(top, _names_from_sql([mid for _, mid, _ in top])), "me": mine}
+        return _answer_from_rows(b, rows_from_sql(b), member_id, limit, _names_from_sql)
 
 
 def _from_redis(b: Board, member_id: int, limit: int, result) -> dict:
     if result is None:  # no board: rebuild it from SQL, or wait for whoever is rebuilding it
         if (rows := _rebuild_or_wait(b, get_redis(), key(b))) is not None:
-            top, mine = _from_rows(b, rows, member_id, limit)
-            return {"items": _rendered(top, _names([mid for _, mid, _ in top])), "me": mine}
+            return _answer_from_rows(b, rows, member_id, limit, _names)
         result = redis_index.run(reads(b.name, member_id, limit))[0]
         if result is None:
-            top, mine = _from_rows(b, rows_from_sql(b), member_id, limit)
-            return {"items": _rendered(top, _names_from_sql([mid for _, mid, _ in top])), "me": mine}
+            return _answer_from_rows(b, rows_from_sql(b), member_id, limit, _names_from_sql)
     cached, flat, my_score, above, version = result
     slot = 1 << b.bits
     mine = {"rank": None, "score": 0} if my_score is None else {
@@ -100,6 +96,12 @@ def _from_redis(b: Board, member_id: int, limit: int, result) -> dict:
     items = render(_rendered(top, _names([mid for _, mid, _ in top])))
     redis_index.run([(_STORE_TOP, board_keys(b), [version, limit, items, TOP_CACHE_SECONDS])])
     return {"items": items, "me": mine}
+
+
+def _answer_from_rows(b: Board, rows, member_id: int, limit: int, names) -> dict:
+    """The answer from (member_id, value, reached_at) rows, with names from `names(ids)`."""
+    top, mine = _from_rows(b, rows, member_id, limit)
+    return {"items": _rendered(top, names([mid for _, mid, _ in top])), "me": mine}
 
 
 def _rendered(top: list[tuple[int, int, int]], names: dict[int, dict]) -> list[dict]:
@@ -199,13 +201,11 @@ def mask(nickname: str | None) -> str:
 def rebuild_names(progress=None) -> int:
     """rebuild-redis: the masked name of every member, a batch a round trip; returns the names written."""
     get_redis().delete(NAMES_KEY)
-    written, after = 0, 0
-    while ids := list(db.session.scalars(select(Member.id).where(Member.id > after).order_by(Member.id)
-                                         .limit(REBUILD_BATCH))):
+    written = 0
+    for rows in redis_rebuild.in_batches(select(Member.id), Member.id, progress=progress):
+        ids = [row.id for row in rows]
         get_redis().hset(NAMES_KEY, mapping={mid: _name_value(card) for mid, card in _names_from_sql(ids).items()})
-        written, after = written + len(ids), ids[-1]
-        if progress:
-            progress(len(ids))
+        written += len(ids)
     redis_index.run(tops_changed_calls())
     return written
 

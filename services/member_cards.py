@@ -17,7 +17,6 @@ from services import clock, redis_index, redis_rebuild, redis_repair
 from services.redis_client import get_redis
 
 CARD_TTL = 24 * 3600
-REBUILD_BATCH = 1000
 REPAIR_KIND = "member_card"
 
 
@@ -84,13 +83,10 @@ redis_repair.register(REPAIR_KIND, _repair)
 
 def rebuild_cards(progress=None) -> int:
     """rebuild-redis: every member's card from SQL, a batch a round trip; returns the cards written."""
-    written, after = 0, 0
-    while rows := db.session.execute(_CARD_COLUMNS.where(Member.id > after).order_by(Member.id)
-                                     .limit(REBUILD_BATCH)).all():
+    written = 0
+    for rows in redis_rebuild.in_batches(_CARD_COLUMNS, Member.id, progress=progress):
         redis_index.run([_write(_card(row)) for row in rows])
-        written, after = written + len(rows), rows[-1].id
-        if progress:
-            progress(len(rows))
+        written += len(rows)
     return written
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import click
 from flask.cli import with_appcontext
 
+from models import db
 from services import redis_repair
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,18 @@ REBUILDERS: dict[str, Callable] = {}
 def register(name: str, rebuild: Callable) -> None:
     """Make `rebuild-redis` rebuild an area's structures (call once, at import time)."""
     REBUILDERS[name] = rebuild
+
+
+def in_batches(statement, column, *, size: int = 1000, progress=None):
+    """The rows of `statement` (which selects `column` first) in batches of `size`, in `column` order,
+    each batch its own query (keyset pagination); calls progress(len(batch)) after each."""
+    after = None
+    while rows := db.session.execute((statement if after is None else statement.where(column > after))
+                                     .order_by(column).limit(size)).all():
+        yield rows
+        after = rows[-1][0]
+        if progress:
+            progress(len(rows))
 
 
 def rebuild_all(progress=None) -> dict[str, tuple[int, int] | Exception]:

@@ -24,7 +24,6 @@ from models.signin import SigninRecord
 from services import clock, leaderboards, redis_index, redis_rebuild, redis_repair
 
 log = logging.getLogger(__name__)
-REBUILD_BATCH = 1000
 INDEX_TTL = 7 * 24 * 3600
 MADE_UP, CARD, MARKER = 32, 64, 127
 REPAIR_KIND = "signin"
@@ -187,15 +186,8 @@ def rebuild_member(member_id: int | None) -> None:
 
 def rebuild_calendars(progress=None) -> int:
     """rebuild-redis: every member-month bitmap and totals key from SQL; returns the keys written."""
-    written, after = 0, 0
-    while ids := list(db.session.scalars(select(SigninRecord.member_id).where(SigninRecord.member_id > after)
-                                         .group_by(SigninRecord.member_id).order_by(SigninRecord.member_id)
-                                         .limit(REBUILD_BATCH))):
-        written += _rebuild_batch(ids)
-        after = ids[-1]
-        if progress:
-            progress(len(ids))
-    return written
+    return sum(_rebuild_batch([row.member_id for row in rows]) for rows in redis_rebuild.in_batches(
+        select(SigninRecord.member_id).group_by(SigninRecord.member_id), SigninRecord.member_id, progress=progress))
 
 
 def _rebuild_batch(member_ids: list[int]) -> int:
