@@ -71,11 +71,11 @@ def resolve(member_id: int, first: date, fetched: list | None) -> tuple[Totals, 
     """The totals and the month from what `reads` fetched, rebuilding what was missing from SQL;
     all from SQL when Redis was away (fetched is None)."""
     raw_totals, raw_month = fetched or (None, None)
-    totals = parse_totals(raw_totals) if raw_totals else totals_from_sql(member_id)
-    month = parse_month(raw_month) if raw_month and _built(raw_month) else month_from_sql(member_id, first)
-    if fetched is not None and (raw_totals is None or raw_month is None or not _built(raw_month)):
-        _write_back(member_id, first, totals if raw_totals is None else None,
-                    month if raw_month is None or not _built(raw_month) else None)
+    totals_missing, month_missing = raw_totals is None, raw_month is None or not _built(raw_month)
+    totals = totals_from_sql(member_id) if totals_missing else parse_totals(raw_totals)
+    month = month_from_sql(member_id, first) if month_missing else parse_month(raw_month)
+    if fetched is not None and (totals_missing or month_missing):
+        _write_back(member_id, first, totals if totals_missing else None, month if month_missing else None)
     return totals, month
 
 
