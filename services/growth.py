@@ -1,21 +1,42 @@
 """The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels."""
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 
 from models import GrowthAccount, GrowthEntry, db
 from services import business_keys, clock, levels
+from services.db import forget, run
 from services.errors import NotFound
 
 
-def earn(member_id: int, amount: int, *, reason: str, business_key: str,
-         reference: str | None = None) -> GrowthEntry:
-    """Add growth value; the member levels up in the same transaction."""
+def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None) -> int:
+    """Add growth value; the member levels up in the same transaction. The entry's id.
+
+    Like points.earn, in prebuilt statements: credit (the lock) first, then the business key.
+    """
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError("growth amounts are positive integers")
-    account = _lock_account(member_id)
-    if replay := business_keys.replay(GrowthEntry, business_key, member_id, amount):
-        return replay
-    account.lifetime += amount
-    return _record(account, amount, kind="earn", reason=reason, reference=reference, business_key=business_key)
+    total = _credit(member_id, amount)
+    if replay_id := business_keys.replayed_id(GrowthEntry, business_key, member_id, amount):
+        _credit(member_id, -amount)  # a repeat changes nothing
+        return replay_id
+    entry_id = run(_INSERT_ENTRY, member_id=member_id, delta=amount, total_after=total, kind="earn", reason=reason,
+                   reference=reference, business_key=business_key, created_at=clock.now()).scalar_one()
+    levels.follow_growth(member_id, total, entry_id)
+    return entry_id
+
+
+_accounts = GrowthAccount.__table__
+_CREDIT = (update(_accounts).where(_accounts.c.member_id == bindparam("member"))
+           .values(total=_accounts.c.total + bindparam("amount"), lifetime=_accounts.c.lifetime + bindparam("amount"))
+           .returning(_accounts.c.total))
+_INSERT_ENTRY = insert(GrowthEntry.__table__).returning(GrowthEntry.__table__.c.id)
+
+
+def _credit(member_id: int, amount: int) -> int:
+    total = run(_CREDIT, member=member_id, amount=amount).scalar()
+    if total is None:
+        raise NotFound("No such member.")
+    forget(GrowthAccount, member_id)
+    return total
 
 
 def reverse(original_key: str, *, business_key: str, amount: int | None = None,
@@ -51,5 +72,5 @@ def _record(account: GrowthAccount, delta: int, **fields) -> GrowthEntry:
                         created_at=clock.now(), **fields)
     db.session.add(entry)
     db.session.flush()
-    levels.follow_growth(account.member_id, account.total, entry)
+    levels.follow_growth(account.member_id, account.total, entry.id)
     return entry

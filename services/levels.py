@@ -1,10 +1,10 @@
 """Member levels: operator-configured growth thresholds, and members following their growth."""
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from models import GrowthAccount, GrowthEntry, Level, LevelChange, Member, db
+from models import GrowthAccount, Level, LevelChange, Member, db
 from services import clock, member_cards, snapshots
-from services.db import transaction
+from services.db import run, transaction
 from services.errors import Conflict, NotFound
 
 SNAPSHOT = "levels"
@@ -32,19 +32,27 @@ def entry_level_id() -> int | None:
     return level.id if level else None
 
 
-def follow_growth(member_id: int, total: int, entry: GrowthEntry | None = None) -> LevelChange | None:
+def follow_growth(member_id: int, total: int, entry_id: int | None = None) -> LevelChange | None:
     """Move the member to the level their growth total reaches (inside the caller's transaction)."""
-    member = db.session.get(Member, member_id)
-    target = level_for(total)
-    target_id = target.id if target else None
-    if member.level_id == target_id:
+    current_id, target_id = run(_LEVEL_AND_TARGET, member=member_id, total=total).one()
+    if current_id == target_id:
         return None
+    member = db.session.get(Member, member_id)
     change = LevelChange(member_id=member_id, from_level_id=member.level_id, to_level_id=target_id,
-                         growth_total=total, growth_entry_id=entry.id if entry else None, created_at=clock.now())
+                         growth_total=total, growth_entry_id=entry_id, created_at=clock.now())
     member.level_id = target_id
     db.session.add(change)
     member_cards.changed(member)
     return change
+
+
+_levels, _members = Level.__table__, Member.__table__
+# the member's level and the one `total` reaches (as level_for), in one statement: every earning asks
+_LEVEL_AND_TARGET = select(
+    _members.c.level_id,
+    select(_levels.c.id).where(_levels.c.threshold <= bindparam("total"))
+    .order_by(_levels.c.threshold.desc()).limit(1).scalar_subquery(),
+).where(_members.c.id == bindparam("member"))
 
 
 def summary(member: Member) -> dict:

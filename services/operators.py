@@ -62,10 +62,10 @@ def adjust_points(operator: Operator, member_id: int, *, delta: int, reason: str
         raise InvalidRequest("delta must not be zero.", details={"delta": ["Must not be zero."]})
     business_key = f"admin:{operator.id}:{request_key}"
     with transaction():
-        move = points.earn if delta > 0 else points.spend
-        entry = move(member_id, abs(delta), reason="admin_adjust", business_key=business_key,
-                     reference=f"operator:{operator.id}")
-        audit_log.record_once(operator.id, "points.adjust", target_type="points_entry", target_id=entry.id,
+        movement = {"reason": "admin_adjust", "business_key": business_key, "reference": f"operator:{operator.id}"}
+        entry_id = (points.earn(member_id, delta, **movement) if delta > 0
+                    else points.spend(member_id, -delta, **movement).id)
+        audit_log.record_once(operator.id, "points.adjust", target_type="points_entry", target_id=entry_id,
                               reason=reason, details={"member_id": member_id, "delta": delta})
         balance = points.summary(member_id)["balance"]
     return balance

@@ -9,11 +9,11 @@ from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, exists, func, insert, select, update
 
 from models import Member, PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
 from services import business_keys, clock, jobs, leaderboards
-from services.db import transaction
+from services.db import forget, run, transaction
 from services.errors import Conflict, InsufficientPoints, MemberFrozen, NotFound
 from services.pagination import page
 
@@ -21,20 +21,46 @@ DRAW_BATCH = 50
 
 
 def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None,
-         expires_at: datetime | None = None) -> PointsEntry:
-    """Credit points as a new lot expiring by the configured policy (or `expires_at`)."""
+         expires_at: datetime | None = None) -> int:
+    """Credit points as a new lot expiring by the configured policy (or `expires_at`); the entry's id.
+
+    The hottest write of the service (every sign-in, every payment), so in prebuilt statements: the
+    credit locks the account, and only then is the business key looked up, so that a parallel
+    repeat sees the first one's entry once it has waited for the lock.
+    """
     _require_positive(amount)
-    account = _lock_account(member_id, active=True)
-    if replay := _replay(business_key, member_id, amount):
-        return replay
-    expires_at = expires_at or expiry_for(clock.now())
-    account.lifetime_earned += amount
-    entry = _record(account, amount, kind="earn", reason=reason, reference=reference,
-                    business_key=business_key, expires_at=expires_at)
-    db.session.add(PointsLot(member_id=member_id, entry_id=entry.id, amount=amount, remaining=amount,
-                             expires_at=expires_at))
-    leaderboards.note_points_earned(member_id, amount, at=entry.created_at)
-    return entry
+    now = clock.now()
+    balance = _credit(member_id, amount)
+    if replay_id := business_keys.replayed_id(PointsEntry, business_key, member_id, amount):
+        _credit(member_id, -amount)  # a repeat changes nothing
+        return replay_id
+    expires_at = expires_at or expiry_for(now)
+    entry_id = run(_INSERT_ENTRY, member_id=member_id, delta=amount, kind="earn", reason=reason, reference=reference,
+                   business_key=business_key, balance_after=balance, expires_at=expires_at, created_at=now).scalar_one()
+    run(_INSERT_LOT, member_id=member_id, entry_id=entry_id, amount=amount, remaining=amount, expires_at=expires_at)
+    leaderboards.note_points_earned(member_id, amount, at=now)
+    return entry_id
+
+
+_accounts, _members = PointsAccount.__table__, Member.__table__
+_CREDIT = (update(_accounts)
+           .where(_accounts.c.member_id == bindparam("member"),
+                  exists().where(_members.c.id == bindparam("member"), _members.c.status == "active"))
+           .values(balance=_accounts.c.balance + bindparam("amount"),
+                   lifetime_earned=_accounts.c.lifetime_earned + bindparam("amount"))
+           .returning(_accounts.c.balance))
+_INSERT_ENTRY = insert(PointsEntry.__table__).returning(PointsEntry.__table__.c.id)
+_INSERT_LOT = insert(PointsLot.__table__)
+
+
+def _credit(member_id: int, amount: int) -> int:
+    """Add to an active member's balance and lifetime earnings (locking the account); the new balance."""
+    balance = run(_CREDIT, member=member_id, amount=amount).scalar()
+    if balance is None:
+        _lock_account(member_id, active=True)  # says why: no such member, or not active
+        raise RuntimeError(f"points account {member_id} could not be credited")
+    forget(PointsAccount, member_id)
+    return balance
 
 
 def spend(member_id: int, amount: int, *, reason: str, business_key: str,

@@ -9,16 +9,16 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Level, Member, db
 from models.message import OutboxMessage, SubscriptionGrant
 from models.signin import MemberBadge, SigninRecord
-from services import clock, coupons, events, growth, jobs, leaderboards, messages, points, signin_redis
-from services.db import transaction
+from services import (clock, coupons, events, growth, jobs, leaderboards, messages, points, signin_redis,
+                      signin_rules)
+from services.db import run, transaction
 from services.errors import Conflict, InvalidRequest, NotFound
-from services.signin_rules import rules_for
 
 jobs.register_periodic("signin.remind", "services.signin.remind_unsigned", 600)
 
@@ -34,23 +34,27 @@ def setting(name: str) -> int:
 # -- signing in ---------------------------------------------------------------------------------
 
 def sign_in(member_id: int) -> dict:
-    """Sign the member in for today: the cycle day's reward, any milestone reached, the event."""
+    """Sign the member in for today: the cycle day's reward, any milestone reached, the event.
+
+    The hottest write path: a dozen prebuilt statements (services.db.run), no ORM unit of work.
+    """
     today = clock.today()
     with transaction():
         _lock_member(member_id)
-        previous = _record_on(member_id, today - timedelta(days=1))
-        streak = previous.streak + 1 if previous else 1
-        rules = rules_for(today)
+        total, longest, yesterday_streak, signed_today = run(
+            _HISTORY, member=member_id, on_today=today, on_yesterday=today - timedelta(days=1)).one()
+        if signed_today:
+            raise AlreadySignedIn()
+        streak = (yesterday_streak or 0) + 1
+        rules = signin_rules.in_force(today)
         cycle_day, reward = rules.reward_for(streak)
-        record = _insert(member_id, today, kind="signed", streak=streak, cycle_day=cycle_day, rule_id=rules.id)
-        record.bonus = [{"kind": "cycle", "cycle_day": cycle_day, **_amounts(reward)}]
-        _pay(record, reward, coupon_key=f"signin:{member_id}:{today}:cycle")
-        total, longest = _count(member_id)
-        _grant_milestones(record, rules, total=total)
-        _settle(record)
+        answer = _record_day(member_id, today, kind="signed", streak=streak, rules=rules,
+                             reached={"streak": streak, "total": total + 1},
+                             cycle=({"kind": "cycle", "cycle_day": cycle_day, **_amounts(reward)}, reward))
         events.emit(member_id, "signin", business_key=f"signin:{member_id}:{today}", reference=f"signin:{today}")
-        _index(record, signin_redis.Totals(total, today, streak, longest))
-        return result(record)
+        _index(member_id, today, kind="signed", paid_with=None,
+               totals=signin_redis.Totals(total + 1, today, streak, max(longest or 0, streak)))
+        return answer
 
 
 def make_up(member_id: int, day: date) -> dict:
@@ -64,33 +68,33 @@ def make_up(member_id: int, day: date) -> dict:
             raise AlreadySignedIn()
         paid_with, cost = _makeup_payment(member, today)
         previous = _record_on(member_id, day - timedelta(days=1))
-        record = _insert(member_id, day, kind="made_up", streak=previous.streak + 1 if previous else 1,
-                         cycle_day=None, rule_id=None, paid_with=paid_with, cost_points=cost)
+        streak = previous.streak + 1 if previous else 1
         if cost:
             points.spend(member_id, cost, reason="signin_makeup", business_key=f"makeup:{member_id}:{day}",
                          reference=f"signin:{day}")
-        last = _mend_following(record)
-        rules = rules_for(today)
-        record.bonus, record.rule_id = [], rules.id
-        totals = signin_redis.totals_from_sql(member_id)
-        _grant_milestones(record, rules, total=totals.total, streak=last.streak)
-        _settle(record)
-        _index(record, totals)
-        answer = result(record)
-        answer["streak"] = last.streak if last.day >= today - timedelta(days=1) else 0
-        return answer
+        last_day, last_streak = _mend_following(member_id, day, streak)
+        answer = _record_day(member_id, day, kind="made_up", streak=streak, rules=signin_rules.in_force(today),
+                             reached={"streak": last_streak, "total": _count(member_id)[0] + 1},
+                             paid_with=paid_with, cost_points=cost)
+        _index(member_id, day, kind="made_up", paid_with=paid_with, totals=signin_redis.totals_from_sql(member_id))
+        return {**answer, "streak": last_streak if last_day >= today - timedelta(days=1) else 0}
 
 
-def result(record: SigninRecord) -> dict:
-    """A sign-in as the API answers it."""
-    return {"day": record.day, "kind": record.kind, "streak": record.streak, "points": record.points,
-            "growth": record.growth, "coupons": record.coupons, "bonus": record.bonus, "badges": record.badges,
-            "cost_points": record.cost_points, "paid_with": record.paid_with}
+_members, _records = Member.__table__, SigninRecord.__table__
+# serialises one member's sign-ins and make-ups, so streaks are computed on settled rows
+_LOCK_MEMBER = (select(_members.c.id, _members.c.created_at, _members.c.level_id)
+                .where(_members.c.id == bindparam("member")).with_for_update())
+# days signed so far, the longest streak, yesterday's streak and whether today is signed, in one read
+_HISTORY = select(func.count(), func.max(_records.c.streak),
+                  func.max(case((_records.c.day == bindparam("on_yesterday"), _records.c.streak))),
+                  func.count(case((_records.c.day == bindparam("on_today"), 1)))
+                  ).where(_records.c.member_id == bindparam("member"))
+_INSERT_RECORD = insert(_records).returning(_records.c.id)
 
 
-def _lock_member(member_id: int) -> Member:
-    # serialises one member's sign-ins and make-ups, so streaks are computed on settled rows
-    member = db.session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+def _lock_member(member_id: int):
+    """The member's row (id, created_at, level_id), locked for the transaction."""
+    member = run(_LOCK_MEMBER, member=member_id).one_or_none()
     if member is None:
         raise NotFound("No such member.")
     return member
@@ -106,15 +110,39 @@ def _count(member_id: int) -> tuple[int, int]:
                                     .where(SigninRecord.member_id == member_id)).one())
 
 
-def _insert(member_id: int, day: date, **fields) -> SigninRecord:
-    record = SigninRecord(member_id=member_id, day=day, points=0, growth=0, coupons=[], bonus=[], badges=[],
-                          created_at=clock.now(), **{"paid_with": None, "cost_points": 0, **fields})
-    db.session.add(record)
+def _record_day(member_id: int, day: date, *, kind: str, streak: int, rules, reached: dict,
+                cycle: tuple[dict, dict] | None = None, paid_with: str | None = None, cost_points: int = 0) -> dict:
+    """Record a signed or made-up day with everything it pays: the cycle reward (`cycle`: its bonus
+    line and the reward), each milestone `reached` for the first time (its badge, once), one ledger
+    entry each for the points and the growth. Returns the sign-in as the API answers it."""
+    milestones = _new_milestones(member_id, rules, reached)
+    paid = ([cycle] if cycle else []) + [
+        ({"kind": "milestone", "badge_code": m["badge_code"], **_amounts(m)}, m) for m in milestones]
+    coupons = [code for line, reward in paid for code in _hand_out_pack(member_id, day, line, reward)]
+    answer = {"day": day, "kind": kind, "streak": streak, "coupons": coupons,
+              "points": sum(line["points"] for line, _ in paid), "growth": sum(line["growth"] for line, _ in paid),
+              "bonus": [line for line, _ in paid],
+              "badges": [{"code": m["badge_code"], "name": m["badge_name"]} for m in milestones],
+              "cost_points": cost_points, "paid_with": paid_with}
     try:
-        db.session.flush()
+        record_id = run(_INSERT_RECORD, member_id=member_id, cycle_day=cycle[0]["cycle_day"] if cycle else None,
+                        rule_id=rules.id, created_at=clock.now(), **answer).scalar_one()
     except IntegrityError:  # a parallel request signed this day in first
         raise AlreadySignedIn() from None
-    return record
+    for milestone in milestones:
+        db.session.add(MemberBadge(member_id=member_id, code=milestone["badge_code"], name=milestone["badge_name"],
+                                   record_id=record_id, earned_at=clock.now()))
+    _settle(member_id, day, answer["points"], answer["growth"])
+    return answer
+
+
+def _new_milestones(member_id: int, rules, reached: dict) -> list[dict]:
+    """The milestones `reached` whose badge the member has not earned yet (asks SQL only if one is reached)."""
+    candidates = [m for m in rules.milestones if reached[m["kind"]] >= m["days"]]
+    if not candidates:
+        return []
+    earned = set(db.session.scalars(select(MemberBadge.code).where(MemberBadge.member_id == member_id)))
+    return [m for m in candidates if m["badge_code"] not in earned]
 
 
 def _amounts(reward: dict) -> dict:
@@ -122,52 +150,36 @@ def _amounts(reward: dict) -> dict:
             "coupon_pack_id": reward.get("coupon_pack_id")}
 
 
-def _pay(record: SigninRecord, reward: dict, *, coupon_key: str) -> None:
-    """Add a reward to the record (points and growth are earned once, in _settle); hand out its pack."""
-    record.points += reward.get("points", 0)
-    record.growth += reward.get("growth", 0)
-    if reward.get("coupon_pack_id"):
-        issued = coupons.issue_pack(record.member_id, reward["coupon_pack_id"], source="signin",
-                                    business_key=coupon_key, source_ref=f"signin:{record.member_id}:{record.day}")
-        record.coupons = [*record.coupons, *(coupon.code for coupon in issued)]
+def _hand_out_pack(member_id: int, day: date, line: dict, reward: dict) -> list[str]:
+    """The codes of the coupon pack a reward line carries, issued once under its own business key."""
+    if not reward.get("coupon_pack_id"):
+        return []
+    key = (f"signin:{member_id}:{day}:cycle" if line["kind"] == "cycle"
+           else f"signin:{member_id}:badge:{line['badge_code']}")
+    issued = coupons.issue_pack(member_id, reward["coupon_pack_id"], source="signin", business_key=key,
+                                source_ref=f"signin:{member_id}:{day}")
+    return [coupon.code for coupon in issued]
 
 
-def _grant_milestones(record: SigninRecord, rules, *, total: int, streak: int | None = None) -> None:
-    """Grant each milestone reached and never earned before: its badge, once, and its reward."""
-    reached = {"streak": streak or record.streak, "total": total}
-    earned = set(db.session.scalars(select(MemberBadge.code).where(MemberBadge.member_id == record.member_id)))
-    for milestone in rules.milestones:
-        if milestone["badge_code"] in earned or reached[milestone["kind"]] < milestone["days"]:
-            continue
-        db.session.add(MemberBadge(member_id=record.member_id, code=milestone["badge_code"],
-                                   name=milestone["badge_name"], record_id=record.id, earned_at=clock.now()))
-        _pay(record, milestone, coupon_key=f"signin:{record.member_id}:badge:{milestone['badge_code']}")
-        record.bonus = [*record.bonus, {"kind": "milestone", "badge_code": milestone["badge_code"],
-                                        **_amounts(milestone)}]
-        record.badges = [*record.badges, {"code": milestone["badge_code"], "name": milestone["badge_name"]}]
+def _settle(member_id: int, day: date, points_: int, growth_: int) -> None:
+    """Earn the day's points and growth through the ledgers, one entry each for the day."""
+    key, reference = f"signin:{member_id}:{day}", f"signin:{day}"
+    if points_:
+        points.earn(member_id, points_, reason="signin", business_key=key, reference=reference)
+    if growth_:
+        growth.earn(member_id, growth_, reason="signin", business_key=key, reference=reference)
 
 
-def _settle(record: SigninRecord) -> None:
-    """Earn the record's points and growth through the ledgers, one entry each for the day."""
-    key, reference = f"signin:{record.member_id}:{record.day}", f"signin:{record.day}"
-    if record.points:
-        points.earn(record.member_id, record.points, reason="signin", business_key=key, reference=reference)
-    if record.growth:
-        growth.earn(record.member_id, record.growth, reason="signin", business_key=key, reference=reference)
-    db.session.flush()
-
-
-def _index(record: SigninRecord, totals: signin_redis.Totals) -> None:
+def _index(member_id: int, day: date, *, kind: str, paid_with: str | None, totals: signin_redis.Totals) -> None:
     """The calendar index and the streak board follow the commit."""
-    signin_redis.record_after_commit(record.member_id, record.day, kind=record.kind, paid_with=record.paid_with,
-                                     totals=totals)
+    signin_redis.record_after_commit(member_id, day, kind=kind, paid_with=paid_with, totals=totals)
     current = totals.streak if totals.last_day >= clock.today() - timedelta(days=1) else 0
-    leaderboards.record_streak_after_commit(record.member_id, current)
+    leaderboards.record_streak_after_commit(member_id, current)
 
 
 # -- make-up ------------------------------------------------------------------------------------
 
-def _check_makeup_day(member: Member, day: date, today: date) -> None:
+def _check_makeup_day(member, day: date, today: date) -> None:
     joined = clock.local(member.created_at).date()
     if (day.year, day.month) != (today.year, today.month) or day >= today or day < joined:
         raise InvalidRequest("Only a missed day of this month, before today and since you joined, can be made up.",
@@ -182,7 +194,7 @@ def makeup_allowance(*, made_up: int, cards_used: int, cards_per_month: int) -> 
     return {"left": left, "cards_left": min(cards_left, left), "cost_points": cost}
 
 
-def _makeup_payment(member: Member, today: date) -> tuple[str, int]:
+def _makeup_payment(member, today: date) -> tuple[str, int]:
     paid_with = db.session.execute(select(SigninRecord.paid_with).where(
         SigninRecord.member_id == member.id, SigninRecord.kind == "made_up",
         SigninRecord.day.between(today.replace(day=1), today))).scalars().all()
@@ -195,17 +207,18 @@ def _makeup_payment(member: Member, today: date) -> tuple[str, int]:
     return ("card", 0) if allowance["cards_left"] else ("points", allowance["cost_points"])
 
 
-def _mend_following(record: SigninRecord) -> SigninRecord:
-    """Carry the mended streak through the run of days that follows; returns the run's last record."""
+def _mend_following(member_id: int, day: date, streak: int) -> tuple[date, int]:
+    """Carry the streak a made-up `day` starts through the run of days that follows it; returns the
+    run's last day and streak."""
     following = db.session.scalars(select(SigninRecord).where(
-        SigninRecord.member_id == record.member_id, SigninRecord.day > record.day,
+        SigninRecord.member_id == member_id, SigninRecord.day > day,
         SigninRecord.day <= clock.today()).order_by(SigninRecord.day))
-    last = record
+    last = (day, streak)
     for row in following:
-        if row.day != last.day + timedelta(days=1):
+        if row.day != last[0] + timedelta(days=1):
             break
-        row.streak = last.streak + 1
-        last = row
+        row.streak = last[1] + 1
+        last = (row.day, row.streak)
     db.session.flush()
     return last
 

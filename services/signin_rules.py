@@ -65,14 +65,28 @@ def rules_for(day: date) -> Rules:
     return _rules(row)
 
 
+def in_force(day: date) -> Rules:
+    """rules_for(day), from this process's copy of the versions when that copy was loaded on `day`.
+
+    What a sign-in pays may come from the copy because the versions in force on a day are settled
+    before it starts: a new version starts tomorrow at the earliest, and only a version not yet in
+    force is edited or deleted. A copy loaded on an earlier day may predate such an edit: SQL answers.
+    """
+    loaded_on, versions = snapshots.get(SNAPSHOT, _versions)
+    if loaded_on != day:
+        return rules_for(day)
+    return next(_in_force_from(versions, day))[1]
+
+
 def preview(key, compute):
     """compute(preview_from), for showing: worked out once per process's copy of the rules and `key`."""
-    return snapshots.derived(SNAPSHOT, _versions, key, lambda versions: compute(
-        lambda start: _in_force_from(versions, start)))
+    return snapshots.derived(SNAPSHOT, _versions, key, lambda copy: compute(
+        lambda start: _in_force_from(copy[1], start)))
 
 
-def _versions() -> list[tuple[date, Rules]]:
-    return [(row.effective_from, _rules(row)) for row in all_rules()]
+def _versions() -> tuple[date, list[tuple[date, Rules]]]:
+    """The business day of loading, and every version with the day it starts."""
+    return clock.today(), [(row.effective_from, _rules(row)) for row in all_rules()]
 
 
 def _in_force_from(versions: list[tuple[date, Rules]], start: date) -> Iterator[tuple[date, Rules]]:

@@ -121,7 +121,7 @@ def test_same_key_with_other_amount_is_409(make_member):
     with transaction():
         first = points.earn(member_id, 10, reason="test", business_key=key)
     with transaction():
-        assert points.earn(member_id, 10, reason="test", business_key=key).id == first.id
+        assert points.earn(member_id, 10, reason="test", business_key=key) == first
     with pytest.raises(Conflict) as exc, transaction():
         points.earn(member_id, 11, reason="test", business_key=key)
     assert exc.value.code == "idempotency_conflict"
@@ -166,9 +166,10 @@ def test_expiry_removes_only_what_is_left_and_spares_frozen_points(make_member, 
 def test_clawback_never_goes_negative(make_member):
     member_id = make_member()["member"]["id"]
     with transaction():
-        earned = points.earn(member_id, 100, reason="purchase", business_key=unique("earn"))
+        earned = unique("earn")
+        points.earn(member_id, 100, reason="purchase", business_key=earned)
         points.spend(member_id, 80, reason="mall", business_key=unique("spend"))
-        entry = points.reverse(earned.business_key, business_key=unique("refund"))
+        entry = points.reverse(earned, business_key=unique("refund"))
     assert entry.delta == -20 and entry.meta["shortfall"] == 80
     assert _account(member_id) == (0, 0)
 
