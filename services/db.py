@@ -38,16 +38,17 @@ def run(statement, **params) -> CursorResult:
     return db.session.connection().execute(statement, params)
 
 
-_INSERTS_ONCE = {}  # (dialect, table) -> INSERT … ON CONFLICT DO NOTHING
+_INSERTS_ONCE = {}  # (dialect, table, key) -> INSERT … ON CONFLICT (key) DO NOTHING RETURNING id
 
 
-def insert_once(table, **values) -> bool:
-    """Insert a row unless one with the same unique key exists (PostgreSQL and SQLite); True if it is new."""
+def insert_once(table, *, key: str = "business_key", **values) -> int | None:
+    """Insert a row unless one with the same unique `key` exists (PostgreSQL and SQLite): the new
+    row's id, or None. A parallel insert of the same key is waited for, not raced."""
     dialect = db.engine.dialect.name
-    if (dialect, table) not in _INSERTS_ONCE:
-        _INSERTS_ONCE[dialect, table] = {"postgresql": postgresql, "sqlite": sqlite}[dialect].insert(
-            table).on_conflict_do_nothing()
-    return run(_INSERTS_ONCE[dialect, table], **values).rowcount == 1
+    if (dialect, table, key) not in _INSERTS_ONCE:
+        _INSERTS_ONCE[dialect, table, key] = ({"postgresql": postgresql, "sqlite": sqlite}[dialect].insert(table)
+                                              .on_conflict_do_nothing(index_elements=[key]).returning(table.c.id))
+    return run(_INSERTS_ONCE[dialect, table, key], **values).scalar()
 
 
 def forget(model, primary_key) -> None:

@@ -9,4 +9,4 @@ def emit(member_id: int, type_: str, *, business_key: str, reference: str | None
     """Record an event inside the caller's transaction; the same business key records nothing more.
     True if this call recorded it."""
     return insert_once(MemberEvent.__table__, member_id=member_id, type=type_, business_key=business_key,
-                       reference=reference, payload=payload, occurred_at=clock.now())
+                       reference=reference, payload=payload, occurred_at=clock.now()) is not None

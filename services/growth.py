@@ -1,25 +1,25 @@
 """The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels."""
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from models import GrowthAccount, GrowthEntry, db
 from services import business_keys, clock, levels
-from services.db import forget, run
+from services.db import forget, insert_once, run
 from services.errors import NotFound
 
 
 def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None) -> int:
     """Add growth value; the member levels up in the same transaction. The entry's id.
 
-    Like points.earn, in prebuilt statements: credit (the lock) first, then the business key.
+    Like points.earn, in prebuilt statements: the credit (the lock) first, then the entry, once per key.
     """
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError("growth amounts are positive integers")
     total = _credit(member_id, amount)
-    if replay_id := business_keys.replayed_id(GrowthEntry, business_key, member_id, amount):
-        _credit(member_id, -amount)  # a repeat changes nothing
-        return replay_id
-    entry_id = run(_INSERT_ENTRY, member_id=member_id, delta=amount, total_after=total, kind="earn", reason=reason,
-                   reference=reference, business_key=business_key, created_at=clock.now()).scalar_one()
+    entry_id = insert_once(GrowthEntry.__table__, member_id=member_id, delta=amount, total_after=total, kind="earn",
+                           reason=reason, reference=reference, business_key=business_key, created_at=clock.now())
+    if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
+        _credit(member_id, -amount)
+        return business_keys.replayed_id(GrowthEntry, business_key, member_id, amount)
     levels.follow_growth(member_id, total, entry_id)
     return entry_id
 
@@ -28,7 +28,6 @@ _accounts = GrowthAccount.__table__
 _CREDIT = (update(_accounts).where(_accounts.c.member_id == bindparam("member"))
            .values(total=_accounts.c.total + bindparam("amount"), lifetime=_accounts.c.lifetime + bindparam("amount"))
            .returning(_accounts.c.total))
-_INSERT_ENTRY = insert(GrowthEntry.__table__).returning(GrowthEntry.__table__.c.id)
 
 
 def _credit(member_id: int, amount: int) -> int:

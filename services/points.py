@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, case, exists, func, insert, select, update
 
 from models import Member, PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
 from services import business_keys, clock, jobs, leaderboards
-from services.db import forget, run, transaction
+from services.db import forget, insert_once, run, transaction
 from services.errors import Conflict, InsufficientPoints, MemberFrozen, NotFound
 from services.pagination import page
 
@@ -24,19 +24,20 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
          expires_at: datetime | None = None) -> int:
     """Credit points as a new lot expiring by the configured policy (or `expires_at`); the entry's id.
 
-    The hottest write of the service (every sign-in, every payment), so in prebuilt statements: the
-    credit locks the account, and only then is the business key looked up, so that a parallel
-    repeat sees the first one's entry once it has waited for the lock.
+    The hottest write of the service (every sign-in, every payment), in prebuilt statements: the
+    credit locks the account, and only then is the entry inserted, once per business key, so that
+    a parallel repeat finds the first one's entry once it has waited for the lock.
     """
     _require_positive(amount)
     now = clock.now()
     balance = _credit(member_id, amount)
-    if replay_id := business_keys.replayed_id(PointsEntry, business_key, member_id, amount):
-        _credit(member_id, -amount)  # a repeat changes nothing
-        return replay_id
     expires_at = expires_at or expiry_for(now)
-    entry_id = run(_INSERT_ENTRY, member_id=member_id, delta=amount, kind="earn", reason=reason, reference=reference,
-                   business_key=business_key, balance_after=balance, expires_at=expires_at, created_at=now).scalar_one()
+    entry_id = insert_once(PointsEntry.__table__, member_id=member_id, delta=amount, kind="earn", reason=reason,
+                           reference=reference, business_key=business_key, balance_after=balance,
+                           expires_at=expires_at, created_at=now)
+    if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
+        _credit(member_id, -amount)
+        return business_keys.replayed_id(PointsEntry, business_key, member_id, amount)
     run(_INSERT_LOT, member_id=member_id, entry_id=entry_id, amount=amount, remaining=amount, expires_at=expires_at)
     leaderboards.note_points_earned(member_id, amount, at=now)
     return entry_id
@@ -49,7 +50,6 @@ _CREDIT = (update(_accounts)
            .values(balance=_accounts.c.balance + bindparam("amount"),
                    lifetime_earned=_accounts.c.lifetime_earned + bindparam("amount"))
            .returning(_accounts.c.balance))
-_INSERT_ENTRY = insert(PointsEntry.__table__).returning(PointsEntry.__table__.c.id)
 _INSERT_LOT = insert(PointsLot.__table__)
 
 

@@ -3,7 +3,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from services import audit, points
+from models import GrowthAccount, db
+from services import audit, growth, points
+from services.db import transaction
 
 
 def _race(calls):
@@ -40,3 +42,19 @@ def test_parallel_retries_of_one_idempotency_key_apply_once(live_server, make_me
     assert ok and all(body == {"balance": 25} for body in ok)
     assert all(res.json()["error"]["code"] == "request_in_progress" for res in answers if res.status_code != 200)
     assert points.summary(member["member"]["id"])["balance"] == 25
+
+
+def test_parallel_earns_under_one_business_key_credit_once(app, make_member):
+    """Repeats that arrive together (a notification and its copy): one entry, one credit, each answered."""
+    member_id = make_member()["member"]["id"]
+
+    def earn():
+        with app.app_context(), transaction():
+            return (points.earn(member_id, 40, reason="race", business_key=f"race-earn:{member_id}"),
+                    growth.earn(member_id, 4, reason="race", business_key=f"race-earn:{member_id}"))
+
+    answers = _race([earn] * 10)
+    assert len(set(answers)) == 1  # every caller gets the one entry of each ledger
+    assert points.summary(member_id)["balance"] == 40
+    assert db.session.get(GrowthAccount, member_id).total == 4
+    assert audit.run()["problems"] == []
