@@ -55,6 +55,7 @@ def _parse():
     p.add_argument("--seconds", type=int, default=10, help="length of each measurement")
     p.add_argument("--members", type=int, default=20_000, help="real members (distinct sign-ins)")
     p.add_argument("--board-size", type=int, default=1_000_000, help="synthetic members on points_week")
+    p.add_argument("--slices", type=int, default=5, help="turns of bare and endpoint within --seconds")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="load generator threads")
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
@@ -206,9 +207,8 @@ def _measure(base, tokens, args) -> dict:
             started = time.monotonic()
             ok = load.warm(base, method, path, tokens[:-1], connections=args.connections)
             print(f"    warm-up: every member once ({ok} answered 2xx) in {time.monotonic() - started:.1f}s")
-        result = _load(runner, base, method, path, tokens, args)
-        if name != "bare":  # this machine's speed drifts: each endpoint has a bare measurement beside it
-            result["bare_rps"] = _load(runner, base, *_endpoints()["bare"], tokens, args)["rps"]
+        result = _load(runner, base, method, path, tokens, args) if name == "bare" else _interleaved(
+            runner, base, method, path, tokens, args)
         results[name] = result
         print(f"--- {name}: {result['rps']:.0f} req/s, {result['requests']} requests, "
               f"{result['errors']} not 2xx, p50 {result.get('p50_ms', '?')} ms, p99 {result.get('p99_ms', '?')} ms")
@@ -218,13 +218,32 @@ def _measure(base, tokens, args) -> dict:
     return results
 
 
-def _load(runner, base, method, path, tokens, args) -> dict:
-    return runner(base, method, path, tokens[:-1], seconds=args.seconds, connections=args.connections,
+def _load(runner, base, method, path, tokens, args, seconds=None) -> dict:
+    return runner(base, method, path, tokens[:-1], seconds=seconds or args.seconds, connections=args.connections,
                   threads=args.threads).run()
 
 
+def _interleaved(runner, base, method, path, tokens, args) -> dict:
+    """The endpoint and bare in turns, `--slices` of each: this machine's speed drifts by half within
+    a minute (a shared host), and alternating short slices lets the drift weigh on both alike. Each
+    slice of the endpoint starts past the members the slices before it used (sign-in: one each)."""
+    seconds = max(1, args.seconds // args.slices)
+    slices, bare, used = [], [], 0
+    for _ in range(args.slices):
+        bare.append(_load(runner, base, *_endpoints()["bare"], tokens, args, seconds))
+        slices.append(_load(runner, base, method, path, tokens[used:], args, seconds))
+        # each wrk thread walks its own stride: one may have gone `threads` times as far as the count says
+        used = min(used + (slices[-1]["requests"] + args.connections) * args.threads, len(tokens) - 2)
+    total = sum(part["requests"] for part in slices)
+    p50s = sorted(part.get("p50_ms") or 0 for part in slices)
+    return {"rps": sum(part["rps"] for part in slices) / len(slices), "requests": total,
+            "errors": sum(part["errors"] for part in slices), "p50_ms": p50s[len(p50s) // 2],
+            "p99_ms": max(part.get("p99_ms") or 0 for part in slices),
+            "bare_rps": sum(part["rps"] for part in bare) / len(bare), "members_used": used}
+
+
 def _report(results, args):
-    print("\n==> results (ratio = endpoint req/s ÷ bare req/s measured right after it, same run)")
+    print("\n==> results (ratio = endpoint req/s ÷ bare req/s measured in turns with it, same run)")
     for name, result in results.items():
         bare = result.get("bare_rps", result["rps"])
         ratio = result["rps"] / bare
