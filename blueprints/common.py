@@ -46,21 +46,30 @@ def page_schema(item_schema, name):
                              "next_cursor": fields.String(allow_none=True)}, name=name)
 
 
+QUERY_STRINGS_KEPT = 256
+
+
 def query_args(schema_class, *, error_status: int = 422):
     """@blp.arguments(schema, location="query") for a hot read: the same schema documents the query
     string and validates it, loaded directly (webargs' parsing costs more than the whole read). The view
-    receives the loaded arguments first, as with @blp.arguments."""
-    schema = schema_class(unknown=EXCLUDE)
+    receives the loaded arguments first, as with @blp.arguments. Loading is a function of the query
+    string alone, so each valid one is loaded once per process (a few hundred kept)."""
+    schema, loaded_once = schema_class(unknown=EXCLUDE), {}
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            try:
-                loaded = schema.load(request.args)
-            except ValidationError as err:
-                raise InvalidRequest("The request did not pass validation.", status=error_status,
-                                     details=err.messages) from None
-            return view(*args, loaded, **kwargs)
+            loaded = loaded_once.get(request.query_string)
+            if loaded is None:
+                try:
+                    loaded = schema.load(request.args)
+                except ValidationError as err:
+                    raise InvalidRequest("The request did not pass validation.", status=error_status,
+                                         details=err.messages) from None
+                if len(loaded_once) >= QUERY_STRINGS_KEPT:
+                    loaded_once.clear()
+                loaded_once[request.query_string] = loaded
+            return view(*args, dict(loaded), **kwargs)
         wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
         manual = wrapper._apidoc.setdefault("manual_doc", {})
         manual.setdefault("parameters", []).append({"in": "query", "schema": schema_class})

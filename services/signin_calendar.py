@@ -66,17 +66,21 @@ def calendar(card: Card, month: str | None, fetched: list | None) -> dict:
     }
 
 
-def _days(first: date, last: date, today: date, days: signin_redis.Month) -> list[dict]:
-    """Each day of the month with its state."""
+def _days(first: date, last: date, today: date, days: signin_redis.Month) -> RawJSON:
+    """Each day of the month with its state (rendered: 31 small objects cost more to encode than to work out)."""
     # today's number within the month; 0 for a month to come, 32 for a month gone by
     now = today.day if (first.year, first.month) == (today.year, today.month) else 32 if first < today else 0
-    return [{"day": iso, "state": "made_up" if n in days.made_up else "signed" if n in days.signed else
-             "missed" if n < now else "today" if n == now else "future"} for n, iso in _days_of(first, last)]
+    return RawJSON("[" + ",".join(
+        opening + ("made_up" if n in days.made_up else "signed" if n in days.signed else
+                   "missed" if n < now else "today" if n == now else "future") + '"}'
+        for n, opening in _day_openings(first, last)) + "]")
 
 
 @functools.lru_cache(maxsize=256)
-def _days_of(first: date, last: date) -> tuple[tuple[int, str], ...]:
-    return tuple((n, first.replace(day=n).isoformat()) for n in range(1, last.day + 1))
+def _day_openings(first: date, last: date) -> tuple[tuple[int, str], ...]:
+    """(n, '{"day":"YYYY-MM-DD","state":"') for each day of the month."""
+    return tuple((n, render({"day": first.replace(day=n).isoformat()})[:-1] + ',"state":"')
+                 for n in range(1, last.day + 1))
 
 
 def upcoming_rewards(start: date, streak: int) -> RawJSON:

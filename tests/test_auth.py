@@ -39,6 +39,18 @@ def test_expired_member_token_is_401(client, login, clock, app):
     assert error["details"]["reason"] == "expired"
 
 
+def test_a_token_in_use_still_expires_and_its_altered_copies_stay_invalid(client, login, clock, app):
+    me = login()
+    assert client.get("/api/v1/me", headers=me["headers"]).status_code == 200  # checked, and remembered
+    token = me["headers"]["Authorization"].split()[1]
+    altered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    error = _error(client.get("/api/v1/me", headers={"Authorization": f"Bearer {altered}"}), 401, "unauthorized")
+    assert error["details"]["reason"] == "invalid"
+    clock.advance(timedelta(seconds=app.config["MEMBER_TOKEN_TTL"] + 1))
+    error = _error(client.get("/api/v1/me", headers=me["headers"]), 401, "unauthorized")
+    assert error["details"]["reason"] == "expired"
+
+
 def test_token_still_valid_just_before_expiry(client, login, clock, app):
     me = login()
     clock.advance(timedelta(seconds=app.config["MEMBER_TOKEN_TTL"] - 5))
