@@ -12,6 +12,7 @@ from models import PointsEntry, db
 from models.message import OutboxMessage
 from models.signin import MemberBadge, SigninRecord, SigninRule
 from services import signin
+from services.db import transaction
 from services.redis_client import get_redis
 from tests.conftest import assert_error, at, row_counts, send
 
@@ -241,6 +242,23 @@ def test_rules_apply_from_the_next_day_and_past_rewards_stay(client, login, admi
     listed = client.get("/api/v1/admin/signin-rules", headers=admin).get_json()["items"]
     assert {old["id"], new["id"]} <= {item["id"] for item in listed}
     assert client.get(f"/api/v1/admin/signin-rules/{old['id']}", headers=admin).get_json()["name"] == "old"
+
+
+def test_a_copy_of_the_rules_from_an_earlier_day_never_pays(client, login, rules, clock, year):
+    """Another process's edit of tomorrow's rules reaches this process only within the copy's 10 s:
+    a copy loaded before the day began is not trusted to pay that day's rewards."""
+    first = date(year, 10, 1)
+    rules(first)
+    early, late = login(), login(None)
+    _go(clock, first, "23:59")
+    assert _sign(client, early)["points"] == 1  # the copy of the versions is loaded now, on the 1st
+    with transaction():  # as another process commits it: this process's copy is not told
+        db.session.add(SigninRule(name="other process", cycle_days=1, after_cycle="restart",
+                                  rewards=[{"points": 7, "growth": 0, "coupon_pack_id": None}], milestones=[],
+                                  effective_from=first + timedelta(days=1), created_at=clock.now()))
+    _go(clock, first + timedelta(days=1), "00:00")
+    assert _sign(client, late)["points"] == 7
+    assert _sign(client, early)["points"] == 7
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-1", "abcd-01", "0000-01", "2026-00", "2026-01-01", ""])
