@@ -3,6 +3,7 @@ import logging
 import uuid
 
 from flask import Flask, jsonify, request
+from flask.sessions import SessionInterface
 from flask_migrate import Migrate
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -47,6 +48,16 @@ class EnvelopeApi(Api):
         return response, status
 
 
+class NoCookieSession(SessionInterface):
+    """Bearer tokens say who calls, never a cookie: no session is signed open or saved per request."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
+
+
 def _internal_error(exc):
     request_id = uuid.uuid4().hex[:12]
     log.error("unhandled error %s on %s %s", request_id, request.method, request.path, exc_info=exc)
@@ -63,6 +74,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, test_config)
     app.json.ensure_ascii = False
+    app.session_interface = NoCookieSession()
 
     db.init_app(app)
     migrate.init_app(app, db, directory="migrations", render_as_batch=True, compare_type=True)

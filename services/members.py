@@ -8,7 +8,7 @@ from services import (audit_log, clock, leaderboard_reads, levels, member_cards,
                       tokens, wechat)
 from services.db import transaction
 from services.errors import NotFound, Unauthorized
-from services.redis_client import get_redis
+from services.redis_client import thread_client
 
 PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
 
@@ -55,7 +55,7 @@ def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[member_cards.Car
     calls = [("get", member_cards.key(claims.id)), *(prefetch(claims.id) if prefetch else ())]
     try:
         if all(call[0] == "get" for call in calls):  # the member's own keys, one slot: one MGET
-            raw, *fetched = get_redis().mget([call[1] for call in calls])
+            raw, *fetched = thread_client().mget([call[1] for call in calls])
         else:
             raw, *fetched = redis_index.run(calls)
         card = member_cards.load(claims.id, raw)

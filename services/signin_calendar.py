@@ -21,11 +21,14 @@ MONTH = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")
 def parse_month(month: str | None) -> tuple[date, date]:
     """The first and last day of a YYYY-MM month (this month when None)."""
     if month is None:
-        first = clock.today().replace(day=1)
-    elif MONTH.match(month):
-        first = date(int(month[:4]), int(month[5:]), 1)
-    else:
+        return _bounds(clock.today().replace(day=1))
+    if not MONTH.match(month):
         raise InvalidRequest("month must be YYYY-MM.", details={"month": ["Not a month."]})
+    return _bounds(date(int(month[:4]), int(month[5:]), 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _bounds(first: date) -> tuple[date, date]:
     return first, first.replace(day=calendar_.monthrange(first.year, first.month)[1])
 
 
