@@ -14,28 +14,30 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
     """
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError("growth amounts are positive integers")
-    total = _credit(member_id, amount)
+    total, *levels_now = _credit(member_id, amount)
     entry_id = insert_once(GrowthEntry.__table__, member_id=member_id, delta=amount, total_after=total, kind="earn",
                            reason=reason, reference=reference, business_key=business_key, created_at=clock.now())
     if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
         _credit(member_id, -amount)
         return business_keys.replayed_id(GrowthEntry, business_key, member_id, amount)
-    levels.follow_growth(member_id, total, entry_id)
+    levels.follow_growth(member_id, total, entry_id, levels_now=tuple(levels_now))
     return entry_id
 
 
 _accounts = GrowthAccount.__table__
+# the new total, and the member's level and the one that total reaches (levels.follow_growth);
+# SQLite writes RETURNING's column names unqualified: `total` is growth_account's, as level has none
 _CREDIT = (update(_accounts).where(_accounts.c.member_id == bindparam("member"))
            .values(total=_accounts.c.total + bindparam("amount"), lifetime=_accounts.c.lifetime + bindparam("amount"))
-           .returning(_accounts.c.total))
+           .returning(_accounts.c.total, *levels.level_columns(bindparam("member"), _accounts.c.total)))
 
 
-def _credit(member_id: int, amount: int) -> int:
-    total = run(_CREDIT, member=member_id, amount=amount).scalar()
-    if total is None:
+def _credit(member_id: int, amount: int) -> tuple[int, int | None, int | None]:
+    credited = run(_CREDIT, member=member_id, amount=amount).one_or_none()
+    if credited is None:
         raise NotFound("No such member.")
     forget(GrowthAccount, member_id)
-    return total
+    return tuple(credited)
 
 
 def reverse(original_key: str, *, business_key: str, amount: int | None = None,

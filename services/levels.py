@@ -32,9 +32,14 @@ def entry_level_id() -> int | None:
     return level.id if level else None
 
 
-def follow_growth(member_id: int, total: int, entry_id: int | None = None) -> LevelChange | None:
-    """Move the member to the level their growth total reaches (inside the caller's transaction)."""
-    current_id, target_id = run(_LEVEL_AND_TARGET, member=member_id, total=total).one()
+def follow_growth(member_id: int, total: int, entry_id: int | None = None, *,
+                  levels_now: tuple[int | None, int | None] | None = None) -> LevelChange | None:
+    """Move the member to the level their growth total reaches (inside the caller's transaction).
+
+    `levels_now`: the member's level and the one `total` reaches, when the statement that changed
+    the growth returned them already (level_columns); otherwise they are read.
+    """
+    current_id, target_id = levels_now or run(_LEVEL_AND_TARGET, member=member_id, total=total).one()
     if current_id == target_id:
         return None
     member = db.session.get(Member, member_id)
@@ -47,12 +52,17 @@ def follow_growth(member_id: int, total: int, entry_id: int | None = None) -> Le
 
 
 _levels, _members = Level.__table__, Member.__table__
-# the member's level and the one `total` reaches (as level_for), in one statement: every earning asks
-_LEVEL_AND_TARGET = select(
-    _members.c.level_id,
-    select(_levels.c.id).where(_levels.c.threshold <= bindparam("total"))
-    .order_by(_levels.c.threshold.desc()).limit(1).scalar_subquery(),
-).where(_members.c.id == bindparam("member"))
+
+
+def level_columns(member_id, total) -> tuple:
+    """The member's level and the level a growth total reaches (as level_for), as two scalar
+    subqueries on SQL expressions: a statement that changes growth can return them with the total."""
+    return (select(_members.c.level_id).where(_members.c.id == member_id).scalar_subquery(),
+            select(_levels.c.id).where(_levels.c.threshold <= total)
+            .order_by(_levels.c.threshold.desc()).limit(1).scalar_subquery())
+
+
+_LEVEL_AND_TARGET = select(*level_columns(bindparam("member"), bindparam("total")))
 
 
 def summary(member: Member) -> dict:
