@@ -1,4 +1,5 @@
 """The shared Redis connection: REDIS_URL, or the instance's embedded redis-server."""
+import os
 import threading
 
 import redis
@@ -22,6 +23,7 @@ def get_redis() -> redis.Redis:
 
 
 _threads = threading.local()
+os.register_at_fork(after_in_child=lambda: _threads.__dict__.clear())  # a child never shares the parent's socket
 
 
 def thread_client() -> redis.Redis:
