@@ -41,8 +41,7 @@ def sign_in(member_id: int) -> dict:
     today = clock.today()
     with transaction():
         _lock_member(member_id)
-        total, longest, yesterday_streak, signed_today = run(
-            _HISTORY, member=member_id, on_today=today, on_yesterday=today - timedelta(days=1)).one()
+        total, longest, yesterday_streak, signed_today = _history(member_id, today)
         if signed_today:
             raise AlreadySignedIn()
         streak = (yesterday_streak or 0) + 1
@@ -64,17 +63,17 @@ def make_up(member_id: int, day: date) -> dict:
     with transaction():
         member = _lock_member(member_id)
         _check_makeup_day(member, day, today)
-        if _record_on(member_id, day) is not None:
+        total, _, previous_streak, signed = _history(member_id, day)
+        if signed:
             raise AlreadySignedIn()
         paid_with, cost = _makeup_payment(member, today)
-        previous = _record_on(member_id, day - timedelta(days=1))
-        streak = previous.streak + 1 if previous else 1
+        streak = (previous_streak or 0) + 1
         if cost:
             points.spend(member_id, cost, reason="signin_makeup", business_key=f"makeup:{member_id}:{day}",
                          reference=f"signin:{day}")
         last_day, last_streak = _mend_following(member_id, day, streak)
         answer = _record_day(member_id, day, kind="made_up", streak=streak, rules=signin_rules.in_force(today),
-                             reached={"streak": last_streak, "total": _count(member_id)[0] + 1},
+                             reached={"streak": last_streak, "total": total + 1},
                              paid_with=paid_with, cost_points=cost)
         _index(member_id, day, kind="made_up", paid_with=paid_with, totals=signin_redis.totals_from_sql(member_id))
         return {**answer, "streak": last_streak if last_day >= today - timedelta(days=1) else 0}
@@ -84,10 +83,9 @@ _members, _records = Member.__table__, SigninRecord.__table__
 # serialises one member's sign-ins and make-ups, so streaks are computed on settled rows
 _LOCK_MEMBER = (select(_members.c.id, _members.c.created_at, _members.c.level_id)
                 .where(_members.c.id == bindparam("member")).with_for_update())
-# days signed so far, the longest streak, yesterday's streak and whether today is signed, in one read
 _HISTORY = select(func.count(), func.max(_records.c.streak),
-                  func.max(case((_records.c.day == bindparam("on_yesterday"), _records.c.streak))),
-                  func.count(case((_records.c.day == bindparam("on_today"), 1)))
+                  func.max(case((_records.c.day == bindparam("on_day_before"), _records.c.streak))),
+                  func.count(case((_records.c.day == bindparam("on_day"), 1)))
                   ).where(_records.c.member_id == bindparam("member"))
 _INSERT_RECORD = insert(_records).returning(_records.c.id)
 
@@ -100,14 +98,10 @@ def _lock_member(member_id: int):
     return member
 
 
-def _record_on(member_id: int, day: date) -> SigninRecord | None:
-    return db.session.scalar(select(SigninRecord).where(SigninRecord.member_id == member_id, SigninRecord.day == day))
-
-
-def _count(member_id: int) -> tuple[int, int]:
-    """How many days the member has signed (made-ups included), and the longest streak among them."""
-    return tuple(db.session.execute(select(func.count(), func.max(SigninRecord.streak))
-                                    .where(SigninRecord.member_id == member_id)).one())
+def _history(member_id: int, day: date) -> tuple[int, int | None, int | None, int]:
+    """In one read: the days signed so far, the longest streak, the streak of the day before `day`
+    (None if not signed), and whether `day` is signed."""
+    return tuple(run(_HISTORY, member=member_id, on_day=day, on_day_before=day - timedelta(days=1)).one())
 
 
 def _record_day(member_id: int, day: date, *, kind: str, streak: int, rules, reached: dict,
