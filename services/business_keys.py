@@ -8,25 +8,24 @@ from services.errors import Conflict
 
 def replay(model, business_key: str, member_id: int, delta: int | None = None):
     """The entry already recorded under `business_key`, if any; a 409 if it records something else."""
-    entry = db.session.scalar(select(model).where(model.business_key == business_key))
-    if entry is not None and (entry.member_id != member_id or delta not in (None, entry.delta)):
-        raise key_conflict(business_key)
-    return entry
+    entry_id = replayed_id(model, business_key, member_id, delta)
+    return db.session.get(model, entry_id) if entry_id is not None else None
 
 
 _RECORDED = {}  # model -> the prebuilt statement of replayed_id
 
 
-def replayed_id(model, business_key: str, member_id: int, delta: int) -> int | None:
-    """replay() for the earning hot path (services.db.run): only the id of what the key recorded."""
+def replayed_id(model, business_key: str, member_id: int, delta: int | None = None) -> int | None:
+    """The id of the entry already recorded under `business_key`, if any (`delta` None: any amount);
+    a 409 if it records something else. One prebuilt statement (services.db.run)."""
     if model not in _RECORDED:
         table = model.__table__
         _RECORDED[model] = select(table.c.id, table.c.member_id, table.c.delta).where(
             table.c.business_key == bindparam("key"))
     row = run(_RECORDED[model], key=business_key).one_or_none()
-    if row is not None and (row.member_id, row.delta) != (member_id, delta):
+    if row is not None and (row.member_id != member_id or delta not in (None, row.delta)):
         raise key_conflict(business_key)
-    return row.id if row else None
+    return row.id if row is not None else None
 
 
 def key_conflict(business_key: str) -> Conflict:
