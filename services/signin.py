@@ -1,7 +1,7 @@
 """Daily sign-in: sign in, make up a missed day, rewards of the cycle and milestones, reminders.
 
-One record per member per business day (TIMEZONE), guaranteed by a unique constraint: a concurrent
-duplicate fails at the insert and answers 409 already_signed_in. Points and growth of a day are one
+One record per member per business day (TIMEZONE), guaranteed by a unique constraint; a duplicate
+answers 409 already_signed_in (found under the member's lock, or failing at the insert). Points and growth of a day are one
 ledger entry each under `signin:{member}:{day}`. The Redis index is written after the commit.
 """
 from datetime import date, timedelta
@@ -36,7 +36,7 @@ def setting(name: str) -> int:
 def sign_in(member_id: int) -> dict:
     """Sign the member in for today: the cycle day's reward, any milestone reached, the event.
 
-    The hottest write path: a dozen prebuilt statements (services.db.run), no ORM unit of work.
+    The hottest write path: ten prebuilt statements (services.db.run), no ORM unit of work.
     """
     today = clock.today()
     with transaction():
