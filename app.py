@@ -11,8 +11,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from blueprints.common import ErrorSchema
 from config import load_config
 from models import db
-from services import clock, redis_client
-from services.errors import ServiceError
+from services import AREAS
+from services.platform import areas, clock, redis_client
+from services.platform.errors import ServiceError
 
 log = logging.getLogger(__name__)
 migrate = Migrate()
@@ -80,6 +81,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     migrate.init_app(app, db, directory="migrations", render_as_batch=True, compare_type=True)
     clock.init_app(app)
     redis_client.init_app(app)
+    areas.wire(app, AREAS)
 
     api = EnvelopeApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}})

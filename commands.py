@@ -2,10 +2,14 @@
 import click
 
 from sandbox.cli import wechat_sandbox_command
-from services import audit, coupons, demo, operators, payments, points
-from services.jobs import worker_command
-from services.redis_rebuild import rebuild_redis_command
-from services.signin import signin_remind_command
+from services import demo
+from services.coupons import coupons
+from services.ledger import audit, points
+from services.members import operators
+from services.payments import payments
+from services.platform.jobs import worker_command
+from services.index.redis_rebuild import rebuild_redis_command
+from services.signin.signin import signin_remind_command
 
 
 @click.command("create-operator")
@@ -36,7 +40,7 @@ def seed_demo_command():
 @click.command("audit-ledger")
 def audit_ledger_command():
     """Check every ledger invariant; exit 1 with a report when one fails."""
-    report = audit.run()
+    report = audit.check_books()
     click.echo(f"accounts checked: {report['accounts']}")
     click.echo(f"outstanding liability: {report['liability_points']} points "
                f"({report['liability_fen'] / 100:.2f} yuan)")

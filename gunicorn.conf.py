@@ -6,7 +6,7 @@ and hands its URL to every worker: one Redis per instance folder, never one per 
 import multiprocessing
 import os
 
-from services import embedded_redis
+from services.platform import embedded_redis
 
 bind = os.environ.get("BIND", "127.0.0.1:8700")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))

@@ -93,9 +93,12 @@ def _prepare(args) -> list[str]:
 
     from app import create_app
     from models import db
-    from services import leaderboards, members, redis_rebuild, tokens
-    from services.db import transaction
-    from services.redis_client import get_redis
+    from services.index import redis_rebuild
+    from services.leaderboards import leaderboards
+    from services.members import members
+    from services.platform import tokens
+    from services.platform.db import transaction
+    from services.platform.redis_client import get_redis
 
     instance = tempfile.mkdtemp(prefix="bench-instance-")
     app = create_app(instance_path=instance)

@@ -1,13 +1,18 @@
-"""HTTP only: each blueprint parses, calls one service, serialises."""
-from blueprints import (admin, admin_coupons, admin_payments, admin_signin, coupons, health, leaderboards, members,
-                        payments, points, signin, subscriptions)
+"""HTTP only: each blueprint parses, calls one service, serialises. Every blueprint is registered here."""
+from blueprints import coupons, health, leaderboards, members, payments, points, signin, subscriptions
+from blueprints.admin import coupons as admin_coupons
+from blueprints.admin import levels as admin_levels
+from blueprints.admin import members as admin_members
+from blueprints.admin import payments as admin_payments
+from blueprints.admin import signin as admin_signin
 
 API_PREFIX = "/api/v1"
+MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions)
+OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin)
 
 
 def register_blueprints(app, api):
     app.register_blueprint(health.blp)
-    for module in (members, points, signin, leaderboards, payments, coupons, subscriptions, admin, admin_coupons,
-                   admin_payments, admin_signin):
+    for module in MEMBER_API + OPERATOR_API:
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")

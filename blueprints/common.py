@@ -6,9 +6,10 @@ from functools import wraps
 from flask import current_app, g, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from services import idempotency, members, operators, tokens
-from services.errors import Forbidden, InvalidRequest, Unauthorized
-from services.rendered import RawJSON, render
+from services.members import members, operators
+from services.platform import idempotency, tokens
+from services.platform.errors import Forbidden, InvalidRequest, Unauthorized
+from services.platform.rendered import RawJSON, render
 
 AUTH_RESPONSES = {
     "401": {"description": "Missing, invalid, expired or revoked token", "content": {
@@ -121,7 +122,7 @@ def _role_required(kind: str, load, prefetch=None):
 
 
 def _load_member(claims, prefetch):
-    g.member, g.prefetched = members.authenticate(claims, prefetch)
+    g.card, g.prefetched = members.authenticate(claims, prefetch)
 
 
 def _operator_loader(write):
@@ -137,7 +138,7 @@ def member_reading(prefetch):
     """member_required for a hot read: the Redis calls `prefetch(member_id)` returns go in the same
     round trip as the token check (a single MGET when they are GETs of the member's own keys, which
     share the card's hash tag), and the view finds their results in g.prefetched (None when Redis is
-    away). g.member is the member's card (services.member_cards.Card), as with member_required."""
+    away). g.card is the member's card (services.members.member_cards.Card), as with member_required."""
     return _role_required("member", _load_member, prefetch)
 operator_required = _role_required("operator", _operator_loader(write=True))
 operator_read_required = _role_required("operator", _operator_loader(write=False))

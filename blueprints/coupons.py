@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from blueprints.common import PageArgsSchema, member_required, page_schema
 from models.coupon import COUPON_STATUSES
-from services import coupons
+from services.coupons import coupons
 
 blp = Blueprint("coupons", __name__, url_prefix="/coupons", description="Coupons")
 BLUEPRINTS = (blp,)
@@ -44,4 +44,4 @@ class Coupons(MethodView):
     @blp.response(200, CouponPageSchema)
     def get(self, args):
         """The signed-in member's coupons, newest first, optionally by status."""
-        return coupons.member_coupons(g.member.id, **args)
+        return coupons.member_coupons(g.card.id, **args)

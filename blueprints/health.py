@@ -1,7 +1,7 @@
 """GET /healthz at the root: is the database there, is Redis there; GET /bench/bare for the benchmark."""
 from flask import Blueprint, jsonify
 
-from services import health
+from services.platform import health
 
 blp = Blueprint("health", __name__)
 

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import dumped, member_reading, query_args
-from services import leaderboard_reads
+from services.leaderboards import leaderboard_reads
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/leaderboards", description="Leaderboards")
 BLUEPRINTS = (blp,)
@@ -51,4 +51,4 @@ class Standings(MethodView):
     @blp.alt_response(404, schema="Error", description="No such board")
     def get(self, args, board):
         """The top of a board (points_week, points_month, streak) and the member's own rank."""
-        return dumped(leaderboard_reads.standings(board, g.member.id, limit=args["limit"], fetched=g.prefetched))
+        return dumped(leaderboard_reads.standings(board, g.card.id, limit=args["limit"], fetched=g.prefetched))

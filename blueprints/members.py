@@ -8,7 +8,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from blueprints.common import member_required
 from blueprints.schemas import MemberBriefSchema, MemberProfileSchema
-from services import clock, members, tokens
+from services.members import members
+from services.platform import clock, tokens
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/auth", description="Member login")
 me_blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in member")
@@ -58,7 +59,7 @@ class Logout(MethodView):
     @auth_blp.response(204)
     def post(self):
         """Revoke every token of the signed-in member."""
-        members.revoke_tokens(g.member.id)
+        members.revoke_tokens(g.card.id)
 
 
 @me_blp.route("")
@@ -67,14 +68,14 @@ class Me(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def get(self):
         """The member's profile, level progress and points."""
-        return members.profile(members.get_member(g.member.id))
+        return members.profile(members.get_member(g.card.id))
 
     @member_required
     @me_blp.arguments(ProfileChangesSchema)
     @me_blp.response(200, MemberProfileSchema)
     def patch(self, changes):
         """Change nickname, avatar, birthday or gender."""
-        return members.profile(members.update_profile(members.get_member(g.member.id), changes))
+        return members.profile(members.update_profile(members.get_member(g.card.id), changes))
 
 
 @me_blp.route("/phone")
@@ -84,4 +85,4 @@ class Phone(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def post(self, args):
         """Bind the phone number from a getPhoneNumber code."""
-        return members.profile(members.bind_phone(members.get_member(g.member.id), code=args["code"]))
+        return members.profile(members.bind_phone(members.get_member(g.card.id), code=args["code"]))

@@ -7,7 +7,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import idempotent, member_required
-from services import members, payments, refunds, wechat
+from services import wechat
+from services.members import members
+from services.payments import payments, refunds
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ class Payments(MethodView):
     @blp.response(201, PaymentCreatedSchema)
     def post(self, args):
         """Start a purchase: the payment and the parameters for wx.requestPayment (honours Idempotency-Key)."""
-        member = members.get_member(g.member.id)
+        member = members.get_member(g.card.id)
         payment, pay = payments.create_payment(member, client_ip=request.remote_addr or "127.0.0.1", **args)
         return {"payment": payment, "pay": pay}
 
@@ -82,7 +84,7 @@ class PaymentResult(MethodView):
     @blp.response(200, PaymentResultSchema)
     def get(self, payment_id):
         """One of the member's payments and, once paid, what it earned."""
-        payment = payments.get_member_payment(g.member.id, payment_id)
+        payment = payments.get_member_payment(g.card.id, payment_id)
         return {"payment": payment, "rewards": payment if payment.rewarded_at else None}
 
 

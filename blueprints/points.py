@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from blueprints.common import PageArgsSchema, member_required, page_schema
 from blueprints.schemas import LedgerEntrySchema
-from services import points
+from services.ledger import points
 
 blp = Blueprint("points", __name__, url_prefix="/points", description="Points")
 BLUEPRINTS = (blp,)
@@ -20,4 +20,4 @@ class Ledger(MethodView):
     @blp.response(200, LedgerPageSchema)
     def get(self, args):
         """Every points movement of the member, newest first."""
-        return points.ledger(g.member.id, limit=args["limit"], cursor=args["cursor"])
+        return points.ledger(g.card.id, limit=args["limit"], cursor=args["cursor"])

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import dumped, idempotent, query_args, list_schema, member_reading, member_required
-from services import signin, signin_calendar
+from services.signin import signin, signin_calendar
 
 blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")
 badges_blp = Blueprint("badges", __name__, url_prefix="/badges", description="The badge wall")
@@ -93,7 +93,7 @@ class SignIn(MethodView):
     @blp.response(200, SigninResultSchema)
     def post(self):
         """Sign in for today; a second time the same business day is 409 already_signed_in."""
-        return signin.sign_in(g.member.id)
+        return signin.sign_in(g.card.id)
 
 
 def _calendar_reads(member_id):
@@ -107,7 +107,7 @@ class Calendar(MethodView):
     @blp.response(200, CalendarSchema)
     def get(self, args):
         """A month of sign-ins (this month by default), the streak, the rewards ahead and make-ups left."""
-        return dumped(signin_calendar.calendar(g.member, args["month"], g.prefetched))
+        return dumped(signin_calendar.calendar(g.card, args["month"], g.prefetched))
 
 
 @blp.route("/makeup")
@@ -118,7 +118,7 @@ class Makeup(MethodView):
     @blp.response(200, SigninResultSchema)
     def post(self, args):
         """Make up a missed day of this month with a make-up card or points (honours Idempotency-Key)."""
-        return signin.make_up(g.member.id, args["day"])
+        return signin.make_up(g.card.id, args["day"])
 
 
 @badges_blp.route("")
@@ -127,4 +127,4 @@ class Badges(MethodView):
     @badges_blp.response(200, list_schema(BadgeSchema, "BadgeWall"))
     def get(self):
         """The badge wall: every badge, with when it was earned (null when not yet)."""
-        return signin_calendar.badge_wall(g.member.id)
+        return signin_calendar.badge_wall(g.card.id)

@@ -5,7 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import idempotent, member_required
-from services import members, messages
+from services.members import members
+from services.messages import messages
 
 blp = Blueprint("subscriptions", __name__, url_prefix="/me/subscriptions",
                 description="Subscribe messages the member accepted")
@@ -37,7 +38,7 @@ class Subscriptions(MethodView):
     @blp.response(200, TemplatesSchema)
     def get(self):
         """Every subscribe template, with the sends the member has left."""
-        return {"templates": messages.grants(members.get_member(g.member.id))}
+        return {"templates": messages.grants(members.get_member(g.card.id))}
 
     @member_required
     @idempotent
@@ -45,4 +46,4 @@ class Subscriptions(MethodView):
     @blp.response(200, GrantsSchema)
     def post(self, args):
         """Record the template ids the member accepted in wx.requestSubscribeMessage."""
-        return {"grants": messages.record_grants(members.get_member(g.member.id), args["accepted"])}
+        return {"grants": messages.record_grants(members.get_member(g.card.id), args["accepted"])}

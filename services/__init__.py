@@ -1,1 +1,10 @@
-"""Business rules and transactions: the only code that writes."""
+"""Business rules and transactions, one package per area; the only code that writes.
+
+AREAS is the one list of areas: create_app wires what each contributes (periodic jobs, Redis
+rebuilders and repairs, audit checks, leaderboard sources), so the web app, the worker and the CLI
+all run the same set. An area missing here contributes nothing (tests/platform/test_wiring.py).
+"""
+from services import coupons, index, leaderboards, ledger, members, messages, payments, signin
+
+AREAS = (index.AREA, members.AREA, ledger.AREA, signin.AREA, leaderboards.AREA, payments.AREA, coupons.AREA,
+         messages.AREA)

@@ -4,8 +4,11 @@ from sqlalchemy import select
 from models import Level, Operator, PaymentRule, Store, db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from models.signin import SigninRule
-from services import clock, levels, operators, signin_rules
-from services.db import transaction
+from services.ledger import levels
+from services.members import operators
+from services.platform import clock
+from services.signin import signin_rules
+from services.platform.db import transaction
 
 DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
 DEMO_STORE = "旗舰店"

@@ -10,8 +10,8 @@ from wechatpy.exceptions import WeChatClientException, WeChatPayException
 from wechatpy.pay import WeChatPay
 from wechatpy.session.redisstorage import RedisStorage
 
-from services.errors import Unauthorized, WeChatError
-from services.redis_client import get_redis
+from services.platform.errors import Unauthorized, WeChatError
+from services.platform.redis_client import get_redis
 
 BAD_LOGIN_CODES = {40029, 40163, 40226}  # invalid / used / blocked: the client's code, not our fault
 TOKEN_EARLY_REFRESH = 300  # seconds before WeChat's expiry that we stop using a token

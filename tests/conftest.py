@@ -19,9 +19,12 @@ from werkzeug.serving import make_server
 from app import create_app
 from models import db
 from sandbox import SandboxServer
-from services import audit, embedded_redis, growth, leaderboard_reads, operators, points
-from services.db import transaction
-from services.redis_client import get_redis
+from services.leaderboards import leaderboard_reads
+from services.ledger import audit, growth, points
+from services.members import operators
+from services.platform import embedded_redis
+from services.platform.db import transaction
+from services.platform.redis_client import get_redis
 
 _serial = itertools.count(1)
 
@@ -55,7 +58,7 @@ def _app_in(instance, sandbox):
     yield app
     try:
         with app.app_context():
-            problems = audit.run()["problems"]
+            problems = audit.check_books()["problems"]
             db.session.remove()
             db.engine.dispose()
         assert not problems, "audit-ledger after the suite:\n" + "\n".join(problems)

@@ -1,0 +1,114 @@
+"""Operator API: login, member lookup, freezing and points adjustments."""
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from blueprints.common import (PageArgsSchema, idempotent, operator_read_required, operator_required,
+                               page_schema)
+from blueprints.schemas import MemberProfileSchema
+from services.members import members, operators
+from services.platform import tokens
+
+blp = Blueprint("admin", __name__, url_prefix="/admin", description="Operators")
+BLUEPRINTS = (blp,)
+
+REASON = fields.String(required=True, validate=validate.Length(min=2, max=255))
+
+
+class OperatorLoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class OperatorTokenSchema(Schema):
+    token = fields.String()
+    expires_in = fields.Integer()
+
+
+class MemberSearchSchema(PageArgsSchema):
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class MemberRowSchema(Schema):
+    id = fields.Integer()
+    openid = fields.String()
+    nickname = fields.String()
+    phone = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.DateTime()
+
+
+class AdjustPointsSchema(Schema):
+    delta = fields.Integer(required=True, strict=True, validate=[
+        validate.Range(min=-operators.ADJUST_LIMIT, max=operators.ADJUST_LIMIT),
+        validate.NoneOf([0], error="Must not be zero.")])
+    reason = REASON
+
+
+class BalanceSchema(Schema):
+    balance = fields.Integer()
+
+
+class MemberStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["active", "frozen"]))
+    reason = REASON
+
+
+MemberPageSchema = page_schema(MemberRowSchema, "AdminMemberPage")
+
+
+@blp.route("/auth/login")
+class OperatorLogin(MethodView):
+    @blp.arguments(OperatorLoginSchema)
+    @blp.response(200, OperatorTokenSchema)
+    def post(self, args):
+        """Log an operator in with username and password."""
+        return {"token": operators.login(**args), "expires_in": tokens.ttl("operator")}
+
+
+@blp.route("/members")
+class MemberSearch(MethodView):
+    @operator_read_required
+    @blp.arguments(MemberSearchSchema, location="query")
+    @blp.response(200, MemberPageSchema)
+    def get(self, args):
+        """Find members by id, openid, phone or nickname."""
+        return operators.find_members(**args)
+
+
+@blp.route("/members/<int:member_id>")
+class MemberDetail(MethodView):
+    @operator_read_required
+    @blp.response(200, MemberProfileSchema)
+    def get(self, member_id):
+        """One member with level progress and points."""
+        return members.profile(members.get_member(member_id))
+
+    @operator_required
+    @blp.arguments(MemberStatusSchema)
+    @blp.response(200, MemberProfileSchema)
+    def patch(self, args, member_id):
+        """Freeze or unfreeze a member (audited, reason required)."""
+        return members.profile(members.set_status(g.operator.id, member_id, **args))
+
+
+@blp.route("/members/<int:member_id>/points")
+class MemberPoints(MethodView):
+    @operator_required
+    @idempotent
+    @blp.arguments(AdjustPointsSchema)
+    @blp.response(200, BalanceSchema)
+    def post(self, args, member_id):
+        """Credit or debit a member's points by hand (audited, reason required; honours Idempotency-Key)."""
+        balance = operators.adjust_points(g.operator, member_id, request_key=g.request_key, **args)
+        return {"balance": balance}
+
+
+@blp.route("/members/<int:member_id>/revoke-tokens")
+class MemberRevoke(MethodView):
+    @operator_required
+    @blp.response(204)
+    def post(self, member_id):
+        """Sign the member out everywhere."""
+        members.revoke_tokens(member_id)

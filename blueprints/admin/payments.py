@@ -1,0 +1,156 @@
+"""Operator API for payments: stores, after-payment rules, payments and refunds."""
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from blueprints.common import (PageArgsSchema, idempotent, list_schema, operator_read_required, operator_required,
+                               page_schema)
+from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
+from models.payment import PAYMENT_STATUSES
+from services.payments import payment_rules, payments, refunds, stores
+
+blp = Blueprint("admin_payments", __name__, url_prefix="/admin", description="Operators: payments")
+BLUEPRINTS = (blp,)
+
+ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
+
+
+class StoreSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    active = fields.Boolean(dump_only=True)
+
+
+class PaymentRuleSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    min_amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PAYMENT_FEN))
+    coupon_pack_id = fields.Integer(required=True, **ID)
+    store_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    starts_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    ends_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    per_member_limit = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                      validate=validate.Range(min=1, max=10_000))
+    active = fields.Boolean(load_default=True)
+
+
+class PaymentRuleChangesSchema(PaymentRuleSchema):
+    """Any subset of a rule's fields (sent with partial=True)."""
+
+
+class RefundRequestSchema(Schema):
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_PAYMENT_FEN))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=255))
+
+
+class RefundSchema(Schema):
+    id = fields.Integer()
+    out_refund_no = fields.String()
+    amount_fen = fields.Integer()
+    status = fields.String()
+    reason = fields.String()
+    points_reversed = fields.Integer()
+    growth_reversed = fields.Integer()
+    coupons_revoked = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class AdminPaymentSchema(PaymentSchema):
+    member_id = fields.Integer()
+    transaction_id = fields.String(allow_none=True)
+    paid_after_close = fields.Boolean()
+    points_awarded = fields.Integer()
+    growth_awarded = fields.Integer()
+    coupon_codes = fields.List(fields.String(), allow_none=True)
+    rule_id = fields.Integer(allow_none=True)
+
+
+class PaymentSearchSchema(PageArgsSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_STATUSES))
+    member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+@blp.route("/stores")
+class Stores(MethodView):
+    @operator_read_required
+    @blp.response(200, list_schema(StoreSchema, "StoreList"))
+    def get(self):
+        """Every store."""
+        return {"items": stores.all_stores()}
+
+    @operator_required
+    @blp.arguments(StoreSchema)
+    @blp.response(201, StoreSchema)
+    def post(self, args):
+        """Add a store."""
+        return stores.create_store(**args)
+
+
+@blp.route("/payment-rules")
+class PaymentRules(MethodView):
+    @operator_read_required
+    @blp.response(200, list_schema(PaymentRuleSchema, "PaymentRuleList"))
+    def get(self):
+        """Every after-payment (支付有礼) rule."""
+        return {"items": payment_rules.all_rules()}
+
+    @operator_required
+    @blp.arguments(PaymentRuleSchema)
+    @blp.response(201, PaymentRuleSchema)
+    def post(self, args):
+        """Add a rule: a payment of at least min_amount_fen earns the coupon pack."""
+        return payment_rules.create_rule(args)
+
+
+@blp.route("/payment-rules/<int:rule_id>")
+class PaymentRuleDetail(MethodView):
+    @operator_read_required
+    @blp.response(200, PaymentRuleSchema)
+    def get(self, rule_id):
+        """One rule."""
+        return payment_rules.get_rule(rule_id)
+
+    @operator_required
+    @blp.arguments(PaymentRuleChangesSchema(partial=True))
+    @blp.response(200, PaymentRuleSchema)
+    def patch(self, args, rule_id):
+        """Change a rule (payments already rewarded keep what they got)."""
+        return payment_rules.update_rule(rule_id, args)
+
+    @operator_required
+    @blp.response(204)
+    def delete(self, rule_id):
+        """Switch a rule off."""
+        payment_rules.deactivate_rule(rule_id)
+
+
+@blp.route("/payments")
+class PaymentList(MethodView):
+    @operator_read_required
+    @blp.arguments(PaymentSearchSchema, location="query")
+    @blp.response(200, page_schema(AdminPaymentSchema, "AdminPaymentPage"))
+    def get(self, args):
+        """Payments, newest first, by status or member."""
+        return payments.find_payments(**args)
+
+
+@blp.route("/payments/<int:payment_id>")
+class PaymentDetail(MethodView):
+    @operator_read_required
+    @blp.response(200, AdminPaymentSchema)
+    def get(self, payment_id):
+        """One payment with its rewards."""
+        return payments.get_payment(payment_id)
+
+
+@blp.route("/payments/<int:payment_id>/refund")
+class PaymentRefund(MethodView):
+    @operator_required
+    @idempotent
+    @blp.arguments(RefundRequestSchema)
+    @blp.response(200, RefundSchema)
+    def post(self, args, payment_id):
+        """Refund all or part of a payment (audited; honours Idempotency-Key); rewards are taken back when
+        WeChat confirms."""
+        return refunds.refund_by_operator(g.operator, payment_id, request_key=g.request_key, **args)

@@ -1,0 +1,75 @@
+"""audit-ledger: every invariant of DESIGN.md, checked with set-wide queries. The ledgers' own checks
+live here; every area's checks (this one's included) are wired through its AREA."""
+from flask import current_app
+from sqlalchemy import func, literal, select
+
+from models import (GrowthAccount, GrowthEntry, PointsAccount, PointsAllocation, PointsEntry, PointsHold,
+                    PointsLot, db)
+from services.platform.areas import wiring
+
+
+def _sum_by(column, key, *where):
+    return select(key.label("k"), func.sum(column).label("s")).where(*where).group_by(key).subquery()
+
+
+def _mismatches(title, cached, keycol, derived):
+    """Rows where a cached figure differs from what the entries say it should be."""
+    rows = db.session.execute(
+        select(keycol, cached, func.coalesce(derived.c.s, 0))
+        .outerjoin(derived, derived.c.k == keycol)
+        .where(cached != func.coalesce(derived.c.s, 0))).all()
+    return [f"{title}: {keycol.key}={k} cached {c} but entries say {d}" for k, c, d in rows]
+
+
+def points_problems() -> list[str]:
+    """Balances, holds, lots and allocations against the points entries."""
+    problems = []
+    problems += _mismatches("points balance", PointsAccount.balance, PointsAccount.member_id,
+                            _sum_by(PointsEntry.delta, PointsEntry.member_id))
+    problems += _mismatches("frozen points", PointsAccount.frozen, PointsAccount.member_id,
+                            _sum_by(PointsHold.amount, PointsHold.member_id, PointsHold.status == "open"))
+    problems += _mismatches("lots' remainders", PointsAccount.balance, PointsAccount.member_id,
+                            _sum_by(PointsLot.remaining, PointsLot.member_id))
+    drawn = _sum_by(PointsAllocation.amount, PointsAllocation.lot_id)
+    problems += _mismatches("lot allocations", PointsLot.amount - PointsLot.remaining, PointsLot.id, drawn)
+    last = select(PointsEntry.member_id.label("k"), func.max(PointsEntry.id).label("id")).group_by(
+        PointsEntry.member_id).subquery()
+    for member_id, balance, after in db.session.execute(
+            select(PointsAccount.member_id, PointsAccount.balance, PointsEntry.balance_after)
+            .join(last, last.c.k == PointsAccount.member_id).join(PointsEntry, PointsEntry.id == last.c.id)
+            .where(PointsEntry.balance_after != PointsAccount.balance)):
+        problems.append(f"points balance_after: member_id={member_id} last entry says {after}, account {balance}")
+    unlotted = db.session.scalar(select(func.count()).select_from(PointsEntry).outerjoin(
+        PointsLot, PointsLot.entry_id == PointsEntry.id).where(PointsEntry.kind == "earn", PointsLot.id.is_(None)))
+    if unlotted:
+        problems.append(f"points: {unlotted} earn entries without a lot")
+    negative = db.session.scalar(select(func.count()).select_from(PointsAccount).where(
+        (PointsAccount.balance < 0) | (PointsAccount.frozen < 0) | (PointsAccount.frozen > PointsAccount.balance)))
+    if negative:
+        problems.append(f"points: {negative} accounts negative or frozen above balance")
+    return problems
+
+
+def growth_problems() -> list[str]:
+    """Growth totals against the growth entries."""
+    problems = _mismatches("growth total", GrowthAccount.total, GrowthAccount.member_id,
+                           _sum_by(GrowthEntry.delta, GrowthEntry.member_id))
+    problems += _mismatches("growth lifetime", GrowthAccount.lifetime, GrowthAccount.member_id,
+                            _sum_by(GrowthEntry.delta, GrowthEntry.member_id, GrowthEntry.kind == "earn"))
+    return problems
+
+
+def check_books() -> dict:
+    """Run every wired check; report the problems and the outstanding points liability."""
+    problems = []
+    for check in wiring().audit_checks.values():
+        problems += check()
+    accounts, liability = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(PointsAccount.balance), literal(0)))).one()
+    db.session.rollback()
+    return {
+        "problems": problems,
+        "accounts": accounts,
+        "liability_points": int(liability),
+        "liability_fen": int(liability) * current_app.config["POINT_VALUE_FEN"],
+    }

@@ -1,0 +1,145 @@
+"""Member levels: operator-configured growth thresholds, and members following their growth."""
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+
+from models import GrowthAccount, Level, LevelChange, Member, db
+from services.members import member_cards
+from services.platform import clock, snapshots
+from services.platform.db import execute_prebuilt, transaction
+from services.platform.errors import Conflict, NotFound
+
+SNAPSHOT = "levels"
+LEVEL_FIELDS = ("code", "name", "threshold", "points_multiplier_pct", "makeup_cards_per_month",
+                "mall_discount_pct", "exclusive_goods", "levelup_pack_id")
+
+
+def all_levels() -> list[Level]:
+    return list(db.session.scalars(select(Level).order_by(Level.threshold)))
+
+
+def level_for(growth: int) -> Level | None:
+    """The highest level whose threshold the growth value reaches."""
+    return db.session.scalar(select(Level).where(Level.threshold <= growth).order_by(Level.threshold.desc()).limit(1))
+
+
+def makeup_cards(level_id: int | None) -> int:
+    """The make-up cards a month a level gives, for showing (from this process's copy of the ladder)."""
+    cards = snapshots.get(SNAPSHOT, lambda: {level.id: level.makeup_cards_per_month for level in all_levels()})
+    return cards.get(level_id, 0)
+
+
+def entry_level_id() -> int | None:
+    level = level_for(0)
+    return level.id if level else None
+
+
+def follow_growth(member_id: int, total: int, entry_id: int | None = None, *,
+                  levels_now: tuple[int | None, int | None] | None = None) -> LevelChange | None:
+    """Move the member to the level their growth total reaches (inside the caller's transaction).
+
+    `levels_now`: the member's level and the one `total` reaches, when the statement that changed
+    the growth returned them already (level_columns); otherwise they are read.
+    """
+    current_id, target_id = levels_now or execute_prebuilt(_LEVEL_AND_TARGET, member=member_id, total=total).one()
+    if current_id == target_id:
+        return None
+    member = db.session.get(Member, member_id)
+    change = LevelChange(member_id=member_id, from_level_id=member.level_id, to_level_id=target_id,
+                         growth_total=total, growth_entry_id=entry_id, created_at=clock.now())
+    member.level_id = target_id
+    db.session.add(change)
+    member_cards.changed(member)
+    return change
+
+
+_levels, _members = Level.__table__, Member.__table__
+
+
+def level_columns(member_id, total) -> tuple:
+    """The member's level and the level a growth total reaches (as level_for), as two scalar
+    subqueries on SQL expressions: a statement that changes growth can return them with the total."""
+    return (select(_members.c.level_id).where(_members.c.id == member_id).scalar_subquery(),
+            select(_levels.c.id).where(_levels.c.threshold <= total)
+            .order_by(_levels.c.threshold.desc()).limit(1).scalar_subquery())
+
+
+_LEVEL_AND_TARGET = select(*level_columns(bindparam("member"), bindparam("total")))
+
+
+def summary(member: Member) -> dict:
+    """The member's level, growth value and what the next level needs."""
+    growth = db.session.get(GrowthAccount, member.id)
+    total = growth.total if growth else 0
+    current = db.session.get(Level, member.level_id) if member.level_id else None
+    following = db.session.scalar(select(Level).where(Level.threshold > (current.threshold if current else -1))
+                                  .order_by(Level.threshold).limit(1))
+    return {
+        "code": current.code if current else None,
+        "name": current.name if current else None,
+        "growth": total,
+        "next_level": following.name if following else None,
+        "next_threshold": following.threshold if following else None,
+        "growth_to_next": max(following.threshold - total, 0) if following else None,
+    }
+
+
+def get_level(level_id: int) -> Level:
+    level = db.session.get(Level, level_id)
+    if level is None:
+        raise NotFound("No such level.")
+    return level
+
+
+def create_level(fields: dict) -> Level:
+    """Add a level; members whose growth reaches it move up."""
+    with _unique_fields(), transaction():
+        level = Level(**{k: v for k, v in fields.items() if k in LEVEL_FIELDS}, created_at=clock.now())
+        db.session.add(level)
+        db.session.flush()
+        refollow_all()
+    return level
+
+
+def update_level(level_id: int, fields: dict) -> Level:
+    with _unique_fields(), transaction():
+        level = get_level(level_id)
+        for key in LEVEL_FIELDS:
+            if key in fields:
+                setattr(level, key, fields[key])
+        db.session.flush()
+        refollow_all()
+    return level
+
+
+def delete_level(level_id: int) -> None:
+    """Remove a level; its members move to the level their growth reaches."""
+    with transaction():
+        level = get_level(level_id)
+        db.session.execute(Member.__table__.update().where(Member.level_id == level_id).values(level_id=None))
+        db.session.delete(level)
+        db.session.flush()
+        refollow_all()
+
+
+def refollow_all() -> None:
+    """After the ladder changed: move the members whose level no longer matches their growth."""
+    snapshots.changed(SNAPSHOT)
+    ladder = all_levels()
+    rows = db.session.execute(select(Member.id, Member.level_id, GrowthAccount.total)
+                              .join(GrowthAccount, GrowthAccount.member_id == Member.id)).all()
+    for member_id, level_id, total in rows:
+        reached = [level.id for level in ladder if level.threshold <= total]
+        if (reached[-1] if reached else None) != level_id:
+            follow_growth(member_id, total)
+
+
+class _unique_fields:
+    """Turn a duplicate code or threshold into a 409 instead of a database error."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is IntegrityError:
+            raise Conflict("Another level has that code or threshold.", code="level_conflict") from exc
+        return False

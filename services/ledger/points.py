@@ -1,0 +1,339 @@
+"""The points ledger: earn, spend, hold / post / release, reverse, expire.
+
+Every function takes a business key: a repeat with the same key returns the first result and
+changes nothing; the same key with a different amount is a 409. Each change locks the member's
+account row first (so lots and holds of one member are only ever touched under that lock) and only
+flushes: the caller's transaction (services.platform.db.transaction) commits the whole unit of work.
+"""
+from contextlib import nullcontext
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import bindparam, case, exists, func, insert, select, update
+
+from models import Member, PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
+from services.leaderboards import leaderboards
+from services.platform import business_keys, clock
+from services.platform.db import execute_prebuilt, expire_loaded, insert_once, transaction
+from services.platform.errors import Conflict, InsufficientPoints, MemberFrozen, NotFound
+from services.platform.pagination import page
+
+DRAW_BATCH = 50
+
+
+def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None,
+         expires_at: datetime | None = None) -> int:
+    """Credit points as a new lot expiring by the configured policy (or `expires_at`); the entry's id.
+
+    The hottest write of the service (every sign-in, every payment), in prebuilt statements: the
+    credit locks the account, and only then is the entry inserted, once per business key, so that
+    a parallel repeat finds the first one's entry once it has waited for the lock.
+    """
+    _require_positive(amount)
+    now = clock.now()
+    balance = _credit(member_id, amount)
+    expires_at = expires_at or expiry_for(now)
+    entry_id = insert_once(PointsEntry.__table__, member_id=member_id, delta=amount, kind="earn", reason=reason,
+                           reference=reference, business_key=business_key, balance_after=balance,
+                           expires_at=expires_at, created_at=now)
+    if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
+        _credit(member_id, -amount)
+        return business_keys.replayed_id(PointsEntry, business_key, member_id, amount)
+    execute_prebuilt(_INSERT_LOT, member_id=member_id, entry_id=entry_id, amount=amount, remaining=amount, expires_at=expires_at)
+    leaderboards.note_points_earned(member_id, amount, at=now)
+    return entry_id
+
+
+_accounts, _members = PointsAccount.__table__, Member.__table__
+_CREDIT = (update(_accounts)
+           .where(_accounts.c.member_id == bindparam("member"),
+                  exists().where(_members.c.id == bindparam("member"), _members.c.status == "active"))
+           .values(balance=_accounts.c.balance + bindparam("amount"),
+                   lifetime_earned=_accounts.c.lifetime_earned + bindparam("amount"))
+           .returning(_accounts.c.balance))
+_INSERT_LOT = insert(PointsLot.__table__)
+
+
+def _credit(member_id: int, amount: int) -> int:
+    """Add to an active member's balance and lifetime earnings (locking the account); the new balance."""
+    balance = execute_prebuilt(_CREDIT, member=member_id, amount=amount).scalar()
+    if balance is None:
+        _lock_account(member_id, active=True)  # says why: no such member, or not active
+        raise RuntimeError(f"points account {member_id} could not be credited")
+    expire_loaded(PointsAccount, member_id)
+    return balance
+
+
+def spend(member_id: int, amount: int, *, reason: str, business_key: str,
+          reference: str | None = None) -> PointsEntry:
+    """Debit available points, drawing from the lots that expire first."""
+    _require_positive(amount)
+    account = _lock_account(member_id, active=True)
+    if replay := _replay(business_key, member_id, -amount):
+        return replay
+    _require_available(account, amount)
+    return _debit(account, amount, reason=reason, reference=reference, business_key=business_key)
+
+
+def hold(member_id: int, amount: int, *, reason: str, business_key: str,
+         reference: str | None = None) -> PointsHold:
+    """Freeze points for an unpaid order: still in the balance, no longer available."""
+    _require_positive(amount)
+    account = _lock_account(member_id, active=True)
+    existing = db.session.scalar(select(PointsHold).where(PointsHold.business_key == business_key))
+    if existing is not None:
+        if (existing.member_id, existing.amount) != (member_id, amount):
+            raise business_keys.key_conflict(business_key)
+        return existing
+    _require_available(account, amount)
+    account.frozen += amount
+    held = PointsHold(member_id=member_id, amount=amount, status="open", reason=reason, reference=reference,
+                      business_key=business_key, created_at=clock.now())
+    db.session.add(held)
+    db.session.flush()
+    return held
+
+
+def post(hold_key: str, *, business_key: str) -> PointsEntry:
+    """Spend what a hold froze (the payment arrived)."""
+    held, account = _lock_hold(hold_key)
+    if replay := _replay(business_key, held.member_id, -held.amount):
+        return replay
+    if held.status != "open":
+        raise Conflict(f"The hold is already {held.status}.", code="hold_settled")
+    account.frozen -= held.amount
+    _settle(held, "posted")
+    return _debit(account, held.amount, reason=held.reason, reference=held.reference,
+                  business_key=business_key, hold_id=held.id)
+
+
+def release(hold_key: str) -> PointsHold:
+    """Give frozen points back to the available balance (time-out or cancellation); repeatable."""
+    held, account = _lock_hold(hold_key)
+    if held.status == "released":
+        return held
+    if held.status == "posted":
+        raise Conflict("The hold was already spent.", code="hold_settled")
+    account.frozen -= held.amount
+    _settle(held, "released")
+    return held
+
+
+def reverse(original_key: str, *, business_key: str, amount: int | None = None,
+            reason: str = "reversal") -> PointsEntry | None:
+    """Undo (part of) an earn or a spend with a reversing entry; never an edit.
+
+    A spend's points go back to the lots they came from. An earn is clawed back from what is
+    available, its own lot first; what the member has already spent is not taken (the balance never
+    goes negative) and the shortfall is kept in the entry's meta, even when it is all of it. Returns None
+    if the entry was already wholly reversed.
+    """
+    if amount is not None:
+        _require_positive(amount)
+    original = db.session.scalar(select(PointsEntry).where(PointsEntry.business_key == original_key))
+    if original is None or original.kind not in ("earn", "spend"):
+        raise NotFound("No earn or spend entry with that business key.")
+    account = _lock_account(original.member_id)
+    existing = db.session.scalar(select(PointsEntry).where(PointsEntry.business_key == business_key))
+    if existing is not None:
+        if existing.reverses_id != original.id or (existing.meta or {}).get("requested") != amount:
+            raise business_keys.key_conflict(business_key)
+        return existing
+    left = abs(original.delta) - _reversed_so_far(original)
+    if left <= 0:
+        return None
+    wanted = left if amount is None else min(amount, left)
+    if original.kind == "earn":
+        wanted = min(wanted, account.balance - account.frozen)
+    # recorded even when nothing could be clawed back, so that a retry later takes nothing either
+    meta = {"requested": amount, "shortfall": min(amount or left, left) - wanted}
+    if original.kind == "spend":
+        return _credit_back(account, original, wanted, reason=reason, business_key=business_key, meta=meta)
+    return _debit(account, wanted, reason=reason, reference=original.reference, business_key=business_key,
+                  kind="reverse", reverses_id=original.id, first_lot_of=original.id, meta=meta)
+
+
+def expire_lot(lot_id: int) -> PointsEntry | None:
+    """Expire what is left of a due lot, never touching points frozen by an open hold."""
+    lot = db.session.get(PointsLot, lot_id)
+    if lot is None:
+        raise NotFound("No such lot.")
+    account = _lock_account(lot.member_id)
+    db.session.refresh(lot)
+    amount = min(lot.remaining, account.balance - account.frozen)
+    if lot.expires_at is None or lot.expires_at > clock.now() or amount <= 0:
+        return None
+    earlier = db.session.scalar(select(func.count()).select_from(PointsAllocation).join(PointsEntry).where(
+        PointsAllocation.lot_id == lot.id, PointsEntry.kind == "expire"))
+    entry = _record(account, -amount, kind="expire", reason="expired", reference=f"lot:{lot.id}",
+                    business_key=f"expire:{lot.id}:{earlier}")
+    _allocate(entry, lot, amount)
+    account.lifetime_expired += amount
+    return entry
+
+
+def expire_due(progress=None) -> tuple[int, int]:
+    """Expire every due lot, one transaction each; (lots expired, points expired)."""
+    lots = expired = last_id = 0
+    while ids := due_lot_ids(after_id=last_id):
+        with progress(ids) if progress else nullcontext(ids) as batch:
+            for lot_id in batch:
+                with transaction():
+                    entry = expire_lot(lot_id)
+                if entry:
+                    lots, expired = lots + 1, expired - entry.delta
+        last_id = ids[-1]
+    return lots, expired
+
+
+def due_lot_ids(*, after_id: int = 0, limit: int = 500) -> list[int]:
+    """Lots past their expiry that still hold points, in id order after `after_id`."""
+    return list(db.session.scalars(
+        select(PointsLot.id).where(PointsLot.expires_at <= clock.now(), PointsLot.remaining > 0,
+                                   PointsLot.id > after_id).order_by(PointsLot.id).limit(limit)))
+
+
+def expiry_for(earned_at: datetime) -> datetime | None:
+    """When points earned at `earned_at` expire, by POINTS_EXPIRY ('year_after_next', 'days:N', 'never')."""
+    policy = current_app.config["POINTS_EXPIRY"]
+    if policy == "never":
+        return None
+    if policy.startswith("days:"):
+        return earned_at + timedelta(days=int(policy.split(":", 1)[1]))
+    # the end of the year after next: the first instant of the year after that
+    return clock.start_of_day(date(clock.local(earned_at).year + 3, 1, 1))
+
+
+# -- helpers: they flush, never commit ---------------------------------------------------------
+
+def _require_positive(amount: int) -> None:
+    if not isinstance(amount, int) or amount <= 0:
+        raise ValueError("points amounts are positive integers")
+
+
+def _require_available(account: PointsAccount, amount: int) -> None:
+    available = account.balance - account.frozen
+    if amount > available:
+        raise InsufficientPoints(details={"available": available, "required": amount})
+
+
+def _lock_account(member_id: int, *, active: bool = False) -> PointsAccount:
+    account = db.session.scalar(
+        select(PointsAccount).where(PointsAccount.member_id == member_id).with_for_update())
+    if account is None:
+        raise NotFound("No such member.")
+    if active and db.session.get(Member, member_id).status != "active":  # often already in the session
+        raise MemberFrozen()
+    return account
+
+
+def _lock_hold(hold_key: str) -> tuple[PointsHold, PointsAccount]:
+    held = db.session.scalar(select(PointsHold).where(PointsHold.business_key == hold_key))
+    if held is None:
+        raise NotFound("No hold with that business key.")
+    account = _lock_account(held.member_id)
+    db.session.refresh(held)  # its status as of the lock, not as of the first read
+    return held, account
+
+
+def _settle(held: PointsHold, status: str) -> None:
+    held.status, held.settled_at = status, clock.now()
+
+
+def _replay(business_key: str, member_id: int, delta: int) -> PointsEntry | None:
+    return business_keys.replay(PointsEntry, business_key, member_id, delta)
+
+
+def _record(account: PointsAccount, delta: int, *, kind: str, reason: str, reference: str | None,
+            business_key: str, **fields) -> PointsEntry:
+    account.balance += delta
+    entry = PointsEntry(member_id=account.member_id, delta=delta, kind=kind, reason=reason, reference=reference,
+                        business_key=business_key, balance_after=account.balance, created_at=clock.now(), **fields)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _debit(account: PointsAccount, amount: int, *, kind: str = "spend", first_lot_of: int | None = None,
+           **fields) -> PointsEntry:
+    if kind == "spend":
+        account.lifetime_spent += amount
+    entry = _record(account, -amount, kind=kind, **fields)
+    _draw(entry, amount, first_lot_of=first_lot_of)
+    return entry
+
+
+def _draw(entry: PointsEntry, amount: int, *, first_lot_of: int | None) -> None:
+    """Take `amount` from the member's lots, soonest expiry first (the lot of `first_lot_of` before all)."""
+    order = [PointsLot.expires_at.asc().nulls_last(), PointsLot.id]
+    if first_lot_of is not None:
+        order.insert(0, case((PointsLot.entry_id == first_lot_of, 0), else_=1))
+    while amount > 0:
+        lots = db.session.scalars(select(PointsLot).where(
+            PointsLot.member_id == entry.member_id, PointsLot.remaining > 0).order_by(*order).limit(DRAW_BATCH)).all()
+        if not lots:
+            raise RuntimeError(f"lots of member {entry.member_id} hold less than the balance")
+        for lot in lots:
+            taken = min(lot.remaining, amount)
+            _allocate(entry, lot, taken)
+            amount -= taken
+            if amount == 0:
+                break
+        db.session.flush()
+
+
+def _allocate(entry: PointsEntry, lot: PointsLot, amount: int) -> None:
+    lot.remaining -= amount
+    db.session.add(PointsAllocation(entry_id=entry.id, lot_id=lot.id, amount=amount))
+
+
+def _reversed_so_far(original: PointsEntry) -> int:
+    total = db.session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
+        PointsEntry.reverses_id == original.id))
+    return abs(total)
+
+
+def _credit_back(account: PointsAccount, original: PointsEntry, amount: int, **fields) -> PointsEntry:
+    """Return a spend's points to the lots it drew from, those expiring last first."""
+    entry = _record(account, amount, kind="reverse", reference=original.reference, reverses_id=original.id, **fields)
+    reversals = select(PointsEntry.id).where(PointsEntry.reverses_id == original.id).scalar_subquery()
+    per_lot = db.session.execute(
+        select(PointsLot, func.sum(PointsAllocation.amount))
+        .join(PointsAllocation, PointsAllocation.lot_id == PointsLot.id)
+        .where((PointsAllocation.entry_id == original.id) | PointsAllocation.entry_id.in_(reversals))
+        .group_by(PointsLot.id)
+        .order_by(PointsLot.expires_at.desc().nulls_first(), PointsLot.id.desc())).all()
+    for lot, outstanding in per_lot:
+        returned = min(outstanding, amount)
+        if returned > 0:
+            _allocate(entry, lot, -returned)
+            amount -= returned
+    if amount:
+        raise RuntimeError(f"entry {original.id} drew less than it spent")
+    return entry
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+def summary(member_id: int, *, expiring_limit: int = 3) -> dict:
+    """Balance, frozen, available, and the soonest expiries still holding points."""
+    account = db.session.get(PointsAccount, member_id)
+    if account is None:
+        raise NotFound("No such member.")
+    expiring = db.session.execute(
+        select(PointsLot.expires_at, func.sum(PointsLot.remaining))
+        .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at.is_not(None))
+        .group_by(PointsLot.expires_at).order_by(PointsLot.expires_at).limit(expiring_limit)).all()
+    return {
+        "balance": account.balance,
+        "frozen": account.frozen,
+        "available": account.balance - account.frozen,
+        "expiring": [{"points": int(amount), "expires_at": at} for at, amount in expiring],
+    }
+
+
+def ledger(member_id: int, *, limit: int, cursor: str | None) -> dict:
+    """The member's entries, newest first."""
+    stmt = select(PointsEntry).where(PointsEntry.member_id == member_id)
+    return page(db.session, stmt, id_column=PointsEntry.id, limit=limit, cursor=cursor)
+

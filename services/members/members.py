@@ -1,0 +1,133 @@
+"""Members: WeChat login, profile, phone binding, token revocation."""
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from models import GrowthAccount, Member, PointsAccount, db
+from services import wechat
+from services.index import redis_index, redis_repair
+from services.leaderboards import leaderboard_reads
+from services.ledger import levels, points
+from services.members import member_cards
+from services.platform import audit_trail, clock, tokens
+from services.platform.db import transaction
+from services.platform.errors import NotFound, Unauthorized
+from services.platform.redis_client import thread_client
+
+PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
+
+
+def login(*, code: str) -> tuple[Member, str]:
+    """Exchange a wx.login code for the member (created on first login) and a bearer token."""
+    session = wechat.code_to_session(code)
+    try:
+        member = _upsert_member(session)
+    except IntegrityError:
+        # A parallel first login of the same openid inserted it first; ours is now an update.
+        member = _upsert_member(session)
+    return member, tokens.issue("member", member.id, member.token_version)
+
+
+def _upsert_member(session: dict) -> Member:
+    with transaction():
+        member = db.session.scalar(select(Member).where(Member.openid == session["openid"]).with_for_update())
+        if member is None:
+            member = create_member(session["openid"])
+        member.session_key = session.get("session_key")
+        member.unionid = session.get("unionid") or member.unionid
+        member.updated_at = clock.now()
+    return member
+
+
+def create_member(openid: str) -> Member:
+    now = clock.now()
+    member = Member(openid=openid, nickname="", avatar_url="", gender=0, status="active", token_version=0,
+                    level_id=levels.entry_level_id(), created_at=now, updated_at=now)
+    db.session.add(member)
+    db.session.flush()
+    db.session.add_all([PointsAccount(member_id=member.id), GrowthAccount(member_id=member.id)])
+    return member
+
+
+def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[member_cards.Card, list | None]:
+    """The card of the member a verified token speaks for, if the token has not been revoked.
+
+    The card comes from Redis, in one round trip with the calls `prefetch(member_id)` returns (their
+    results come back second; None when Redis is away and the card came from SQL).
+    """
+    redis_repair.run_if_due()
+    calls = [("get", member_cards.key(claims.id)), *(prefetch(claims.id) if prefetch else ())]
+    try:
+        if all(call[0] == "get" for call in calls):  # the member's own keys, one slot: one MGET
+            raw, *fetched = thread_client().mget([call[1] for call in calls])
+        else:
+            raw, *fetched = redis_index.execute(calls)
+        card = member_cards.load(claims.id, raw)
+    except (RedisError, OSError):
+        card, fetched = member_cards.from_sql(claims.id), None
+    if card is None or card.token_version != claims.version:
+        raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
+    return card, fetched
+
+
+def get_member(member_id: int) -> Member:
+    member = db.session.get(Member, member_id)
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+def update_profile(member: Member, changes: dict) -> Member:
+    """Change the member's own profile fields."""
+    with transaction():
+        for field in PROFILE_FIELDS:
+            if field in changes:
+                setattr(member, field, changes[field])
+        member.updated_at = clock.now()
+        if {"nickname", "avatar_url"} & changes.keys():
+            leaderboard_reads.profile_changed(member)
+    return member
+
+
+def bind_phone(member: Member, *, code: str) -> Member:
+    """Bind the phone number WeChat returns for a getPhoneNumber code."""
+    phone = wechat.phone_number(code)
+    with transaction():
+        member.phone = phone
+        member.updated_at = clock.now()
+    return member
+
+
+def revoke_tokens(member_id: int) -> None:
+    """Invalidate every token issued to the member so far (logout, or an operator's revocation)."""
+    with transaction():
+        member = db.session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+        if member is None:
+            raise NotFound("No such member.")
+        member.token_version += 1
+        member_cards.changed(member)
+
+
+def profile(member: Member) -> dict:
+    """The member as GET /me shows it: profile, level, points."""
+    return {"member": member, "level": levels.summary(member), "points": points.summary(member.id), "guide": None}
+
+
+def brief(member: Member) -> dict:
+    """The short member card: id, nickname, level, available points."""
+    card = points.summary(member.id, expiring_limit=0)
+    return {"member": member, "level": levels.summary(member), "points": card["available"]}
+
+
+def set_status(operator_id: int, member_id: int, *, status: str, reason: str) -> Member:
+    """Freeze or unfreeze a member (a frozen member can neither earn nor spend), audited."""
+    with transaction():
+        member = db.session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+        if member is None:
+            raise NotFound("No such member.")
+        if member.status != status:
+            audit_trail.record(operator_id, f"member.{status}", target_type="member", target_id=member_id,
+                             reason=reason, details={"from": member.status})
+            member.status = status
+            member.updated_at = clock.now()
+    return member

@@ -1,0 +1,72 @@
+"""Operators: accounts, login, member lookup and audited points adjustments."""
+from sqlalchemy import or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models import Member, Operator, db
+from services.ledger import points
+from services.platform import audit_trail, clock, ratelimit, tokens
+from services.platform.db import transaction
+from services.platform.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
+from services.platform.pagination import page
+
+LOGIN_ATTEMPTS = 10  # per username per window, before 429
+LOGIN_WINDOW = 900
+ADJUST_LIMIT = 1_000_000  # points in one manual adjustment
+
+
+def create_operator(*, username: str, password: str, role: str = "admin") -> Operator:
+    """Add an operator account."""
+    if len(password) < 8:
+        raise InvalidRequest("The password needs at least 8 characters.")
+    with transaction():
+        if db.session.scalar(select(Operator.id).where(Operator.username == username)):
+            raise Conflict(f"Operator {username!r} already exists.", code="operator_exists")
+        operator = Operator(username=username, password_hash=generate_password_hash(password), role=role,
+                            active=True, token_version=0, created_at=clock.now())
+        db.session.add(operator)
+    return operator
+
+
+def login(*, username: str, password: str) -> str:
+    """A bearer token for an operator's username and password."""
+    ratelimit.check("operator-login", username, limit=LOGIN_ATTEMPTS, window=LOGIN_WINDOW)
+    operator = db.session.scalar(select(Operator).where(Operator.username == username))
+    if operator is None or not operator.active or not check_password_hash(operator.password_hash, password):
+        raise Unauthorized("Wrong username or password.")
+    return tokens.issue("operator", operator.id, operator.token_version)
+
+
+def authenticate(claims: tokens.Claims, *, write: bool) -> Operator:
+    """The operator a verified token speaks for; viewers may only read."""
+    operator = db.session.get(Operator, claims.id)
+    if operator is None or not operator.active or operator.token_version != claims.version:
+        raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
+    if write and operator.role != "admin":
+        raise Forbidden("This operator may only read.")
+    return operator
+
+
+def find_members(*, q: str | None, limit: int, cursor: str | None) -> dict:
+    """Members matching an id, openid, phone or nickname fragment."""
+    stmt = select(Member)
+    if q:
+        conditions = [Member.openid == q, Member.phone == q, Member.nickname.contains(q, autoescape=True)]
+        if q.isdigit() and len(q) < 12:
+            conditions.append(Member.id == int(q))
+        stmt = stmt.where(or_(*conditions))
+    return page(db.session, stmt, id_column=Member.id, limit=limit, cursor=cursor)
+
+
+def adjust_points(operator: Operator, member_id: int, *, delta: int, reason: str, request_key: str) -> int:
+    """Credit or debit a member's points by hand, audited; a debit never goes below zero."""
+    if delta == 0:
+        raise InvalidRequest("delta must not be zero.", details={"delta": ["Must not be zero."]})
+    business_key = f"admin:{operator.id}:{request_key}"
+    with transaction():
+        movement = {"reason": "admin_adjust", "business_key": business_key, "reference": f"operator:{operator.id}"}
+        entry_id = (points.earn(member_id, delta, **movement) if delta > 0
+                    else points.spend(member_id, -delta, **movement).id)
+        audit_trail.record_once(operator.id, "points.adjust", target_type="points_entry", target_id=entry_id,
+                              reason=reason, details={"member_id": member_id, "delta": delta})
+        balance = points.summary(member_id)["balance"]
+    return balance

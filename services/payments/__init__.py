@@ -1,0 +1,11 @@
+"""Payments (WeChat Pay v2 JSAPI), refunds, 支付有礼 rules and rewards, and the stores payments happen in.
+
+Other areas may call: payments.create_payment / get_payment / settle_paid; refunds.open_refund /
+refundable_fen; stores.get_store. Owns reconciliation with WeChat (every minute) and the audit of
+every paid payment's rewards.
+"""
+from services.platform.areas import Area, Periodic
+
+AREA = Area("payments",
+            periodic=(Periodic("payments.reconcile", "services.payments.payments.reconcile_all", 60),),
+            audit_checks={"payments": "services.payments.payments.audit_problems"})

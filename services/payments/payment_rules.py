@@ -1,0 +1,77 @@
+"""支付有礼 rules: which coupon pack a paid purchase earns."""
+from sqlalchemy import func, or_, select
+
+from models import Payment, PaymentRule, db
+from services.coupons import coupon_catalog
+from services.payments import stores
+from services.platform import clock
+from services.platform.db import transaction
+from services.platform.errors import InvalidRequest, NotFound
+
+RULE_FIELDS = ("name", "min_amount_fen", "coupon_pack_id", "store_id", "starts_at", "ends_at", "per_member_limit",
+               "active")
+
+
+def best_rule(payment: Payment) -> PaymentRule | None:
+    """The active rule with the highest threshold the payment reaches, in its store and window,
+    that the member has not yet used up."""
+    now = clock.now()
+    candidates = db.session.scalars(
+        select(PaymentRule).where(
+            PaymentRule.active.is_(True),
+            PaymentRule.min_amount_fen <= payment.amount_fen,
+            or_(PaymentRule.store_id.is_(None), PaymentRule.store_id == payment.store_id),
+            or_(PaymentRule.starts_at.is_(None), PaymentRule.starts_at <= now),
+            or_(PaymentRule.ends_at.is_(None), PaymentRule.ends_at > now),
+        ).order_by(PaymentRule.min_amount_fen.desc(), PaymentRule.id))
+    for rule in candidates:
+        if rule.per_member_limit is None or _times_used(rule, payment.member_id) < rule.per_member_limit:
+            return rule
+    return None
+
+
+def _times_used(rule: PaymentRule, member_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Payment).where(
+        Payment.rule_id == rule.id, Payment.member_id == member_id))
+
+
+def all_rules() -> list[PaymentRule]:
+    return list(db.session.scalars(select(PaymentRule).order_by(PaymentRule.id)))
+
+
+def get_rule(rule_id: int) -> PaymentRule:
+    rule = db.session.get(PaymentRule, rule_id)
+    if rule is None:
+        raise NotFound("No such payment rule.")
+    return rule
+
+
+def create_rule(fields: dict) -> PaymentRule:
+    """Add an after-payment rule."""
+    with transaction():
+        rule = PaymentRule(**_checked(fields), created_at=clock.now())
+        db.session.add(rule)
+    return rule
+
+
+def update_rule(rule_id: int, fields: dict) -> PaymentRule:
+    with transaction():
+        rule = get_rule(rule_id)
+        merged = {key: fields.get(key, getattr(rule, key)) for key in RULE_FIELDS}
+        for key, value in _checked(merged).items():
+            setattr(rule, key, value)
+    return rule
+
+
+def deactivate_rule(rule_id: int) -> None:
+    with transaction():
+        get_rule(rule_id).active = False
+
+
+def _checked(fields: dict) -> dict:
+    coupon_catalog.get_pack(fields["coupon_pack_id"])
+    if fields.get("store_id") is not None:
+        stores.get_store(fields["store_id"])
+    if fields.get("starts_at") and fields.get("ends_at") and fields["ends_at"] <= fields["starts_at"]:
+        raise InvalidRequest("ends_at must be after starts_at.", details={"ends_at": ["Must be after starts_at."]})
+    return {key: value for key, value in fields.items() if key in RULE_FIELDS}

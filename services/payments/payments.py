@@ -1,0 +1,201 @@
+"""WeChat Pay purchases: create, the notify webhook, reconcile and close.
+
+A notification is applied exactly once: the payment row is locked, a paid payment answers SUCCESS
+and does nothing, and the rewards are written in the same transaction that marks it paid. SUCCESS
+goes back to WeChat only after that commit.
+"""
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from models import Payment, PointsEntry, db
+from services import wechat
+from services.coupons import coupons
+from services.payments import payment_rewards, refunds, stores
+from services.platform import clock
+from services.platform.db import transaction
+from services.platform.errors import NotFound, WeChatError
+from services.platform.pagination import page
+
+log = logging.getLogger(__name__)
+
+PAID_STATES = ("paid", "partially_refunded", "refunded")
+
+
+def create_payment(member, *, amount_fen: int, description: str, client_ip: str, store_id: int | None = None,
+                   coupon_code: str | None = None) -> tuple[Payment, dict]:
+    """Open a purchase (a coupon lowers the amount and is held) and a JSAPI order for wx.requestPayment."""
+    if store_id is not None:
+        stores.get_store(store_id, active=True)
+    with transaction():
+        payment = _new_payment(member, amount_fen=amount_fen, description=description, store_id=store_id)
+        if coupon_code:
+            payment.coupon_code = coupon_code
+            payment.discount_fen = coupons.hold_for_payment(
+                member.id, coupon_code, amount_fen=amount_fen, channel="store" if store_id else "online",
+                holder=_holder(payment))
+            payment.amount_fen = amount_fen - payment.discount_fen
+    try:
+        pay_params = wechat.create_jsapi_order(out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen,
+                                               description=description, openid=member.openid, client_ip=client_ip)
+    except Exception:
+        _close(payment.id)  # no order at WeChat: nothing can be paid, give the coupon back
+        raise
+    with transaction():
+        payment.prepay_id = pay_params["package"].removeprefix("prepay_id=")
+    return payment, pay_params
+
+
+def _new_payment(member, *, amount_fen, description, store_id) -> Payment:
+    now = clock.now()
+    payment = Payment(out_trade_no=_out_trade_no(), member_id=member.id, kind="purchase", store_id=store_id,
+                      description=description, original_amount_fen=amount_fen, amount_fen=amount_fen,
+                      discount_fen=0, status="pending", refunded_fen=0, paid_after_close=False,
+                      points_awarded=0, growth_awarded=0, created_at=now,
+                      expires_at=now + timedelta(minutes=current_app.config["PAYMENT_TIMEOUT_MINUTES"]))
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def _out_trade_no() -> str:
+    return clock.local().strftime("%Y%m%d%H%M%S") + secrets.token_hex(6).upper()
+
+
+def _holder(payment: Payment) -> str:
+    return f"payment:{payment.id}"
+
+
+def get_member_payment(member_id: int, payment_id: int) -> Payment:
+    """One of the member's own payments (anyone else's is not found)."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.member_id != member_id:
+        raise NotFound("No such payment.")
+    return payment
+
+
+def get_payment(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("No such payment.")
+    return payment
+
+
+def find_payments(*, status: str | None, member_id: int | None, limit: int, cursor: str | None) -> dict:
+    """Payments, newest first, optionally of one status or member."""
+    stmt = select(Payment)
+    if status:
+        stmt = stmt.where(Payment.status == status)
+    if member_id:
+        stmt = stmt.where(Payment.member_id == member_id)
+    return page(db.session, stmt, id_column=Payment.id, limit=limit, cursor=cursor)
+
+
+def handle_notification(body: bytes) -> tuple[bool, str]:
+    """Apply a WeChat Pay notification once; (answer SUCCESS?, message); InvalidNotification if forged."""
+    data = wechat.parse_payment_notification(body)
+    return settle_paid(data["out_trade_no"], total_fen=data["total_fee"], transaction_id=data.get("transaction_id"))
+
+
+def settle_paid(out_trade_no: str, *, total_fen: int, transaction_id: str | None) -> tuple[bool, str]:
+    """WeChat says the order is paid: mark it and reward it, in one transaction, exactly once."""
+    refund_id = None
+    with transaction():
+        payment = db.session.scalar(select(Payment).where(Payment.out_trade_no == out_trade_no).with_for_update())
+        if payment is None:
+            log.warning("payment notification for unknown order %s", out_trade_no)
+            return False, "unknown order"
+        if total_fen != payment.amount_fen:
+            log.error("payment %s notified %s fen, expected %s", out_trade_no, total_fen, payment.amount_fen)
+            return False, "amount mismatch"
+        if payment.status in PAID_STATES:
+            return True, "OK"
+        payment.transaction_id, payment.paid_at = transaction_id, clock.now()
+        if payment.status == "closed":
+            # Paid after we closed it (time-out): credit nothing, give the money back.
+            payment.status, payment.paid_after_close = "paid", True
+            refund_id = refunds.open_refund(payment, amount_fen=payment.amount_fen, reason="paid after close",
+                                            request_key=f"late:{out_trade_no}").id
+        else:
+            payment.status = "paid"
+            coupons.use_held(_holder(payment), used_ref=_holder(payment))
+            payment_rewards.reward(payment)
+    if refund_id:
+        refunds.submit(refund_id)
+    return True, "OK"
+
+
+def reconcile(*, batch: int = 200) -> dict:
+    """Ask WeChat about payments still pending after RECONCILE_AFTER_MINUTES; close expired ones."""
+    cutoff = clock.now() - timedelta(minutes=current_app.config["RECONCILE_AFTER_MINUTES"])
+    pending = list(db.session.scalars(select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
+                                      .order_by(Payment.id).limit(batch)))
+    db.session.rollback()
+    outcome = {"checked": len(pending), "paid": 0, "closed": 0, "pending": 0, "errors": 0}
+    for payment in pending:
+        try:
+            outcome[_reconcile_one(payment)] += 1
+        except WeChatError:
+            log.warning("reconcile: WeChat did not answer about %s", payment.out_trade_no, exc_info=True)
+            outcome["errors"] += 1
+    return outcome
+
+
+def _reconcile_one(payment: Payment) -> str:
+    order = wechat.query_order(payment.out_trade_no)
+    if order and order.get("trade_state") == "SUCCESS":
+        settle_paid(payment.out_trade_no, total_fen=int(order["total_fee"]), transaction_id=order.get("transaction_id"))
+        return "paid"
+    if order is not None and order.get("trade_state") not in ("CLOSED", "REVOKED", "PAYERROR"):
+        if payment.expires_at > clock.now():
+            return "pending"
+        if not _close_at_wechat(payment):
+            return _reconcile_one(payment)  # paid in the meantime
+    _close(payment.id)
+    return "closed"
+
+
+def _close_at_wechat(payment: Payment) -> bool:
+    """Best effort: if WeChat cannot close it now, we close it anyway and refund a late payment."""
+    try:
+        return wechat.close_order(payment.out_trade_no)
+    except WeChatError:
+        log.warning("closing %s at WeChat failed; closing it here", payment.out_trade_no, exc_info=True)
+        return True
+
+
+def _close(payment_id: int) -> None:
+    """Close a pending payment and give its coupon back (nothing else was taken)."""
+    with transaction():
+        payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+        if payment.status != "pending":
+            return
+        payment.status, payment.closed_at = "closed", clock.now()
+        coupons.release_held(_holder(payment))
+
+
+def audit_problems() -> list[str]:
+    """Every paid purchase rewarded exactly once; one paid after its close, never."""
+    problems = []
+    paid = db.session.execute(select(Payment.id, Payment.out_trade_no, Payment.paid_after_close, Payment.rewarded_at,
+                                     Payment.points_awarded).where(Payment.status.in_(PAID_STATES))).all()
+    entries = dict(db.session.execute(select(PointsEntry.business_key, PointsEntry.delta).where(
+        PointsEntry.business_key.in_([f"pay:{row.out_trade_no}" for row in paid]))).all())
+    for row in paid:
+        delta = entries.get(f"pay:{row.out_trade_no}")
+        if row.paid_after_close and (row.rewarded_at or delta):
+            problems.append(f"payment {row.id} was paid after its close but rewarded")
+        elif not row.paid_after_close and (row.rewarded_at is None or (delta or 0) != row.points_awarded):
+            problems.append(f"payment {row.id} paid but rewarded {delta or 0} points, expected {row.points_awarded}")
+    return problems
+
+
+
+
+def reconcile_all() -> dict:
+    """The periodic job: payments, then refunds."""
+    return {"payments": reconcile(), "refunds": refunds.reconcile()}
+

@@ -1,0 +1,12 @@
+"""Platform: the pieces every area stands on; none of them knows any area.
+
+- clock: the one source of time (`now`, `today`, `period_key`), movable by tests.
+- db: `transaction()` (one per unit of work, never nested), `after_commit`, `insert_once`,
+  `execute_prebuilt` and `expire_loaded` for the hot Core statements.
+- errors: `ServiceError` and its kinds; app.py turns them into the contract's envelope.
+- tokens, ratelimit, idempotency (Idempotency-Key), pagination (`page`), rendered (`RawJSON`),
+  snapshots (process copies of rarely changed config), business_keys (a repeat returns the first
+  entry), events (`emit` a member event), audit_trail (`record` an operator's change).
+- jobs: `enqueue`, the worker and the periodic tick; areas: `Area`, `Periodic`, `wiring()`.
+- redis_client (`get_redis`, `thread_client`), embedded_redis, health.
+"""

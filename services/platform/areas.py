@@ -1,0 +1,85 @@
+"""What each area contributes to the running service, and the one place they are wired together.
+
+An area declares its contributions in its package's `__init__.py` as `AREA = Area(...)`, naming
+functions by dotted path (nothing is imported or registered as a side effect). `services.AREAS`
+lists every area; `wire(app, AREAS)` (in create_app) resolves them once into the app, so the web
+app, the worker and every CLI command see the same jobs, rebuilders, repairs and checks.
+
+- periodic: jobs run by the worker every N seconds (`Periodic(name, target, seconds)`).
+- rebuilders: `rebuild-redis` parts, `fn(progress) -> keys written`.
+- repairers: Redis repair kinds, `fn(member_id | None)`, see services.index.redis_repair.
+- audit_checks: `audit-ledger` checks, `fn() -> [problem, ...]`.
+- board_sources: leaderboard rows kept by another area, `fn(at) -> [(member_id, value, reached_at)]`.
+"""
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+EXTENSION = "loyalty.areas"
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    target: str  # dotted path of a module-level function taking no arguments
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    periodic: tuple[Periodic, ...] = ()
+    rebuilders: Mapping[str, str] = field(default_factory=dict)
+    repairers: Mapping[str, str] = field(default_factory=dict)
+    audit_checks: Mapping[str, str] = field(default_factory=dict)
+    board_sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Every area's contributions, resolved to functions."""
+
+    areas: tuple[str, ...]
+    periodic: Mapping[str, Periodic]
+    rebuilders: Mapping[str, Callable]
+    repairers: Mapping[str, Callable]
+    audit_checks: Mapping[str, Callable]
+    board_sources: Mapping[str, Callable]
+
+
+def function_at(path: str) -> Callable:
+    """The module-level function a dotted path names."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def collect(areas: Iterable[Area]) -> Wiring:
+    """Resolve every area's contributions; a name contributed twice is a wiring mistake."""
+    areas = tuple(areas)
+    parts: dict[str, dict] = {part: {} for part in ("periodic", "rebuilders", "repairers", "audit_checks",
+                                                   "board_sources")}
+    for area in areas:
+        contributed = {"periodic": {job.name: job for job in area.periodic}, "rebuilders": area.rebuilders,
+                       "repairers": area.repairers, "audit_checks": area.audit_checks,
+                       "board_sources": area.board_sources}
+        for part, entries in contributed.items():
+            for name, entry in entries.items():
+                if name in parts[part]:
+                    raise ValueError(f"{part} {name!r} is contributed twice (area {area.name!r})")
+                if part == "periodic":
+                    function_at(entry.target)  # fail at start, not at the first tick
+                    parts[part][name] = entry
+                else:
+                    parts[part][name] = function_at(entry)
+    return Wiring(areas=tuple(area.name for area in areas), **parts)
+
+
+def wire(app, areas: Iterable[Area]) -> None:
+    app.extensions[EXTENSION] = collect(areas)
+
+
+def wiring() -> Wiring:
+    """The current app's wiring."""
+    return current_app.extensions[EXTENSION]

@@ -1,0 +1,29 @@
+"""Keyset pagination: `?limit=&cursor=` → items and an opaque next cursor."""
+import base64
+
+from services.platform.errors import InvalidRequest
+
+
+def page(session, stmt, *, id_column, limit: int, cursor: str | None) -> dict:
+    """One page of `stmt`, newest first by `id_column`."""
+    if cursor:
+        stmt = stmt.where(id_column < _decode(cursor))
+    rows = list(session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next_cursor": _encode(rows[-1].id) if more else None}
+
+
+def _encode(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "id":
+            raise ValueError(raw)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("The cursor is not valid.", details={"cursor": cursor}) from exc

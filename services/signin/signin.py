@@ -1,0 +1,269 @@
+"""Daily sign-in: sign in, make up a missed day, rewards of the cycle and milestones, reminders.
+
+One record per member per business day (TIMEZONE), guaranteed by a unique constraint; a duplicate
+answers 409 already_signed_in (found under the member's lock, or failing at the insert). Points and growth of a day are one
+ledger entry each under `signin:{member}:{day}`. The Redis index is written after the commit.
+"""
+from datetime import date, timedelta
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import bindparam, case, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from models import Level, Member, db
+from models.message import OutboxMessage, SubscriptionGrant
+from models.signin import MemberBadge, SigninRecord
+from services.coupons import coupons
+from services.leaderboards import leaderboards
+from services.ledger import growth, points
+from services.messages import messages
+from services.platform import clock, events
+from services.signin import signin_index, signin_rules
+from services.platform.db import execute_prebuilt, transaction
+from services.platform.errors import Conflict, InvalidRequest, NotFound
+
+
+
+class AlreadySignedIn(Conflict):
+    code, message = "already_signed_in", "This day is already signed in."
+
+
+def setting(name: str) -> int:
+    return int(current_app.config[name])
+
+
+# -- signing in ---------------------------------------------------------------------------------
+
+def sign_in(member_id: int) -> dict:
+    """Sign the member in for today: the cycle day's reward, any milestone reached, the event.
+
+    The hottest write path: ten prebuilt statements (services.platform.db.run), no ORM unit of work.
+    """
+    today = clock.today()
+    with transaction():
+        _lock_member(member_id)
+        total, longest, yesterday_streak, signed_today = _history(member_id, today)
+        if signed_today:
+            raise AlreadySignedIn()
+        streak = (yesterday_streak or 0) + 1
+        rules = signin_rules.in_force(today)
+        cycle_day, reward = rules.reward_for(streak)
+        answer = _record_day(member_id, today, kind="signed", streak=streak, rules=rules,
+                             reached={"streak": streak, "total": total + 1},
+                             cycle=({"kind": "cycle", "cycle_day": cycle_day, **_amounts(reward)}, reward))
+        events.emit(member_id, "signin", business_key=f"signin:{member_id}:{today}", reference=f"signin:{today}")
+        _index(member_id, today, kind="signed", paid_with=None,
+               totals=signin_index.Totals(total + 1, today, streak, max(longest or 0, streak)))
+        return answer
+
+
+def make_up(member_id: int, day: date) -> dict:
+    """Make up a missed day of the current month with a make-up card or points; it mends the streak
+    but pays no cycle reward, and a milestone only if never earned before."""
+    today = clock.today()
+    with transaction():
+        member = _lock_member(member_id)
+        _check_makeup_day(member, day, today)
+        total, _, previous_streak, signed = _history(member_id, day)
+        if signed:
+            raise AlreadySignedIn()
+        paid_with, cost = _makeup_payment(member, today)
+        streak = (previous_streak or 0) + 1
+        if cost:
+            points.spend(member_id, cost, reason="signin_makeup", business_key=f"makeup:{member_id}:{day}",
+                         reference=f"signin:{day}")
+        last_day, last_streak = _mend_following(member_id, day, streak)
+        answer = _record_day(member_id, day, kind="made_up", streak=streak, rules=signin_rules.in_force(today),
+                             reached={"streak": last_streak, "total": total + 1},
+                             paid_with=paid_with, cost_points=cost)
+        _index(member_id, day, kind="made_up", paid_with=paid_with, totals=signin_index.totals_from_sql(member_id))
+        return {**answer, "streak": last_streak if last_day >= today - timedelta(days=1) else 0}
+
+
+_members, _records = Member.__table__, SigninRecord.__table__
+# serialises one member's sign-ins and make-ups, so streaks are computed on settled rows
+_LOCK_MEMBER = (select(_members.c.id, _members.c.created_at, _members.c.level_id)
+                .where(_members.c.id == bindparam("member")).with_for_update())
+_HISTORY = select(func.count(), func.max(_records.c.streak),
+                  func.max(case((_records.c.day == bindparam("on_day_before"), _records.c.streak))),
+                  func.count(case((_records.c.day == bindparam("on_day"), 1)))
+                  ).where(_records.c.member_id == bindparam("member"))
+_INSERT_RECORD = insert(_records).returning(_records.c.id)
+
+
+def _lock_member(member_id: int):
+    """The member's row (id, created_at, level_id), locked for the transaction."""
+    member = execute_prebuilt(_LOCK_MEMBER, member=member_id).one_or_none()
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+def _history(member_id: int, day: date) -> tuple[int, int | None, int | None, int]:
+    """In one read: the days signed so far, the longest streak, the streak of the day before `day`
+    (None if not signed), and whether `day` is signed."""
+    return tuple(execute_prebuilt(_HISTORY, member=member_id, on_day=day, on_day_before=day - timedelta(days=1)).one())
+
+
+def _record_day(member_id: int, day: date, *, kind: str, streak: int, rules, reached: dict,
+                cycle: tuple[dict, dict] | None = None, paid_with: str | None = None, cost_points: int = 0) -> dict:
+    """Record a signed or made-up day with everything it pays: the cycle reward (`cycle`: its bonus
+    line and the reward), each milestone `reached` for the first time (its badge, once), one ledger
+    entry each for the points and the growth. Returns the sign-in as the API answers it."""
+    milestones = _new_milestones(member_id, rules, reached)
+    paid = ([cycle] if cycle else []) + [
+        ({"kind": "milestone", "badge_code": m["badge_code"], **_amounts(m)}, m) for m in milestones]
+    coupons = [code for line, reward in paid for code in _hand_out_pack(member_id, day, line, reward)]
+    answer = {"day": day, "kind": kind, "streak": streak, "coupons": coupons,
+              "points": sum(line["points"] for line, _ in paid), "growth": sum(line["growth"] for line, _ in paid),
+              "bonus": [line for line, _ in paid],
+              "badges": [{"code": m["badge_code"], "name": m["badge_name"]} for m in milestones],
+              "cost_points": cost_points, "paid_with": paid_with}
+    try:
+        record_id = execute_prebuilt(_INSERT_RECORD, member_id=member_id, cycle_day=cycle[0]["cycle_day"] if cycle else None,
+                        rule_id=rules.id, created_at=clock.now(), **answer).scalar_one()
+    except IntegrityError:  # a parallel request signed this day in first
+        raise AlreadySignedIn() from None
+    for milestone in milestones:
+        db.session.add(MemberBadge(member_id=member_id, code=milestone["badge_code"], name=milestone["badge_name"],
+                                   record_id=record_id, earned_at=clock.now()))
+    _settle(member_id, day, answer["points"], answer["growth"])
+    return answer
+
+
+def _new_milestones(member_id: int, rules, reached: dict) -> list[dict]:
+    """The milestones `reached` whose badge the member has not earned yet (asks SQL only if one is reached)."""
+    candidates = [m for m in rules.milestones if reached[m["kind"]] >= m["days"]]
+    if not candidates:
+        return []
+    earned = set(db.session.scalars(select(MemberBadge.code).where(MemberBadge.member_id == member_id)))
+    return [m for m in candidates if m["badge_code"] not in earned]
+
+
+def _amounts(reward: dict) -> dict:
+    return {"points": reward.get("points", 0), "growth": reward.get("growth", 0),
+            "coupon_pack_id": reward.get("coupon_pack_id")}
+
+
+def _hand_out_pack(member_id: int, day: date, line: dict, reward: dict) -> list[str]:
+    """The codes of the coupon pack a reward line carries, issued once under its own business key."""
+    if not reward.get("coupon_pack_id"):
+        return []
+    key = (f"signin:{member_id}:{day}:cycle" if line["kind"] == "cycle"
+           else f"signin:{member_id}:badge:{line['badge_code']}")
+    issued = coupons.issue_pack(member_id, reward["coupon_pack_id"], source="signin", business_key=key,
+                                source_ref=f"signin:{member_id}:{day}")
+    return [coupon.code for coupon in issued]
+
+
+def _settle(member_id: int, day: date, points_: int, growth_: int) -> None:
+    """Earn the day's points and growth through the ledgers, one entry each for the day."""
+    key, reference = f"signin:{member_id}:{day}", f"signin:{day}"
+    if points_:
+        points.earn(member_id, points_, reason="signin", business_key=key, reference=reference)
+    if growth_:
+        growth.earn(member_id, growth_, reason="signin", business_key=key, reference=reference)
+
+
+def _index(member_id: int, day: date, *, kind: str, paid_with: str | None, totals: signin_index.Totals) -> None:
+    """The calendar index and the streak board follow the commit."""
+    signin_index.record_after_commit(member_id, day, kind=kind, paid_with=paid_with, totals=totals)
+    current = totals.streak if totals.last_day >= clock.today() - timedelta(days=1) else 0
+    leaderboards.record_streak_after_commit(member_id, current)
+
+
+# -- make-up ------------------------------------------------------------------------------------
+
+def _check_makeup_day(member, day: date, today: date) -> None:
+    joined = clock.local(member.created_at).date()
+    if (day.year, day.month) != (today.year, today.month) or day >= today or day < joined:
+        raise InvalidRequest("Only a missed day of this month, before today and since you joined, can be made up.",
+                             status=422, details={"day": ["Not a day that can be made up."]})
+
+
+def makeup_allowance(*, made_up: int, cards_used: int, cards_per_month: int) -> dict:
+    """This month's make-ups left (cards count too), cards left, and what the next one costs."""
+    cards_left = max(cards_per_month - cards_used, 0)
+    left = max(setting("SIGNIN_MAKEUP_PER_MONTH") - made_up, 0)
+    cost = 0 if cards_left else setting("SIGNIN_MAKEUP_COST_POINTS")
+    return {"left": left, "cards_left": min(cards_left, left), "cost_points": cost}
+
+
+def _makeup_payment(member, today: date) -> tuple[str, int]:
+    paid_with = db.session.execute(select(SigninRecord.paid_with).where(
+        SigninRecord.member_id == member.id, SigninRecord.kind == "made_up",
+        SigninRecord.day.between(today.replace(day=1), today))).scalars().all()
+    level = db.session.get(Level, member.level_id) if member.level_id else None
+    allowance = makeup_allowance(made_up=len(paid_with), cards_used=paid_with.count("card"),
+                                 cards_per_month=level.makeup_cards_per_month if level else 0)
+    if allowance["left"] <= 0:
+        raise Conflict("No make-ups left this month.", code="limit_reached",
+                       details={"limit": setting("SIGNIN_MAKEUP_PER_MONTH")})
+    return ("card", 0) if allowance["cards_left"] else ("points", allowance["cost_points"])
+
+
+def _mend_following(member_id: int, day: date, streak: int) -> tuple[date, int]:
+    """Carry the streak a made-up `day` starts through the run of days that follows it; returns the
+    run's last day and streak."""
+    following = db.session.scalars(select(SigninRecord).where(
+        SigninRecord.member_id == member_id, SigninRecord.day > day,
+        SigninRecord.day <= clock.today()).order_by(SigninRecord.day))
+    last = (day, streak)
+    for row in following:
+        if row.day != last[0] + timedelta(days=1):
+            break
+        row.streak = last[1] + 1
+        last = (row.day, row.streak)
+    db.session.flush()
+    return last
+
+
+# -- reminders ----------------------------------------------------------------------------------
+
+def remind_unsigned(batch: int = 500) -> int:
+    """Queue today's sign-in reminder for members with a grant who have not signed by SIGNIN_REMINDER_HOUR.
+
+    Scheduling: registered as the periodic job "signin.remind" (every 10 minutes, run by
+    `flask --app app worker`), and also the `signin-remind` command for a cron line instead. Either may
+    run any number of times: the business key `msg:signin_reminder:{member}:{day}` sends one a day.
+    Returns how many messages it wrote.
+    """
+    now, today = clock.local(), clock.today()
+    template_id = messages.templates().get("signin_reminder")
+    if template_id is None or now.hour < setting("SIGNIN_REMINDER_HOUR"):
+        return 0
+    written, after = 0, 0
+    while ids := _unsigned_batch(template_id, today, after, batch):
+        with transaction():
+            for member_id in ids:
+                written += _remind(member_id, today)
+        after = ids[-1]
+    return written
+
+
+def _unsigned_batch(template_id: str, today: date, after: int, batch: int) -> list[int]:
+    signed = select(SigninRecord.id).where(SigninRecord.member_id == SubscriptionGrant.member_id,
+                                           SigninRecord.day == today)
+    return list(db.session.scalars(select(SubscriptionGrant.member_id).where(
+        SubscriptionGrant.template_id == template_id, SubscriptionGrant.grants > 0,
+        SubscriptionGrant.member_id > after, ~signed.exists()).order_by(SubscriptionGrant.member_id).limit(batch)))
+
+
+def _remind(member_id: int, today: date) -> int:
+    key = f"msg:signin_reminder:{member_id}:{today}"
+    if db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                         .where(OutboxMessage.business_key == key)):
+        return 0
+    data = {"thing1": messages.thing("今天还没有签到哦"), "date2": messages.date(today),
+            "thing3": messages.thing("签到领积分，连签有惊喜")}
+    return int(messages.enqueue(member_id, "signin_reminder", data, business_key=key,
+                                page=current_app.config["SIGNIN_REMINDER_PAGE"]) is not None)
+
+
+@click.command("signin-remind")
+@with_appcontext
+def signin_remind_command():
+    """Queue today's sign-in reminders (for cron, instead of the worker's periodic job)."""
+    click.echo(f"sign-in reminders queued: {remind_unsigned()}")
