@@ -7,6 +7,7 @@ from services.coupons import coupons
 from services.ledger import audit, points
 from services.members import operators
 from services.payments import payments
+from services.platform.areas import areas_command
 from services.platform.jobs import worker_command
 from services.index.redis_rebuild import rebuild_redis_command
 from services.signin.signin import signin_remind_command
@@ -41,7 +42,7 @@ def seed_demo_command():
 def audit_ledger_command():
     """Check every ledger invariant; exit 1 with a report when one fails."""
     report = audit.check_books()
-    click.echo(f"accounts checked: {report['accounts']}")
+    click.echo(f"checks: {', '.join(report['checks'])}; accounts checked: {report['accounts']}")
     click.echo(f"outstanding liability: {report['liability_points']} points "
                f"({report['liability_fen'] / 100:.2f} yuan)")
     for problem in report["problems"]:
@@ -75,5 +76,5 @@ def reconcile_payments_command():
 def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
                     expire_coupons_command, reconcile_payments_command, rebuild_redis_command, signin_remind_command,
-                    worker_command, wechat_sandbox_command):
+                    worker_command, wechat_sandbox_command, areas_command):
         app.cli.add_command(command)

@@ -61,14 +61,15 @@ def growth_problems() -> list[str]:
 
 def check_books() -> dict:
     """Run every wired check; report the problems and the outstanding points liability."""
-    problems = []
-    for check in wiring().audit_checks.values():
+    problems, checks = [], wiring().audit_checks
+    for check in checks.values():
         problems += check()
     accounts, liability = db.session.execute(
         select(func.count(), func.coalesce(func.sum(PointsAccount.balance), literal(0)))).one()
     db.session.rollback()
     return {
         "problems": problems,
+        "checks": sorted(checks),
         "accounts": accounts,
         "liability_points": int(liability),
         "liability_fen": int(liability) * current_app.config["POINT_VALUE_FEN"],

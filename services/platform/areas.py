@@ -15,7 +15,9 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 EXTENSION = "loyalty.areas"
 
@@ -83,3 +85,21 @@ def wire(app, areas: Iterable[Area]) -> None:
 def wiring() -> Wiring:
     """The current app's wiring."""
     return current_app.extensions[EXTENSION]
+
+
+def describe(wired: Wiring | None = None) -> str:
+    """What the app runs, one line per kind of contribution (for `flask areas` and the worker's log)."""
+    wired = wired or wiring()
+    lines = [f"areas: {', '.join(wired.areas)}",
+             "periodic: " + ", ".join(f"{job.name} ({job.seconds}s)" for job in sorted(
+                 wired.periodic.values(), key=lambda job: job.name))]
+    for part in ("rebuilders", "repairers", "audit_checks", "board_sources"):
+        lines.append(f"{part}: {', '.join(sorted(getattr(wired, part)))}")
+    return "\n".join(lines)
+
+
+@click.command("areas")
+@with_appcontext
+def areas_command():
+    """Show every area and what it contributes: periodic jobs, Redis rebuilders and repairs, audit checks."""
+    click.echo(describe())

@@ -12,15 +12,32 @@ from models import db
 log = logging.getLogger(__name__)
 
 
+IN_UNIT_OF_WORK = "in_unit_of_work"  # session.info key: a transaction() block is open
+
+
+class NestedTransaction(RuntimeError):
+    """transaction() inside transaction(): the inner commit would commit the outer block's work half-done."""
+
+
 @contextmanager
 def transaction():
-    """Commit once when the block succeeds, roll everything back when it raises."""
+    """Commit once when the block succeeds, roll everything back when it raises.
+
+    One per unit of work, never nested: helpers called inside a unit of work only flush. A nested
+    call raises NestedTransaction instead of committing the caller's work early.
+    """
+    if db.session.info.get(IN_UNIT_OF_WORK):
+        raise NestedTransaction("transaction() is already open: helpers flush, the outer block commits")
     if db.engine.dialect.name == "sqlite":
         # End any read transaction (auth lookups): a writing one must begin holding the write lock.
         db.session.commit()
         db.session.connection(execution_options={"sqlite_immediate": True})
+    db.session.info[IN_UNIT_OF_WORK] = True
     try:
-        yield db.session
+        try:
+            yield db.session
+        finally:  # closed before the commit: after-commit work may open units of work of its own
+            db.session.info.pop(IN_UNIT_OF_WORK, None)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -19,7 +19,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
 from services.platform import clock
-from services.platform.areas import function_at, wiring
+from services.platform.areas import describe, function_at, wiring
 from services.platform.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def _tick_loop(app, stop: threading.Event) -> None:
 def worker_command(burst):
     """Run background jobs and periodic tasks (with --burst: once, then exit)."""
     if not burst:
-        click.echo(f"worker on queue {QUEUE_NAME!r}; periodic: {', '.join(sorted(wiring().periodic)) or 'none'}")
+        click.echo(f"worker on queue {QUEUE_NAME!r}\n{describe()}")
         serve(current_app._get_current_object())
         return
     due = tick()
