@@ -4,12 +4,12 @@ import click
 from sandbox.cli import wechat_sandbox_command
 from services import demo
 from services.coupons import coupons
+from services.index.redis_rebuild import rebuild_redis_command
 from services.ledger import audit, points
 from services.members import operators
 from services.payments import payments
 from services.platform.areas import areas_command
 from services.platform.jobs import worker_command
-from services.index.redis_rebuild import rebuild_redis_command
 from services.signin.signin import signin_remind_command
 
 

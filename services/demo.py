@@ -7,8 +7,8 @@ from models.signin import SigninRule
 from services.ledger import levels
 from services.members import operators
 from services.platform import clock
-from services.signin import signin_rules
 from services.platform.db import transaction
+from services.signin import signin_rules
 
 DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
 DEMO_STORE = "旗舰店"

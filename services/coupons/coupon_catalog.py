@@ -3,8 +3,8 @@ from sqlalchemy import select
 
 from models import db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
-from services.platform import clock
 from services.coupons.coupons import lock_template, missing
+from services.platform import clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, InvalidRequest
 from services.platform.pagination import page

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from models import Member, db
 from services.index import redis_index, redis_rebuild
-from services.platform import clock
-from services.platform.errors import NotFound
 from services.leaderboards.leaderboards import (SENTINEL, Board, board, board_keys, key, rows_from_sql, score,
     tops_changed_calls, write_board)
+from services.platform import clock
+from services.platform.errors import NotFound
 from services.platform.redis_client import get_redis
 from services.platform.rendered import RawJSON, render
 

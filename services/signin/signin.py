@@ -20,9 +20,9 @@ from services.leaderboards import leaderboards
 from services.ledger import growth, points
 from services.messages import messages
 from services.platform import clock, events
-from services.signin import signin_index, signin_rules
 from services.platform.db import execute_prebuilt, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
+from services.signin import signin_index, signin_rules
 
 
 

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from models import db
 from models.signin import MemberBadge
 from services.ledger import levels
-from services.platform import clock
-from services.signin import signin_index
-from services.platform.errors import InvalidRequest
 from services.members.member_cards import Card
-from services.signin.signin import makeup_allowance
+from services.platform import clock
+from services.platform.errors import InvalidRequest
 from services.platform.rendered import RawJSON, render
+from services.signin import signin_index
+from services.signin.signin import makeup_allowance
 from services.signin.signin_rules import preview, rules_for
 
 MONTH = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")

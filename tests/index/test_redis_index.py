@@ -10,10 +10,10 @@ from blueprints.leaderboards import StandingsSchema
 from blueprints.signin import CalendarSchema
 from models import RedisRepair, db
 from services.index import redis_repair
-from services.leaderboards import leaderboards
-from services.signin import signin_index
-from services.platform.redis_client import get_redis
 from services.index.redis_rebuild import rebuild_redis_command
+from services.leaderboards import leaderboards
+from services.platform.redis_client import get_redis
+from services.signin import signin_index
 from tests.conftest import assert_error, at, row_counts
 from tests.leaderboards.test_leaderboards import board, earn, ids_in
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 import redis
 
+from services.index.redis_rebuild import rebuild_redis_command
 from services.leaderboards import leaderboard_reads, leaderboards
 from services.ledger import points
 from services.platform.db import transaction
 from services.platform.redis_client import get_redis
-from services.index.redis_rebuild import rebuild_redis_command
 from tests.conftest import assert_error, at, unique
 
 BOARDS = ("points_week", "points_month", "streak")

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from models import PointsEntry, db
 from models.message import OutboxMessage
 from models.signin import MemberBadge, SigninRecord, SigninRule
-from services.signin import signin
 from services.platform.db import transaction
 from services.platform.redis_client import get_redis
+from services.signin import signin
 from tests.conftest import assert_error, at, row_counts, send
 
 # Each test signs in in a year of its own, under rules it adds the day before: rules of other tests
