@@ -7,6 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models import db
 
 PAYMENT_STATUSES = ("pending", "paid", "closed", "partially_refunded", "refunded")
+# what a paid payment owes its member: due (not yet paid), rewarded, withheld (the member is frozen),
+# retrying (paying them failed; retried with backoff), none (paid after its close: refunded instead)
+REWARD_STATUSES = ("due", "rewarded", "withheld", "retrying", "none")
+REFUND_STATUSES = ("processing", "succeeded", "failed")
 
 
 class Store(db.Model):
@@ -28,7 +32,9 @@ class Payment(db.Model):
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refunded"),
         CheckConstraint(f"status IN {PAYMENT_STATUSES}", name="status"),
         CheckConstraint("kind IN ('purchase')", name="kind"),
+        CheckConstraint(f"reward_status IS NULL OR reward_status IN {REWARD_STATUSES}", name="reward_status"),
         Index("ix_payment_status_created_at", "status", "created_at"),
+        Index("ix_payment_reward_status", "reward_status"),
         Index("ix_payment_member_id_id", "member_id", "id"),
     )
 
@@ -56,6 +62,12 @@ class Payment(db.Model):
     paid_at: Mapped[datetime | None]
     rewarded_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    reward_status: Mapped[str | None] = mapped_column(String(16))
+    reward_attempts: Mapped[int] = mapped_column(default=0)
+    reward_retry_at: Mapped[datetime | None]
+    reward_error: Mapped[str | None] = mapped_column(String(255))
+    # a problem that will not go away by retrying (WeChat notified another amount): a person looks
+    attention: Mapped[str | None] = mapped_column(String(255))
 
 
 class PaymentRule(db.Model):
@@ -85,7 +97,7 @@ class Refund(db.Model):
     __tablename__ = "refund"
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount"),
-        CheckConstraint("status IN ('processing', 'succeeded', 'failed')", name="status"),
+        CheckConstraint(f"status IN {REFUND_STATUSES}", name="status"),
         Index("ix_refund_status_created_at", "status", "created_at"),
     )
 
@@ -103,3 +115,10 @@ class Refund(db.Model):
     coupons_revoked: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     succeeded_at: Mapped[datetime | None]
+    # sending to WeChat: accepted when submitted_at is set; until then (and until WeChat's final
+    # answer) reconcile tries again at retry_at, with the same out_refund_no
+    submitted_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    retry_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    failure_reason: Mapped[str | None] = mapped_column(String(64))  # WeChat's final no (err_code, CHANGE…)

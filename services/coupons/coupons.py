@@ -10,8 +10,9 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models import Member, Operator, db
+from models import Operator, db
 from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponTemplate
+from services.members.member_lock import lock_member
 from services.platform import audit_trail, business_keys, clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, NotFound
@@ -43,8 +44,7 @@ def _issue(member_id, pack_id, *, source, business_key, source_ref):
     pack = db.session.get(CouponPack, pack_id)
     if pack is None:
         raise NotFound("No such coupon pack.")
-    if db.session.get(Member, member_id) is None:
-        raise NotFound("No such member.")
+    lock_member(member_id).require_active()  # a frozen member earns no coupons either
     issue, fresh = _claim(business_key, member_id=member_id, pack_id=pack_id, source=source, source_ref=source_ref)
     if not fresh:
         issued = db.session.scalars(select(Coupon).where(Coupon.issue_id == issue.id).order_by(Coupon.id))

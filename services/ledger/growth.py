@@ -1,8 +1,12 @@
-"""The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels."""
+"""The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels.
+
+Like the points ledger, every change holds the member row's lock (services.members.member_lock)
+before the growth account's, so a level is always compared and changed on the locked member."""
 from sqlalchemy import bindparam, func, select, update
 
 from models import GrowthAccount, GrowthEntry, db
 from services.ledger import levels
+from services.members.member_lock import lock_member
 from services.platform import business_keys, clock
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once
 from services.platform.errors import NotFound
@@ -15,25 +19,26 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
     """
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError("growth amounts are positive integers")
-    total, *levels_now = _credit(member_id, amount)
+    lock_member(member_id).require_active()
+    total, reached_id = _credit(member_id, amount)
     entry_id = insert_once(GrowthEntry.__table__, member_id=member_id, delta=amount, total_after=total, kind="earn",
                            reason=reason, reference=reference, business_key=business_key, created_at=clock.now())
     if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
         _credit(member_id, -amount)
         return business_keys.replayed_id(GrowthEntry, business_key, member_id, amount)
-    levels.follow_growth(member_id, total, entry_id, levels_now=tuple(levels_now))
+    levels.follow_growth(member_id, total, entry_id, reached_id=reached_id)
     return entry_id
 
 
 _accounts = GrowthAccount.__table__
-# the new total, and the member's level and the one that total reaches (levels.follow_growth);
+# the new total and the level that total reaches (levels.follow_growth);
 # SQLite writes RETURNING's column names unqualified: `total` is growth_account's, as level has none
 _CREDIT = (update(_accounts).where(_accounts.c.member_id == bindparam("member"))
            .values(total=_accounts.c.total + bindparam("amount"), lifetime=_accounts.c.lifetime + bindparam("amount"))
-           .returning(_accounts.c.total, *levels.level_columns(bindparam("member"), _accounts.c.total)))
+           .returning(_accounts.c.total, levels.reached_level_column(_accounts.c.total)))
 
 
-def _credit(member_id: int, amount: int) -> tuple[int, int | None, int | None]:
+def _credit(member_id: int, amount: int) -> tuple[int, int | None]:
     credited = execute_prebuilt(_CREDIT, member=member_id, amount=amount).one_or_none()
     if credited is None:
         raise NotFound("No such member.")
@@ -47,6 +52,7 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
     original = db.session.scalar(select(GrowthEntry).where(GrowthEntry.business_key == original_key))
     if original is None or original.kind != "earn":
         raise NotFound("No growth earn with that business key.")
+    lock_member(original.member_id)
     account = _lock_account(original.member_id)
     reversed_so_far = -db.session.scalar(select(func.coalesce(func.sum(GrowthEntry.delta), 0)).where(
         GrowthEntry.reverses_id == original.id))

@@ -4,8 +4,9 @@ from sqlalchemy.exc import IntegrityError
 
 from models import GrowthAccount, Level, LevelChange, Member, db
 from services.members import member_cards
+from services.members.member_lock import lock_member
 from services.platform import clock, snapshots
-from services.platform.db import execute_prebuilt, transaction
+from services.platform.db import execute_prebuilt, expire_loaded, transaction
 from services.platform.errors import Conflict, NotFound
 
 SNAPSHOT = "levels"
@@ -34,36 +35,41 @@ def entry_level_id() -> int | None:
 
 
 def follow_growth(member_id: int, total: int, entry_id: int | None = None, *,
-                  levels_now: tuple[int | None, int | None] | None = None) -> LevelChange | None:
+                  reached_id: int | None | bool = False) -> LevelChange | None:
     """Move the member to the level their growth total reaches (inside the caller's transaction).
 
-    `levels_now`: the member's level and the one `total` reaches, when the statement that changed
-    the growth returned them already (level_columns); otherwise they are read.
+    The member's level is the locked row's (member_lock), never a statement's snapshot: two growth
+    earnings of one member are serialised by that lock, so a level change is recorded once.
+    `reached_id`: the level `total` reaches, when the statement that changed the growth returned it
+    already (reached_level_column); otherwise it is read.
     """
-    current_id, target_id = levels_now or execute_prebuilt(_LEVEL_AND_TARGET, member=member_id, total=total).one()
-    if current_id == target_id:
+    member = lock_member(member_id)
+    if reached_id is False:
+        reached_id = execute_prebuilt(_REACHED, total=total).scalar()
+    if member.level_id == reached_id:
         return None
-    member = db.session.get(Member, member_id)
-    change = LevelChange(member_id=member_id, from_level_id=member.level_id, to_level_id=target_id,
+    change = LevelChange(member_id=member_id, from_level_id=member.level_id, to_level_id=reached_id,
                          growth_total=total, growth_entry_id=entry_id, created_at=clock.now())
-    member.level_id = target_id
+    execute_prebuilt(_SET_LEVEL, member=member_id, level=reached_id)
+    expire_loaded(Member, member_id)
+    member.level_id = reached_id
     db.session.add(change)
-    member_cards.changed(member)
+    member_cards.changed(db.session.get(Member, member_id))
     return change
 
 
 _levels, _members = Level.__table__, Member.__table__
 
 
-def level_columns(member_id, total) -> tuple:
-    """The member's level and the level a growth total reaches (as level_for), as two scalar
-    subqueries on SQL expressions: a statement that changes growth can return them with the total."""
-    return (select(_members.c.level_id).where(_members.c.id == member_id).scalar_subquery(),
-            select(_levels.c.id).where(_levels.c.threshold <= total)
+def reached_level_column(total):
+    """The level a growth total reaches (as level_for), as a scalar subquery on an SQL expression:
+    a statement that changes growth can return it with the total."""
+    return (select(_levels.c.id).where(_levels.c.threshold <= total)
             .order_by(_levels.c.threshold.desc()).limit(1).scalar_subquery())
 
 
-_LEVEL_AND_TARGET = select(*level_columns(bindparam("member"), bindparam("total")))
+_REACHED = select(reached_level_column(bindparam("total")))
+_SET_LEVEL = _members.update().where(_members.c.id == bindparam("member")).values(level_id=bindparam("level"))
 
 
 def summary(member: Member) -> dict:
@@ -130,7 +136,9 @@ def refollow_all() -> None:
     for member_id, level_id, total in rows:
         reached = [level.id for level in ladder if level.threshold <= total]
         if (reached[-1] if reached else None) != level_id:
-            follow_growth(member_id, total)
+            lock_member(member_id)  # then the total, which only changes under that lock
+            follow_growth(member_id, db.session.scalar(select(GrowthAccount.total).where(
+                GrowthAccount.member_id == member_id)))
 
 
 class _unique_fields:

@@ -1,21 +1,23 @@
 """The points ledger: earn, spend, hold / post / release, reverse, expire.
 
 Every function takes a business key: a repeat with the same key returns the first result and
-changes nothing; the same key with a different amount is a 409. Each change locks the member's
-account row first (so lots and holds of one member are only ever touched under that lock) and only
-flushes: the caller's transaction (services.platform.db.transaction) commits the whole unit of work.
+changes nothing; the same key with a different amount is a 409. Each change locks the member row
+(services.members.member_lock, unless the caller has) and then the member's account row (so lots and
+holds of one member are only ever touched under those locks), and only flushes: the caller's
+transaction (services.platform.db.transaction) commits the whole unit of work.
 """
 from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, case, exists, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
-from models import Member, PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
+from models import PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
 from services.leaderboards import leaderboards
+from services.members.member_lock import lock_member
 from services.platform import business_keys, clock
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, transaction
-from services.platform.errors import Conflict, InsufficientPoints, MemberFrozen, NotFound
+from services.platform.errors import Conflict, InsufficientPoints, NotFound
 from services.platform.pagination import page
 
 DRAW_BATCH = 50
@@ -30,6 +32,7 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
     a parallel repeat finds the first one's entry once it has waited for the lock.
     """
     _require_positive(amount)
+    lock_member(member_id).require_active()
     now = clock.now()
     balance = _credit(member_id, amount)
     expires_at = expires_at or expiry_for(now)
@@ -44,10 +47,9 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
     return entry_id
 
 
-_accounts, _members = PointsAccount.__table__, Member.__table__
+_accounts = PointsAccount.__table__
 _CREDIT = (update(_accounts)
-           .where(_accounts.c.member_id == bindparam("member"),
-                  exists().where(_members.c.id == bindparam("member"), _members.c.status == "active"))
+           .where(_accounts.c.member_id == bindparam("member"))
            .values(balance=_accounts.c.balance + bindparam("amount"),
                    lifetime_earned=_accounts.c.lifetime_earned + bindparam("amount"))
            .returning(_accounts.c.balance))
@@ -55,20 +57,23 @@ _INSERT_LOT = insert(PointsLot.__table__)
 
 
 def _credit(member_id: int, amount: int) -> int:
-    """Add to an active member's balance and lifetime earnings (locking the account); the new balance."""
+    """Add to the member's balance and lifetime earnings (locking the account); the new balance."""
     balance = execute_prebuilt(_CREDIT, member=member_id, amount=amount).scalar()
     if balance is None:
-        _lock_account(member_id, active=True)  # says why: no such member, or not active
-        raise RuntimeError(f"points account {member_id} could not be credited")
+        raise NotFound("No such member.")
     expire_loaded(PointsAccount, member_id)
     return balance
 
 
 def spend(member_id: int, amount: int, *, reason: str, business_key: str,
-          reference: str | None = None) -> PointsEntry:
-    """Debit available points, drawing from the lots that expire first."""
+          reference: str | None = None, frozen_too: bool = False) -> PointsEntry:
+    """Debit available points, drawing from the lots that expire first. Only an operator's debit
+    (`frozen_too`) reaches a frozen member's points."""
     _require_positive(amount)
-    account = _lock_account(member_id, active=True)
+    locked = lock_member(member_id)
+    if not frozen_too:
+        locked.require_active()
+    account = _lock_account(member_id)
     if replay := _replay(business_key, member_id, -amount):
         return replay
     _require_available(account, amount)
@@ -79,7 +84,8 @@ def hold(member_id: int, amount: int, *, reason: str, business_key: str,
          reference: str | None = None) -> PointsHold:
     """Freeze points for an unpaid order: still in the balance, no longer available."""
     _require_positive(amount)
-    account = _lock_account(member_id, active=True)
+    lock_member(member_id).require_active()
+    account = _lock_account(member_id)
     existing = db.session.scalar(select(PointsHold).where(PointsHold.business_key == business_key))
     if existing is not None:
         if (existing.member_id, existing.amount) != (member_id, amount):
@@ -133,6 +139,7 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
     original = db.session.scalar(select(PointsEntry).where(PointsEntry.business_key == original_key))
     if original is None or original.kind not in ("earn", "spend"):
         raise NotFound("No earn or spend entry with that business key.")
+    lock_member(original.member_id)
     account = _lock_account(original.member_id)
     existing = db.session.scalar(select(PointsEntry).where(PointsEntry.business_key == business_key))
     if existing is not None:
@@ -158,6 +165,7 @@ def expire_lot(lot_id: int) -> PointsEntry | None:
     lot = db.session.get(PointsLot, lot_id)
     if lot is None:
         raise NotFound("No such lot.")
+    lock_member(lot.member_id)
     account = _lock_account(lot.member_id)
     db.session.refresh(lot)
     amount = min(lot.remaining, account.balance - account.frozen)
@@ -217,13 +225,12 @@ def _require_available(account: PointsAccount, amount: int) -> None:
         raise InsufficientPoints(details={"available": available, "required": amount})
 
 
-def _lock_account(member_id: int, *, active: bool = False) -> PointsAccount:
+def _lock_account(member_id: int) -> PointsAccount:
+    """The member's account, locked (after the member row: the caller has locked it)."""
     account = db.session.scalar(
         select(PointsAccount).where(PointsAccount.member_id == member_id).with_for_update())
     if account is None:
         raise NotFound("No such member.")
-    if active and db.session.get(Member, member_id).status != "active":  # often already in the session
-        raise MemberFrozen()
     return account
 
 
@@ -231,6 +238,7 @@ def _lock_hold(hold_key: str) -> tuple[PointsHold, PointsAccount]:
     held = db.session.scalar(select(PointsHold).where(PointsHold.business_key == hold_key))
     if held is None:
         raise NotFound("No hold with that business key.")
+    lock_member(held.member_id)
     account = _lock_account(held.member_id)
     db.session.refresh(held)  # its status as of the lock, not as of the first read
     return held, account

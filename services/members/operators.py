@@ -4,6 +4,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Member, Operator, db
 from services.ledger import points
+from services.members.member_lock import lock_member
 from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
@@ -58,14 +59,16 @@ def find_members(*, q: str | None, limit: int, cursor: str | None) -> dict:
 
 
 def adjust_points(operator: Operator, member_id: int, *, delta: int, reason: str, request_key: str) -> int:
-    """Credit or debit a member's points by hand, audited; a debit never goes below zero."""
+    """Credit or debit a member's points by hand, audited; a debit never goes below zero. A frozen
+    member earns nothing, but an operator may still debit them."""
     if delta == 0:
         raise InvalidRequest("delta must not be zero.", details={"delta": ["Must not be zero."]})
     business_key = f"admin:{operator.id}:{request_key}"
     with transaction():
+        lock_member(member_id)
         movement = {"reason": "admin_adjust", "business_key": business_key, "reference": f"operator:{operator.id}"}
         entry_id = (points.earn(member_id, delta, **movement) if delta > 0
-                    else points.spend(member_id, -delta, **movement).id)
+                    else points.spend(member_id, -delta, frozen_too=True, **movement).id)
         audit_trail.record_once(operator.id, "points.adjust", target_type="points_entry", target_id=entry_id,
                               reason=reason, details={"member_id": member_id, "delta": delta})
         balance = points.summary(member_id)["balance"]

@@ -1,17 +1,90 @@
 """What a paid purchase earns — points, growth, a coupon pack, a task event, a message — and what a
-refund takes back. Every write carries a business key derived from the order, so nothing counts twice."""
+refund takes back. Every write carries a business key derived from the order, so nothing counts twice.
+
+Rewards are paid in their own transaction, after the one that marked the payment paid. When they
+cannot be paid now the payment says so (reward_status): `withheld` while the member is frozen,
+`retrying` after an error (with backoff); `pay_owed`, run by reconcile every minute, pays them once
+the cause is gone. The payment row's lock makes sure they are paid once.
+"""
+import logging
+from datetime import timedelta
+
 from flask import current_app
+from sqlalchemy import or_, select
 
 from models import Level, Member, Payment, Refund, db
 from services.coupons import coupons
 from services.ledger import growth, points
+from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payment_rules
 from services.platform import clock, events
+from services.platform.db import transaction
+from services.platform.errors import MemberFrozen
+
+log = logging.getLogger(__name__)
+
+OWED = ("due", "retrying", "withheld")
+RETRY_SECONDS, RETRY_MAX_SECONDS = 60, 3600
+
+
+def pay_rewards(payment_id: int) -> str:
+    """Pay a paid payment's rewards if it still owes them; the reward status it ends with. Never raises:
+    what could not be paid is recorded on the payment for a later try."""
+    try:
+        with transaction():
+            payment = _lock_owing(payment_id)
+            if payment is None:
+                return "rewarded"
+            if lock_member(payment.member_id).status != "active":
+                return _owe(payment, "withheld", "the member is frozen")
+            reward(payment)
+            payment.reward_status, payment.reward_error = "rewarded", None
+            return "rewarded"
+    except MemberFrozen:
+        status, error = "withheld", "the member is frozen"
+    except Exception as exc:  # the payment stays paid; its rewards are tried again later
+        log.exception("rewards of payment %s failed; retried later", payment_id)
+        status, error = "retrying", f"{type(exc).__name__}: {exc}"[:255]
+    with transaction():
+        payment = _lock_owing(payment_id)
+        return _owe(payment, status, error) if payment is not None else "rewarded"
+
+
+def _lock_owing(payment_id: int) -> Payment | None:
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update()
+                                .execution_options(populate_existing=True))
+    return payment if payment is not None and payment.reward_status in OWED else None
+
+
+def _owe(payment: Payment, status: str, error: str) -> str:
+    payment.reward_status, payment.reward_error = status, error
+    if status == "retrying":
+        payment.reward_attempts += 1
+        delay = min(RETRY_SECONDS * 2 ** (payment.reward_attempts - 1), RETRY_MAX_SECONDS)
+        payment.reward_retry_at = clock.now() + timedelta(seconds=delay)
+    return status
+
+
+def pay_owed(batch: int = 200) -> dict:
+    """Pay the rewards still owed: due ones left by a crash, retries whose time has come, and withheld
+    ones whose member is active again. Each payment on its own."""
+    now = clock.now()
+    owed = list(db.session.scalars(
+        select(Payment.id).join(Member, Member.id == Payment.member_id).where(or_(
+            (Payment.reward_status == "due") & (Payment.paid_at <= now - timedelta(minutes=1)),
+            (Payment.reward_status == "retrying") & (Payment.reward_retry_at <= now),
+            (Payment.reward_status == "withheld") & (Member.status == "active")))
+        .order_by(Payment.reward_retry_at.is_not(None), Payment.reward_retry_at, Payment.id).limit(batch)))
+    db.session.rollback()
+    outcome = {"checked": len(owed), "rewarded": 0, "withheld": 0, "retrying": 0}
+    for payment_id in owed:
+        outcome[pay_rewards(payment_id)] += 1
+    return outcome
 
 
 def reward(payment: Payment) -> None:
-    """Credit a paid purchase's rewards inside the transaction that marks it paid."""
+    """Credit a paid purchase's rewards (the caller holds the payment's and the member's locks)."""
     member = db.session.get(Member, payment.member_id)
     key = f"pay:{payment.out_trade_no}"
     ref = f"payment:{payment.id}"

@@ -1,15 +1,16 @@
 """WeChat Pay purchases: create, the notify webhook, reconcile and close.
 
 A notification is applied exactly once: the payment row is locked, a paid payment answers SUCCESS
-and does nothing, and the rewards are written in the same transaction that marks it paid. SUCCESS
-goes back to WeChat only after that commit.
+and does nothing. Marking it paid commits on its own; its rewards follow in their own transaction
+and, when they cannot be paid now, are withheld or retried until paid once. SUCCESS goes back to
+WeChat only after the payment is marked paid.
 """
 import logging
 import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import Payment, PointsEntry, db
 from services import wechat
@@ -101,45 +102,65 @@ def handle_notification(body: bytes) -> tuple[bool, str]:
 
 
 def settle_paid(out_trade_no: str, *, total_fen: int, transaction_id: str | None) -> tuple[bool, str]:
-    """WeChat says the order is paid: mark it and reward it, in one transaction, exactly once."""
-    refund_id = None
+    """WeChat says the order is paid: mark it paid on its own terms, then pay its rewards.
+
+    Marking it paid commits first: money that arrived always lands, whatever happens to the rewards.
+    Rewards that cannot be paid now are withheld (a frozen member) or retried (an error) by
+    reconcile, and paid once (payment_rewards.pay_rewards). A payment that came after its close is
+    refunded instead.
+    """
+    ok, message, payment_id, refund_id = _mark_paid(out_trade_no, total_fen=total_fen, transaction_id=transaction_id)
+    if refund_id:
+        refunds.send(refund_id)
+    elif payment_id:
+        payment_rewards.pay_rewards(payment_id)
+    return ok, message
+
+
+def _mark_paid(out_trade_no: str, *, total_fen: int, transaction_id: str | None):
+    """(answer SUCCESS?, message, id of a payment whose rewards are due, id of a refund to send)."""
     with transaction():
         payment = db.session.scalar(select(Payment).where(Payment.out_trade_no == out_trade_no).with_for_update())
         if payment is None:
             log.warning("payment notification for unknown order %s", out_trade_no)
-            return False, "unknown order"
+            return False, "unknown order", None, None
         if total_fen != payment.amount_fen:
+            # it will not change by retrying: a person must look (reported, and reconcile leaves it)
             log.error("payment %s notified %s fen, expected %s", out_trade_no, total_fen, payment.amount_fen)
-            return False, "amount mismatch"
+            payment.attention = f"WeChat says {total_fen} fen were paid, {payment.amount_fen} expected"
+            return False, "amount mismatch", None, None
         if payment.status in PAID_STATES:
-            return True, "OK"
+            return True, "OK", None, None
         payment.transaction_id, payment.paid_at = transaction_id, clock.now()
         if payment.status == "closed":
             # Paid after we closed it (time-out): credit nothing, give the money back.
-            payment.status, payment.paid_after_close = "paid", True
-            refund_id = refunds.open_refund(payment, amount_fen=payment.amount_fen, reason="paid after close",
-                                            request_key=f"late:{out_trade_no}").id
-        else:
-            payment.status = "paid"
-            coupons.use_held(_holder(payment), used_ref=_holder(payment))
-            payment_rewards.reward(payment)
-    if refund_id:
-        refunds.submit(refund_id)
-    return True, "OK"
+            payment.status, payment.paid_after_close, payment.reward_status = "paid", True, "none"
+            refund = refunds.open_refund(payment, amount_fen=payment.amount_fen, reason="paid after close",
+                                         request_key=f"late:{out_trade_no}")
+            return True, "OK", None, refund.id
+        payment.status, payment.reward_status = "paid", "due"
+        coupons.use_held(_holder(payment), used_ref=_holder(payment))
+        return True, "OK", payment.id, None
 
 
 def reconcile(*, batch: int = 200) -> dict:
-    """Ask WeChat about payments still pending after RECONCILE_AFTER_MINUTES; close expired ones."""
+    """Ask WeChat about payments still pending after RECONCILE_AFTER_MINUTES; close expired ones.
+
+    Each payment on its own: one that fails is counted and logged, and the batch goes on. A payment
+    waiting for a person (attention) is left alone.
+    """
     cutoff = clock.now() - timedelta(minutes=current_app.config["RECONCILE_AFTER_MINUTES"])
-    pending = list(db.session.scalars(select(Payment).where(Payment.status == "pending", Payment.created_at <= cutoff)
-                                      .order_by(Payment.id).limit(batch)))
+    pending = list(db.session.scalars(select(Payment).where(
+        Payment.status == "pending", Payment.created_at <= cutoff, Payment.attention.is_(None))
+        .order_by(Payment.id).limit(batch)))
     db.session.rollback()
     outcome = {"checked": len(pending), "paid": 0, "closed": 0, "pending": 0, "errors": 0}
     for payment in pending:
         try:
             outcome[_reconcile_one(payment)] += 1
-        except WeChatError:
-            log.warning("reconcile: WeChat did not answer about %s", payment.out_trade_no, exc_info=True)
+        except Exception:  # WeChat away, or a fault of this row: the next rows still get their turn
+            db.session.rollback()
+            log.warning("reconcile: payment %s not settled this time", payment.out_trade_no, exc_info=True)
             outcome["errors"] += 1
     return outcome
 
@@ -147,8 +168,9 @@ def reconcile(*, batch: int = 200) -> dict:
 def _reconcile_one(payment: Payment) -> str:
     order = wechat.query_order(payment.out_trade_no)
     if order and order.get("trade_state") == "SUCCESS":
-        settle_paid(payment.out_trade_no, total_fen=int(order["total_fee"]), transaction_id=order.get("transaction_id"))
-        return "paid"
+        ok, _ = settle_paid(payment.out_trade_no, total_fen=int(order["total_fee"]),
+                            transaction_id=order.get("transaction_id"))
+        return "paid" if ok else "errors"
     if order is not None and order.get("trade_state") not in ("CLOSED", "REVOKED", "PAYERROR"):
         if payment.expires_at > clock.now():
             return "pending"
@@ -196,6 +218,21 @@ def audit_problems() -> list[str]:
 
 
 def reconcile_all() -> dict:
-    """The periodic job: payments, then refunds."""
-    return {"payments": reconcile(), "refunds": refunds.reconcile()}
+    """The periodic job: pending payments, rewards still owed, refunds still open; each part on its own."""
+    outcome = {}
+    for part, run in (("payments", reconcile), ("rewards", payment_rewards.pay_owed), ("refunds", refunds.reconcile)):
+        try:
+            outcome[part] = run()
+        except Exception:  # e.g. the database away for a moment: the other parts still run
+            db.session.rollback()
+            log.exception("reconcile: %s failed", part)
+            outcome[part] = {"failed": 1}
+    return outcome
+
+
+def needing_attention() -> dict:
+    """What a person must look at: payments WeChat notified with another amount, refunds that failed."""
+    return {"payments": db.session.scalar(select(func.count()).select_from(Payment).where(
+                Payment.attention.is_not(None), Payment.status == "pending")),
+            "refunds": refunds.failed_count()}
 

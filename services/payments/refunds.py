@@ -1,21 +1,33 @@
-"""Refunds: asked for by an operator (or by us, for a payment that came after its close), submitted
-to WeChat, and applied — points, growth and coupons taken back — once, when WeChat confirms them."""
+"""Refunds: asked for by an operator (or by us, for a payment that came after its close), sent to
+WeChat, and applied — points, growth and coupons taken back — once, when WeChat confirms them.
+
+A refund converges: until WeChat has accepted it (submitted_at), it is sent again with the same
+out_refund_no (WeChat refunds one out_refund_no once) after a network error, a 5xx or a retryable
+refusal (SYSTEMERROR and the like), with backoff; once accepted, reconcile asks WeChat about it
+until the outcome is final. A definite no (a refusal that retrying cannot change, CHANGE or
+REFUNDCLOSE) marks it failed and reports it to operators; what it asked for becomes refundable again.
+"""
 import logging
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from models import Payment, Refund, db
 from services import wechat
+from services.members.member_lock import lock_member
 from services.payments import payment_rewards
 from services.platform import audit_trail, clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, NotFound, WeChatError
+from services.platform.pagination import page
 
 log = logging.getLogger(__name__)
 
 
 def refund_by_operator(operator, payment_id: int, *, amount_fen: int, reason: str, request_key: str) -> Refund:
-    """Refund all or part of a paid payment (audited); the same request key refunds nothing more."""
+    """Refund all or part of a paid payment (audited); the same request key refunds nothing more.
+    The answer is the refund as it stands once sent: processing (WeChat accepted it, or it is sent
+    again until WeChat answers) or failed (WeChat's definite no)."""
     with transaction():
         payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
         if payment is None:
@@ -25,7 +37,7 @@ def refund_by_operator(operator, payment_id: int, *, amount_fen: int, reason: st
         audit_trail.record_once(operator.id, "payment.refund", target_type="refund", target_id=refund.id, reason=reason,
                               details={"payment_id": payment.id, "amount_fen": amount_fen,
                                        "out_refund_no": refund.out_refund_no})
-    return submit(refund.id)
+    return send(refund.id)
 
 
 def open_refund(payment: Payment, *, amount_fen: int, reason: str, request_key: str,
@@ -57,29 +69,104 @@ def refundable_fen(payment: Payment) -> int:
     return payment.amount_fen - asked
 
 
-def submit(refund_id: int) -> Refund:
-    """Ask WeChat to refund (idempotent at WeChat by out_refund_no); a refusal marks it failed."""
+# WeChat Pay v2 refund err_codes whose documented remedy is to call again with the same parameters
+RETRYABLE = {"SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED", "NOTENOUGH"}
+RETRY_SECONDS, RETRY_MAX_SECONDS = 60, 3600
+CHECK_AFTER_SECONDS = 300  # an accepted refund WeChat has not notified about: ask after this
+
+
+def send(refund_id: int) -> Refund:
+    """Send the refund to WeChat now; the refund as it stands then. Accepted: it waits for WeChat's
+    outcome. A network error or a retryable refusal: still processing, sent again by reconcile. A
+    definite refusal: failed, with WeChat's reason."""
+    _send(refund_id)
+    return get_refund(refund_id)
+
+
+def _send(refund_id: int) -> Refund | WeChatError:
     refund = db.session.get(Refund, refund_id)
     payment = db.session.get(Payment, refund.payment_id)
     try:
         answer = wechat.apply_refund(out_trade_no=payment.out_trade_no, out_refund_no=refund.out_refund_no,
                                      total_fen=payment.amount_fen, refund_fen=refund.amount_fen, reason=refund.reason)
     except WeChatError as exc:
-        if exc.details.get("result_code") == "FAIL":  # a definite no; network trouble is retried by reconcile
-            with transaction():
-                db.session.get(Refund, refund_id).status = "failed"
-        raise
+        err_code = exc.details.get("err_code")
+        with transaction():
+            refund = _lock(refund_id)
+            if refund.status == "processing":
+                if exc.details.get("result_code") == "FAIL" and err_code not in RETRYABLE:
+                    _fail(refund, err_code or "FAIL", exc.details.get("errmsg"))
+                else:
+                    _retry_later(refund, f"{err_code or 'unreachable'}: {exc.details.get('errmsg') or exc.message}")
+        return exc
     with transaction():
-        refund = db.session.get(Refund, refund_id)
-        refund.refund_id = answer.get("refund_id")
+        refund = _lock(refund_id)
+        refund.refund_id = answer.get("refund_id") or refund.refund_id
+        refund.submitted_at = refund.submitted_at or clock.now()
+        refund.retry_at, refund.last_error = clock.now() + timedelta(seconds=CHECK_AFTER_SECONDS), None
     return refund
+
+
+def _lock(refund_id: int) -> Refund:
+    return db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def _retry_later(refund: Refund, error: str) -> None:
+    refund.attempts += 1
+    refund.last_error = error[:255]
+    refund.retry_at = clock.now() + timedelta(seconds=min(RETRY_SECONDS * 2 ** (refund.attempts - 1),
+                                                          RETRY_MAX_SECONDS))
+
+
+def _fail(refund: Refund, reason: str, message: str | None = None) -> None:
+    """A final no from WeChat: the refund failed, an operator is told (the log and the failed list)."""
+    refund.status, refund.failure_reason = "failed", reason[:64]
+    refund.last_error = (message or reason)[:255]
+    log.error("refund %s of payment %s failed at WeChat: %s %s", refund.out_refund_no, refund.payment_id,
+              reason, message or "")
+
+
+def retry_by_operator(operator, refund_id: int) -> Refund:
+    """Send a refund still open again now (audited); a settled one is answered as it is."""
+    with transaction():
+        refund = _lock(refund_id)
+        if refund is None:
+            raise NotFound("No such refund.")
+        if refund.status == "processing":
+            refund.retry_at = clock.now()
+            audit_trail.record(operator.id, "refund.retry", target_type="refund", target_id=refund.id,
+                               reason=None, details={"out_refund_no": refund.out_refund_no})
+    if refund.status != "processing":
+        return refund
+    _converge(refund.id)
+    return db.session.get(Refund, refund_id)
+
+
+def get_refund(refund_id: int) -> Refund:
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("No such refund.")
+    return refund
+
+
+def find_refunds(*, status: str | None, limit: int, cursor: str | None) -> dict:
+    """Refunds, newest first, optionally of one status (failed: the ones an operator must look at)."""
+    stmt = select(Refund)
+    if status:
+        stmt = stmt.where(Refund.status == status)
+    return page(db.session, stmt, id_column=Refund.id, limit=limit, cursor=cursor)
+
+
+def failed_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Refund).where(Refund.status == "failed"))
 
 
 def handle_notification(body: bytes) -> tuple[bool, str]:
     """Apply a WeChat refund notification once; (answer SUCCESS?, message); InvalidNotification if forged."""
     data = wechat.parse_refund_notification(body)
-    if data.get("refund_status") != "SUCCESS":
-        return _mark_failed(data["out_refund_no"])
+    if data.get("refund_status") != "SUCCESS":  # CHANGE (the money could not go back) or REFUNDCLOSE
+        return _mark_failed(data["out_refund_no"], data.get("refund_status") or "FAIL")
     return settle_succeeded(data["out_refund_no"], refund_fen=data["refund_fee"])
 
 
@@ -91,6 +178,7 @@ def settle_succeeded(out_refund_no: str, *, refund_fen: int) -> tuple[bool, str]
             log.warning("refund notification for unknown refund or amount: %s %s", out_refund_no, refund_fen)
             return False, "unknown refund"
         payment = db.session.scalar(select(Payment).where(Payment.id == refund.payment_id).with_for_update())
+        lock_member(payment.member_id)  # the lock order: the payment, then its member, then the ledgers
         db.session.refresh(refund)
         if refund.status == "succeeded":
             return True, "OK"
@@ -102,30 +190,57 @@ def settle_succeeded(out_refund_no: str, *, refund_fen: int) -> tuple[bool, str]
     return True, "OK"
 
 
-def _mark_failed(out_refund_no: str) -> tuple[bool, str]:
+def _mark_failed(out_refund_no: str, reason: str) -> tuple[bool, str]:
     with transaction():
         refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no).with_for_update())
         if refund is not None and refund.status == "processing":
-            refund.status = "failed"
+            _fail(refund, reason)
     return True, "OK"
 
 
 def reconcile(*, batch: int = 200) -> dict:
-    """Ask WeChat about refunds still processing (a lost notification) and settle what it confirms."""
-    waiting = list(db.session.scalars(select(Refund.out_refund_no).where(Refund.status == "processing")
-                                      .order_by(Refund.id).limit(batch)))
+    """Bring every open refund whose time has come closer to WeChat's final answer, each on its own:
+    send the ones WeChat has not accepted, ask about the accepted ones."""
+    waiting = list(db.session.scalars(select(Refund.id).where(
+        Refund.status == "processing", (Refund.retry_at.is_(None)) | (Refund.retry_at <= clock.now()))
+        .order_by(Refund.retry_at.is_not(None), Refund.retry_at, Refund.id).limit(batch)))
     db.session.rollback()
-    outcome = {"checked": len(waiting), "succeeded": 0, "failed": 0, "errors": 0}
-    for out_refund_no in waiting:
+    outcome = {"checked": len(waiting), "sent": 0, "succeeded": 0, "failed": 0, "processing": 0, "errors": 0}
+    for refund_id in waiting:
         try:
-            status = wechat.refund_status(out_refund_no)
-        except WeChatError:
+            outcome[_converge(refund_id)] += 1
+        except Exception:
+            db.session.rollback()
+            log.warning("reconcile: refund %s not settled this time", refund_id, exc_info=True)
             outcome["errors"] += 1
-            continue
-        if status and status[0] == "SUCCESS":
-            settle_succeeded(out_refund_no, refund_fen=status[1])
-            outcome["succeeded"] += 1
-        elif status and status[0] in ("CHANGE", "REFUNDCLOSE"):
-            _mark_failed(out_refund_no)
-            outcome["failed"] += 1
     return outcome
+
+
+def _converge(refund_id: int) -> str:
+    """One step for an open refund; what it came to."""
+    refund = db.session.get(Refund, refund_id)
+    if refund.submitted_at is None:
+        return _sent_outcome(refund_id, _send(refund_id))
+    try:
+        status = wechat.refund_status(refund.out_refund_no)
+    except WeChatError as exc:
+        with transaction():
+            _retry_later(_lock(refund_id), f"query: {exc.details.get('err_code') or exc.message}")
+        return "errors"
+    if status is None:  # WeChat never got it (or forgot it): send it again, same out_refund_no
+        return _sent_outcome(refund_id, _send(refund_id))
+    if status[0] == "SUCCESS":
+        settle_succeeded(refund.out_refund_no, refund_fen=status[1])
+        return "succeeded"
+    if status[0] in ("CHANGE", "REFUNDCLOSE"):
+        _mark_failed(refund.out_refund_no, status[0])
+        return "failed"
+    with transaction():  # PROCESSING: ask again later
+        _lock(refund_id).retry_at = clock.now() + timedelta(seconds=CHECK_AFTER_SECONDS)
+    return "processing"
+
+
+def _sent_outcome(refund_id: int, outcome) -> str:
+    if isinstance(outcome, WeChatError):
+        return "failed" if db.session.get(Refund, refund_id).status == "failed" else "errors"
+    return "sent"

@@ -98,10 +98,19 @@ def _run_after_commit(session):
             log.exception("after-commit work %r failed", name)
 
 
+TRANSACTION_SCOPED = "transaction_scoped"  # session.info key: {name: dict} forgotten when the transaction ends
+
+
+def transaction_scoped(name: str) -> dict:
+    """A dict that lives as long as the current database transaction (e.g. the rows it has locked)."""
+    return db.session.info.setdefault(TRANSACTION_SCOPED, {}).setdefault(name, {})
+
+
 @event.listens_for(db.session, "after_transaction_end")
 def _drop_after_rollback(session, transaction):
     if transaction.parent is None:
         session.info.pop(AFTER_COMMIT, None)  # still there only if the transaction did not commit
+        session.info.pop(TRANSACTION_SCOPED, None)
 
 
 @event.listens_for(Engine, "connect")

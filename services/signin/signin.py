@@ -12,16 +12,17 @@ from flask.cli import with_appcontext
 from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Level, Member, db
+from models import Level, db
 from models.message import OutboxMessage, SubscriptionGrant
 from models.signin import MemberBadge, SigninRecord
 from services.coupons import coupons
 from services.leaderboards import leaderboards
 from services.ledger import growth, points
+from services.members.member_lock import lock_member
 from services.messages import messages
 from services.platform import clock, events
 from services.platform.db import execute_prebuilt, transaction
-from services.platform.errors import Conflict, InvalidRequest, NotFound
+from services.platform.errors import Conflict, InvalidRequest
 from services.signin import signin_index, signin_rules
 
 
@@ -43,7 +44,7 @@ def sign_in(member_id: int) -> dict:
     """
     today = clock.today()
     with transaction():
-        _lock_member(member_id)
+        lock_member(member_id)  # serialises one member's sign-ins: streaks are computed on settled rows
         total, longest, yesterday_streak, signed_today = _history(member_id, today)
         if signed_today:
             raise AlreadySignedIn()
@@ -64,7 +65,7 @@ def make_up(member_id: int, day: date) -> dict:
     but pays no cycle reward, and a milestone only if never earned before."""
     today = clock.today()
     with transaction():
-        member = _lock_member(member_id)
+        member = lock_member(member_id)
         _check_makeup_day(member, day, today)
         total, _, previous_streak, signed = _history(member_id, day)
         if signed:
@@ -82,23 +83,12 @@ def make_up(member_id: int, day: date) -> dict:
         return {**answer, "streak": last_streak if last_day >= today - timedelta(days=1) else 0}
 
 
-_members, _records = Member.__table__, SigninRecord.__table__
-# serialises one member's sign-ins and make-ups, so streaks are computed on settled rows
-_LOCK_MEMBER = (select(_members.c.id, _members.c.created_at, _members.c.level_id)
-                .where(_members.c.id == bindparam("member")).with_for_update())
+_records = SigninRecord.__table__
 _HISTORY = select(func.count(), func.max(_records.c.streak),
                   func.max(case((_records.c.day == bindparam("on_day_before"), _records.c.streak))),
                   func.count(case((_records.c.day == bindparam("on_day"), 1)))
                   ).where(_records.c.member_id == bindparam("member"))
 _INSERT_RECORD = insert(_records).returning(_records.c.id)
-
-
-def _lock_member(member_id: int):
-    """The member's row (id, created_at, level_id), locked for the transaction."""
-    member = execute_prebuilt(_LOCK_MEMBER, member=member_id).one_or_none()
-    if member is None:
-        raise NotFound("No such member.")
-    return member
 
 
 def _history(member_id: int, day: date) -> tuple[int, int | None, int | None, int]:

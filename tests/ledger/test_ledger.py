@@ -6,12 +6,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from models import PointsAccount, PointsEntry, db
-from services.ledger import audit, points
+from models import GrowthAccount, PointsAccount, PointsEntry, db
+from services.ledger import audit, growth, points
 from services.members import members
 from services.platform import clock
 from services.platform.db import transaction
-from services.platform.errors import Conflict, InsufficientPoints
+from services.platform.errors import Conflict, InsufficientPoints, MemberFrozen
 from tests.conftest import unique
 
 
@@ -176,13 +176,22 @@ def test_clawback_never_goes_negative(make_member):
     assert _account(member_id) == (0, 0)
 
 
-def test_frozen_member_cannot_earn_or_spend(make_member, operator, client):
-    member = make_member(points_=10)
-    admin = operator()
-    res = client.patch(f"/api/v1/admin/members/{member['member']['id']}", headers=admin,
+def test_frozen_member_earns_nothing_but_an_operator_may_debit(make_member, operator, client):
+    member = make_member(points_=10, growth_=10)
+    member_id, admin = member["member"]["id"], operator()
+    res = client.patch(f"/api/v1/admin/members/{member_id}", headers=admin,
                        json={"status": "frozen", "reason": "fraud check"})
     assert res.status_code == 200
-    for delta in (5, -5):
-        res = client.post(f"/api/v1/admin/members/{member['member']['id']}/points", headers=admin,
-                          json={"delta": delta, "reason": "test"})
-        assert res.status_code == 409 and res.get_json()["error"]["code"] == "member_frozen"
+    res = client.post(f"/api/v1/admin/members/{member_id}/points", headers={**admin, "Idempotency-Key": unique("k")},
+                      json={"delta": 5, "reason": "test"})
+    assert res.status_code == 409 and res.get_json()["error"]["code"] == "member_frozen"
+    res = client.post(f"/api/v1/admin/members/{member_id}/points", headers={**admin, "Idempotency-Key": unique("k")},
+                      json={"delta": -5, "reason": "test"})
+    assert res.status_code == 200 and res.get_json() == {"balance": 5}
+    for earn in (lambda: growth.earn(member_id, 5, reason="test", business_key=unique("g")),
+                 lambda: points.earn(member_id, 5, reason="test", business_key=unique("p"))):
+        with pytest.raises(MemberFrozen), transaction():
+            earn()
+    res = client.post("/api/v1/signin", headers=member["headers"])
+    assert res.status_code == 409 and res.get_json()["error"]["code"] == "member_frozen"
+    assert db.session.get(GrowthAccount, member_id).total == 10

@@ -1,0 +1,47 @@
+"""The member row lock, taken by every unit of work that moves a member's money or growth.
+
+The lock order (DESIGN.md), the same everywhere so that two units of work on one member never wait
+for each other in a circle: the business row that started the work (payment, refund, order), then
+the member row (here), then the points account, the growth account, then coupon templates, goods and
+prizes in id order. The ledgers take the member lock themselves when their caller has not, before
+their own account's, so a caller only has to lock its business row first. Counted limits (a rule's
+uses per member, a task's claims) are counted while this lock is held.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+
+from models import Member
+from services.platform.db import execute_prebuilt, transaction_scoped
+from services.platform.errors import MemberFrozen, NotFound
+
+_members = Member.__table__
+_LOCK = (select(_members.c.id, _members.c.status, _members.c.level_id, _members.c.created_at)
+         .where(_members.c.id == bindparam("member")).with_for_update())
+LOCKED = "locked_members"
+
+
+@dataclass
+class LockedMember:
+    """The member row as of its lock; level_id follows the level changes of this transaction."""
+
+    id: int
+    status: str
+    level_id: int | None
+    created_at: datetime
+
+    def require_active(self) -> None:
+        if self.status != "active":
+            raise MemberFrozen()
+
+
+def lock_member(member_id: int) -> LockedMember:
+    """Lock the member's row for this transaction (once; later calls return the same record)."""
+    held = transaction_scoped(LOCKED)
+    if (locked := held.get(member_id)) is None:
+        row = execute_prebuilt(_LOCK, member=member_id).one_or_none()
+        if row is None:
+            raise NotFound("No such member.")
+        held[member_id] = locked = LockedMember(*row)
+    return locked
