@@ -67,10 +67,14 @@ def expire_coupons_command():
 
 @click.command("reconcile-payments")
 def reconcile_payments_command():
-    """Ask WeChat about payments and refunds still open; close expired payments (the worker runs it every minute)."""
+    """Ask WeChat about payments and refunds still open, pay rewards still owed, close expired payments
+    (the worker runs it every minute)."""
     outcome = payments.reconcile_all()
-    click.echo(f"payments: {outcome['payments']}")
-    click.echo(f"refunds: {outcome['refunds']}")
+    for part in ("payments", "rewards", "refunds"):
+        click.echo(f"{part}: {outcome[part]}")
+    waiting = payments.needing_attention()
+    click.echo(f"for a person: {waiting['payments']} payments notified with another amount, "
+               f"{waiting['refunds']} failed refunds")
 
 
 def register_commands(app):

@@ -48,6 +48,8 @@ DEFAULTS = {
     "SIGNIN_REMINDER_HOUR": 20,  # business time after which unsigned members are reminded
     "SIGNIN_REMINDER_PAGE": "pages/signin/index",
     "ADMIN_POINTS_LIMIT": 1_000_000,
+    "IDEMPOTENCY_LEASE_SECONDS": 120,  # a request in flight holds its Idempotency-Key this long at most
+    "IDEMPOTENCY_KEEP_DAYS": 7,  # stored answers are replayed this long, then pruned
     "API_TITLE": "Loyalty API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -71,6 +73,7 @@ ENV_NAMES = {
     "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MESSAGE_MAX_ATTEMPTS": int,
     "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int, "SIGNIN_MAKEUP_COST_POINTS": int,
     "SIGNIN_MAKEUP_PER_MONTH": int, "SIGNIN_REMINDER_HOUR": int, "SIGNIN_REMINDER_PAGE": str,
+    "IDEMPOTENCY_LEASE_SECONDS": int, "IDEMPOTENCY_KEEP_DAYS": int,
 }
 
 

@@ -144,34 +144,50 @@ operator_required = _role_required("operator", _operator_loader(write=True))
 operator_read_required = _role_required("operator", _operator_loader(write=False))
 
 
-def idempotent(view):
-    """Replay the stored response for a repeated Idempotency-Key.
+def idempotent(view=None, *, required: bool = False):
+    """Replay the first answer to a repeated Idempotency-Key (services.platform.idempotency).
 
-    Goes below an auth decorator (the key is per caller) and above @blp.response (it stores the
-    serialised answer). Only successful answers are stored: after an error a retry runs again, and
-    the services' business keys keep it from doing anything twice.
+    Goes below an auth decorator (the key is per caller) and above @blp.arguments (a validation
+    error is an answer too). `required`: operator POSTs that move points or money refuse to run
+    without a key (400), so that a double click cannot apply twice.
     """
+    if view is None:
+        return lambda view_: idempotent(view_, required=required)
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
         if key is None:
+            if required:
+                raise InvalidRequest("This request moves points or money: send an Idempotency-Key header "
+                                     "(the same one for every retry).",
+                                     details={"Idempotency-Key": ["Missing data for required field."]})
             g.request_key = uuid.uuid4().hex
             return view(*args, **kwargs)
         if not 1 <= len(key) <= 128:
             raise InvalidRequest("Idempotency-Key must have 1 to 128 characters.")
         g.request_key = key
         fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
-        record_id, replay = idempotency.begin(g.principal, key, fingerprint)
+        record_id, replay = idempotency.claim(g.principal, key, fingerprint)
         if replay is not None:
-            return replay.response, replay.status_code
+            return _replayed(replay)
         try:
-            response = view(*args, **kwargs)
-        except Exception:
-            idempotency.release(record_id)
-            raise
-        if response.status_code < 300:
-            idempotency.finish(record_id, response.status_code, response.get_json())
-        else:
-            idempotency.release(record_id)
+            response = current_app.make_response(view(*args, **kwargs))
+        except Exception as exc:  # the error's answer, as the app's handlers give it, is stored too
+            response = current_app.make_response(current_app.handle_user_exception(exc))
+        idempotency.finish(record_id, response.status_code, response.get_json(silent=True))
         return response
+
+    wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    if required:
+        manual = wrapper._apidoc.setdefault("manual_doc", {})
+        manual.setdefault("parameters", []).append({
+            "in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string", "maxLength": 128},
+            "description": "Required: the same key for every retry of one request; its first answer is replayed."})
     return wrapper
+
+
+def _replayed(record):
+    if record.response is None:
+        return current_app.response_class(status=record.status_code)
+    return record.response, record.status_code

@@ -96,11 +96,11 @@ class MemberDetail(MethodView):
 @blp.route("/members/<int:member_id>/points")
 class MemberPoints(MethodView):
     @operator_required
-    @idempotent
+    @idempotent(required=True)
     @blp.arguments(AdjustPointsSchema)
     @blp.response(200, BalanceSchema)
     def post(self, args, member_id):
-        """Credit or debit a member's points by hand (audited, reason required; honours Idempotency-Key)."""
+        """Credit or debit a member's points by hand (audited, reason required; Idempotency-Key required)."""
         balance = operators.adjust_points(g.operator, member_id, request_key=g.request_key, **args)
         return {"balance": balance}
 

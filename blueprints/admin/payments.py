@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from blueprints.common import (PageArgsSchema, idempotent, list_schema, operator_read_required, operator_required,
                                page_schema)
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
-from models.payment import PAYMENT_STATUSES
+from models.payment import PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
 from services.payments import payment_rules, payments, refunds, stores
 
 blp = Blueprint("admin_payments", __name__, url_prefix="/admin", description="Operators: payments")
@@ -46,6 +46,7 @@ class RefundRequestSchema(Schema):
 
 class RefundSchema(Schema):
     id = fields.Integer()
+    payment_id = fields.Integer()
     out_refund_no = fields.String()
     amount_fen = fields.Integer()
     status = fields.String()
@@ -54,6 +55,16 @@ class RefundSchema(Schema):
     growth_reversed = fields.Integer()
     coupons_revoked = fields.Integer()
     created_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True, metadata={"description": "when WeChat accepted the request"})
+    attempts = fields.Integer(metadata={"description": "sends or queries that failed so far"})
+    retry_at = fields.DateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    failure_reason = fields.String(allow_none=True, metadata={"description": "WeChat's final no, when failed"})
+    succeeded_at = fields.DateTime(allow_none=True)
+
+
+class RefundSearchSchema(PageArgsSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(REFUND_STATUSES))
 
 
 class AdminPaymentSchema(PaymentSchema):
@@ -64,11 +75,18 @@ class AdminPaymentSchema(PaymentSchema):
     growth_awarded = fields.Integer()
     coupon_codes = fields.List(fields.String(), allow_none=True)
     rule_id = fields.Integer(allow_none=True)
+    reward_status = fields.String(allow_none=True, metadata={"description": "due, rewarded, withheld (member frozen), "
+                                                             "retrying (after an error), none (paid after close)"})
+    reward_error = fields.String(allow_none=True)
+    reward_attempts = fields.Integer()
+    attention = fields.String(allow_none=True, metadata={"description": "a problem only a person can settle"})
 
 
 class PaymentSearchSchema(PageArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_STATUSES))
     member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    reward_status = fields.String(load_default=None, validate=validate.OneOf(REWARD_STATUSES))
+    attention = fields.Boolean(load_default=None, metadata={"description": "only payments a person must look at"})
 
 
 @blp.route("/stores")
@@ -147,10 +165,40 @@ class PaymentDetail(MethodView):
 @blp.route("/payments/<int:payment_id>/refund")
 class PaymentRefund(MethodView):
     @operator_required
-    @idempotent
+    @idempotent(required=True)
     @blp.arguments(RefundRequestSchema)
     @blp.response(200, RefundSchema)
     def post(self, args, payment_id):
-        """Refund all or part of a payment (audited; honours Idempotency-Key); rewards are taken back when
-        WeChat confirms."""
+        """Refund all or part of a payment (audited; Idempotency-Key required); sent to WeChat until it
+        answers, and rewards are taken back when WeChat confirms."""
         return refunds.refund_by_operator(g.operator, payment_id, request_key=g.request_key, **args)
+
+
+@blp.route("/refunds")
+class RefundList(MethodView):
+    @operator_read_required
+    @blp.arguments(RefundSearchSchema, location="query")
+    @blp.response(200, page_schema(RefundSchema, "RefundPage"))
+    def get(self, args):
+        """Refunds, newest first, by status (failed: WeChat's definite no, for a person to settle)."""
+        return refunds.find_refunds(**args)
+
+
+@blp.route("/refunds/<int:refund_id>")
+class RefundDetail(MethodView):
+    @operator_read_required
+    @blp.response(200, RefundSchema)
+    def get(self, refund_id):
+        """One refund, with where it stands at WeChat."""
+        return refunds.get_refund(refund_id)
+
+
+@blp.route("/refunds/<int:refund_id>/retry")
+class RefundRetry(MethodView):
+    @operator_required
+    @idempotent(required=True)
+    @blp.response(200, RefundSchema)
+    def post(self, refund_id):
+        """Send an open refund to WeChat again now, with the same out_refund_no (audited; Idempotency-Key
+        required). Reconcile does so by itself, with backoff."""
+        return refunds.retry_by_operator(g.operator, refund_id)

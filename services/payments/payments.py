@@ -85,13 +85,18 @@ def get_payment(payment_id: int) -> Payment:
     return payment
 
 
-def find_payments(*, status: str | None, member_id: int | None, limit: int, cursor: str | None) -> dict:
-    """Payments, newest first, optionally of one status or member."""
+def find_payments(*, status: str | None, member_id: int | None, limit: int, cursor: str | None,
+                  reward_status: str | None = None, attention: bool | None = None) -> dict:
+    """Payments, newest first, optionally of one status, member or reward status, or needing a person."""
     stmt = select(Payment)
     if status:
         stmt = stmt.where(Payment.status == status)
     if member_id:
         stmt = stmt.where(Payment.member_id == member_id)
+    if reward_status:
+        stmt = stmt.where(Payment.reward_status == reward_status)
+    if attention is not None:
+        stmt = stmt.where(Payment.attention.is_not(None) if attention else Payment.attention.is_(None))
     return page(db.session, stmt, id_column=Payment.id, limit=limit, cursor=cursor)
 
 

@@ -9,4 +9,8 @@
   entry), events (`emit` a member event), audit_trail (`record` an operator's change).
 - jobs: `enqueue`, the worker and the periodic tick; areas: `Area`, `Periodic`, `wiring()`.
 - redis_client (`get_redis`, `thread_client`), embedded_redis, health.
+Prunes old Idempotency-Keys daily.
 """
+from services.platform.areas import Area, Periodic
+
+AREA = Area("platform", periodic=(Periodic("idempotency.prune", "services.platform.idempotency.prune", 86400),))

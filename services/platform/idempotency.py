@@ -1,7 +1,17 @@
-"""Idempotency-Key: the first successful response to a key is stored and replayed for retries."""
-import hashlib
+"""Idempotency-Key: the first answer to a caller's key is stored and replayed for its retries.
 
-from sqlalchemy import delete, select
+A request claims its key with a lease (IDEMPOTENCY_LEASE_SECONDS): a retry while it runs is told
+409 request_in_progress; a request that died leaves a lease that expires, and the next retry takes
+the key over. The work under the key is itself idempotent (its business keys derive from the
+request key), so a takeover after a crash between the work's commit and the stored answer does
+nothing twice. Answers are stored whatever their status, except those that left nothing behind and
+ask to be retried (429, 500, 503). Keys are pruned after IDEMPOTENCY_KEEP_DAYS (a periodic job).
+"""
+import hashlib
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models import IdempotencyRecord, db
@@ -9,40 +19,75 @@ from services.platform import clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict
 
+NOT_STORED = (429, 500, 503)
+
+
+class RequestInProgress(Conflict):
+    code, message = "request_in_progress", "A request with this Idempotency-Key is in progress."
+
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
-def begin(principal: str, key: str, print_: str) -> tuple[int | None, IdempotencyRecord | None]:
-    """Claim the key: (record id, None) for a first request, (None, record) for a replay."""
+def claim(principal: str, key: str, print_: str) -> tuple[int | None, object | None]:
+    """Claim the key: (record id, None) when this request is to run, (None, the stored answer: a row with
+    status_code and response) for a replay."""
+    now = clock.now()
+    lease = now + timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
     try:
         with transaction():
-            record = IdempotencyRecord(principal=principal, key=key[:128], fingerprint=print_, created_at=clock.now())
+            record = IdempotencyRecord(principal=principal, key=key, fingerprint=print_, created_at=now,
+                                       lease_until=lease)
             db.session.add(record)
         return record.id, None
     except IntegrityError:
         pass
-    existing = db.session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.principal == principal, IdempotencyRecord.key == key[:128]))
+    existing = db.session.execute(select(
+        IdempotencyRecord.id, IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
+        IdempotencyRecord.response, IdempotencyRecord.lease_until).where(
+        IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)).one_or_none()
     db.session.rollback()
-    if existing is None:  # released between our insert and our read: treat as in flight
-        raise Conflict("A request with this Idempotency-Key is in progress.", code="request_in_progress")
+    if existing is None:  # released between our insert and our read: in flight as far as we know
+        raise RequestInProgress()
     if existing.fingerprint != print_:
         raise Conflict("This Idempotency-Key was used for a different request.", code="idempotency_conflict")
-    if existing.status_code is None:
-        raise Conflict("A request with this Idempotency-Key is in progress.", code="request_in_progress")
-    return None, existing
+    if existing.status_code is not None:
+        return None, existing
+    if _take_over(existing.id, now, lease):
+        return existing.id, None
+    raise RequestInProgress(details={"retry_after_seconds": max(int((existing.lease_until - now).total_seconds()), 1)})
 
 
-def finish(record_id: int, status_code: int, response: dict) -> None:
+def _take_over(record_id: int, now, lease) -> bool:
+    """Take the key of a request whose lease ran out (it died); only one retry wins."""
     with transaction():
-        record = db.session.get(IdempotencyRecord, record_id)
-        record.status_code, record.response = status_code, response
+        taken = db.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None),
+                   IdempotencyRecord.lease_until <= now)
+            .values(lease_until=lease).execution_options(synchronize_session=False))
+    return taken.rowcount == 1
 
 
-def release(record_id: int) -> None:
-    """Forget a key whose request failed, so that a retry runs again."""
+def finish(record_id: int, status_code: int, response: dict | None) -> None:
+    """Store the answer to replay; one that asks for a retry (NOT_STORED) frees the key instead."""
     db.session.rollback()
     with transaction():
-        db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+        if status_code in NOT_STORED:
+            db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+            return
+        db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id).values(
+            status_code=status_code, response=response, lease_until=None).execution_options(synchronize_session=False))
+
+
+def prune(batch: int = 1000) -> int:
+    """Forget the keys older than IDEMPOTENCY_KEEP_DAYS (the periodic job); how many."""
+    cutoff = clock.now() - timedelta(days=current_app.config["IDEMPOTENCY_KEEP_DAYS"])
+    pruned = 0
+    while ids := list(db.session.scalars(select(IdempotencyRecord.id).where(IdempotencyRecord.created_at < cutoff)
+                                         .order_by(IdempotencyRecord.id).limit(batch))):
+        with transaction():
+            db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
+        pruned += len(ids)
+    return pruned

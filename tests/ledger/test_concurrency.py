@@ -6,6 +6,7 @@ import requests
 from models import GrowthAccount, db
 from services.ledger import audit, growth, points
 from services.platform.db import transaction
+from tests.conftest import unique
 
 
 def _race(calls):
@@ -18,7 +19,8 @@ def test_twenty_parallel_debits_never_overdraw(live_server, make_member, operato
     url = f"{live_server}/api/v1/admin/members/{member['member']['id']}/points"
 
     def debit():
-        return requests.post(url, headers=admin, json={"delta": -10, "reason": "race"}, timeout=60)
+        return requests.post(url, headers={**admin, "Idempotency-Key": unique("debit")},
+                             json={"delta": -10, "reason": "race"}, timeout=60)
 
     answers = _race([debit] * 20)
     statuses = sorted(res.status_code for res in answers)

@@ -8,8 +8,7 @@ from tests.conftest import unique
 
 
 def _adjust(client, headers, member_id, delta, reason="customer goodwill", key=None):
-    if key:
-        headers = {**headers, "Idempotency-Key": key}
+    headers = {**headers, "Idempotency-Key": key or unique("adjust")}
     return client.post(f"/api/v1/admin/members/{member_id}/points", headers=headers,
                        json={"delta": delta, "reason": reason})
 

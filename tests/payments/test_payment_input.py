@@ -2,7 +2,7 @@
 import pytest
 
 from models import AuditLog, Payment, PaymentRule, Refund, Store
-from tests.conftest import assert_error, row_counts, send
+from tests.conftest import assert_error, row_counts, send, unique
 
 TABLES = (Payment, PaymentRule, Refund, Store, AuditLog)
 
@@ -55,7 +55,8 @@ def test_payment_operator_bad_input(client, login, operator, method, path, body,
     pending = client.post("/api/v1/payments", headers=member["headers"],
                           json={"amount_fen": 100, "description": "x"}).get_json()["payment"]["id"]
     before = row_counts(*TABLES)
-    assert_error(send(client, method, path.format(pending=pending), body, admin), status)
+    assert_error(send(client, method, path.format(pending=pending), body, {**admin, "Idempotency-Key": unique("k")}),
+                 status)
     assert row_counts(*TABLES) == before
 
 

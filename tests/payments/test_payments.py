@@ -40,6 +40,11 @@ def buyer(client, make_member, app):
     return member
 
 
+def _keyed(headers):
+    """Operator money POSTs carry an Idempotency-Key."""
+    return {**headers, "Idempotency-Key": unique("op")}
+
+
 def _start(client, member, amount_fen, **extra):
     res = client.post("/api/v1/payments", headers=member["headers"],
                       json={"amount_fen": amount_fen, "description": "门店消费", **extra})
@@ -165,7 +170,7 @@ def test_refunds_claw_back_exactly_once(app, client, wx, live_server, buyer, sho
     started = _start(client, buyer, 10000, store_id=shop["store_id"])
     assert _post_notify(client, _notify_xml(wx, started["payment"]["out_trade_no"]))
     url = f"/api/v1/admin/payments/{started['payment']['id']}/refund"
-    first = client.post(url, headers=shop["admin"], json={"amount_fen": 4000, "reason": "退一件"})
+    first = client.post(url, headers=_keyed(shop["admin"]), json={"amount_fen": 4000, "reason": "退一件"})
     assert first.status_code == 200, first.get_json()
     for _ in range(2):
         wx.post(f"refunds/{first.get_json()['out_refund_no']}/notify")
@@ -173,13 +178,13 @@ def test_refunds_claw_back_exactly_once(app, client, wx, live_server, buyer, sho
     assert me["points"]["balance"] == 60 and me["level"]["growth"] == 60
     unused = client.get("/api/v1/coupons", headers=buyer["headers"], query_string={"status": "unused"}).get_json()
     assert len(unused["items"]) == 1  # 60 元 still reaches the 50 元 threshold
-    rest = client.post(url, headers=shop["admin"], json={"amount_fen": 6000, "reason": "全退"}).get_json()
+    rest = client.post(url, headers=_keyed(shop["admin"]), json={"amount_fen": 6000, "reason": "全退"}).get_json()
     wx.post(f"refunds/{rest['out_refund_no']}/notify")
     me = client.get("/api/v1/me", headers=buyer["headers"]).get_json()
     assert me["points"]["balance"] == 0 and me["level"]["growth"] == 0
     revoked = client.get("/api/v1/coupons", headers=buyer["headers"], query_string={"status": "revoked"}).get_json()
     assert len(revoked["items"]) == 1
-    too_much = client.post(url, headers=shop["admin"], json={"amount_fen": 1, "reason": "again"})
+    too_much = client.post(url, headers=_keyed(shop["admin"]), json={"amount_fen": 1, "reason": "again"})
     assert too_much.status_code == 409
     assert payments.get_payment(started["payment"]["id"]).status == "refunded"
     assert audit.check_books()["problems"] == []
