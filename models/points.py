@@ -8,7 +8,12 @@ from models.ledger import LedgerEntryMixin
 
 
 class PointsAccount(db.Model):
-    """The cached totals of a member's points; every change locks this row first."""
+    """The cached totals of a member's points; every change locks this row (after the member's).
+
+    balance = lifetime_earned - lifetime_spent - lifetime_expired, where lifetime_earned is what was
+    earned less the earnings reversed (refunds), lifetime_spent what was spent less the spending
+    given back, and lifetime_expired what expired (audit-ledger checks each against the entries).
+    """
 
     __tablename__ = "points_account"
     __table_args__ = (

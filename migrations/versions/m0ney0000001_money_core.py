@@ -17,6 +17,9 @@ branch_labels = None
 depends_on = None
 
 REWARD_STATUSES = "('due', 'rewarded', 'withheld', 'retrying', 'none')"
+# lifetime counters net of reversals (reversing an earn or a spend left them unchanged before)
+MOVED = """COALESCE((SELECT SUM({sign} e.delta) FROM points_entry e LEFT JOIN points_entry o ON o.id = e.reverses_id
+ WHERE e.member_id = points_account.member_id AND (e.kind = '{kind}' OR (e.kind = 'reverse' AND o.kind = '{kind}'))), 0)"""
 
 
 def upgrade():
@@ -39,6 +42,9 @@ def upgrade():
         batch_op.add_column(sa.Column('last_error', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('failure_reason', sa.String(length=64), nullable=True))
     op.execute("UPDATE refund SET submitted_at = created_at WHERE refund_id IS NOT NULL")
+    op.execute(f"UPDATE points_account SET lifetime_earned = {MOVED.format(sign='', kind='earn')}, "
+               f"lifetime_spent = {MOVED.format(sign='-', kind='spend')}, "
+               f"lifetime_expired = {MOVED.format(sign='-', kind='expire')}")
     with op.batch_alter_table('idempotency_record', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lease_until', models.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_idempotency_record_created_at', ['created_at'], unique=False)

@@ -5,4 +5,5 @@ redeem / discount_for (each only flushes); coupon_catalog.get_pack. Expires due 
 """
 from services.platform.areas import Area, Periodic
 
-AREA = Area("coupons", periodic=(Periodic("coupons.expire", "services.coupons.coupons.expire_all_due", 3600),))
+AREA = Area("coupons", periodic=(Periodic("coupons.expire", "services.coupons.coupons.expire_all_due", 3600),),
+            audit_checks={"coupons": "services.coupons.coupon_audit.audit_problems"})

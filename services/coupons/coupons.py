@@ -169,16 +169,19 @@ def release_held(holder: str) -> int:
 
 
 def revoke_unused(source_ref: str, *, reason: str) -> int:
-    """Revoke the unused coupons issued for `source_ref` (e.g. a refunded payment); repeatable."""
-    return _update_unused(Coupon.source_ref == source_ref, status="revoked", revoked_at=clock.now(),
-                          revoke_reason=reason[:64])
+    """Revoke the unused coupons issued for `source_ref` (e.g. a refunded payment); repeatable. A coupon
+    another payment holds is left to that payment: its hold ends in use or release, never here."""
+    return _update_unused((Coupon.source_ref == source_ref) & Coupon.held_by.is_(None), status="revoked",
+                          revoked_at=clock.now(), revoke_reason=reason[:64])
 
 
 def expire_due(batch: int = 500) -> int:
-    """Expire up to `batch` unused coupons past their validity (held ones too); run until it returns 0."""
-    due = list(db.session.scalars(select(Coupon.id).where(Coupon.status == "unused", Coupon.valid_until <= clock.now())
-                                  .order_by(Coupon.id).limit(batch)))
-    return _update_unused(Coupon.id.in_(due), status="expired") if due else 0
+    """Expire up to `batch` unused coupons past their validity; run until it returns 0. A held coupon
+    waits for its payment (held while valid, it may still be used; released, it expires next time)."""
+    due = list(db.session.scalars(select(Coupon.id).where(
+        Coupon.status == "unused", Coupon.held_by.is_(None), Coupon.valid_until <= clock.now())
+        .order_by(Coupon.id).limit(batch)))
+    return _update_unused(Coupon.id.in_(due) & Coupon.held_by.is_(None), status="expired") if due else 0
 
 
 def expire_all_due() -> int:

@@ -1,7 +1,8 @@
 """audit-ledger: every invariant of DESIGN.md, checked with set-wide queries. The ledgers' own checks
 live here; every area's checks (this one's included) are wired through its AREA."""
 from flask import current_app
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from models import (GrowthAccount, GrowthEntry, PointsAccount, PointsAllocation, PointsEntry, PointsHold,
                     PointsLot, db)
@@ -43,10 +44,37 @@ def points_problems() -> list[str]:
         PointsLot, PointsLot.entry_id == PointsEntry.id).where(PointsEntry.kind == "earn", PointsLot.id.is_(None)))
     if unlotted:
         problems.append(f"points: {unlotted} earn entries without a lot")
+    problems += _counter_problems()
     negative = db.session.scalar(select(func.count()).select_from(PointsAccount).where(
         (PointsAccount.balance < 0) | (PointsAccount.frozen < 0) | (PointsAccount.frozen > PointsAccount.balance)))
     if negative:
         problems.append(f"points: {negative} accounts negative or frozen above balance")
+    return problems
+
+
+def _moved(kind: str, sign: int):
+    """Per member: the points of one kind of entry, net of the entries that reversed them (× sign)."""
+    reversed_ = aliased(PointsEntry)
+    return (select(PointsEntry.member_id.label("k"), func.sum(sign * PointsEntry.delta).label("s"))
+            .outerjoin(reversed_, reversed_.id == PointsEntry.reverses_id)
+            .where(or_(PointsEntry.kind == kind, (PointsEntry.kind == "reverse") & (reversed_.kind == kind)))
+            .group_by(PointsEntry.member_id).subquery())
+
+
+def _counter_problems() -> list[str]:
+    """The lifetime counters against the entries, and balance = earned - spent - expired."""
+    problems = _mismatches("points lifetime_earned", PointsAccount.lifetime_earned, PointsAccount.member_id,
+                           _moved("earn", 1))
+    problems += _mismatches("points lifetime_spent", PointsAccount.lifetime_spent, PointsAccount.member_id,
+                            _moved("spend", -1))
+    problems += _mismatches("points lifetime_expired", PointsAccount.lifetime_expired, PointsAccount.member_id,
+                            _moved("expire", -1))
+    for member_id, balance, net in db.session.execute(select(
+            PointsAccount.member_id, PointsAccount.balance,
+            PointsAccount.lifetime_earned - PointsAccount.lifetime_spent - PointsAccount.lifetime_expired)
+            .where(PointsAccount.balance != PointsAccount.lifetime_earned - PointsAccount.lifetime_spent
+                   - PointsAccount.lifetime_expired)):
+        problems.append(f"points counters: member_id={member_id} balance {balance} but earned - spent - expired = {net}")
     return problems
 
 

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 
 from models import PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
 from services.leaderboards import leaderboards
@@ -77,7 +77,8 @@ def spend(member_id: int, amount: int, *, reason: str, business_key: str,
     if replay := _replay(business_key, member_id, -amount):
         return replay
     _require_available(account, amount)
-    return _debit(account, amount, reason=reason, reference=reference, business_key=business_key)
+    return _debit(account, amount, reason=reason, reference=reference, business_key=business_key,
+                  lots="unexpired")
 
 
 def hold(member_id: int, amount: int, *, reason: str, business_key: str,
@@ -151,13 +152,14 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
         return None
     wanted = left if amount is None else min(amount, left)
     if original.kind == "earn":
-        wanted = min(wanted, account.balance - account.frozen)
+        wanted = min(wanted, _available(account))
     # recorded even when nothing could be clawed back, so that a retry later takes nothing either
     meta = {"requested": amount, "shortfall": min(amount or left, left) - wanted}
     if original.kind == "spend":
         return _credit_back(account, original, wanted, reason=reason, business_key=business_key, meta=meta)
+    account.lifetime_earned -= wanted
     return _debit(account, wanted, reason=reason, reference=original.reference, business_key=business_key,
-                  kind="reverse", reverses_id=original.id, first_lot_of=original.id, meta=meta)
+                  kind="reverse", reverses_id=original.id, first_lot_of=original.id, meta=meta, lots="unexpired")
 
 
 def expire_lot(lot_id: int) -> PointsEntry | None:
@@ -220,9 +222,24 @@ def _require_positive(amount: int) -> None:
 
 
 def _require_available(account: PointsAccount, amount: int) -> None:
-    available = account.balance - account.frozen
+    available = _available(account)
     if amount > available:
         raise InsufficientPoints(details={"available": available, "required": amount})
+
+
+def _available(account: PointsAccount) -> int:
+    """What the member may spend now: the balance less what holds froze and what lots past their
+    expiry still hold (the expiry job takes that, but it is not spendable even before it runs)."""
+    return max(account.balance - account.frozen - _expired_but_held(account.member_id), 0)
+
+
+_lots = PointsLot.__table__
+_EXPIRED_BUT_HELD = select(func.coalesce(func.sum(_lots.c.remaining), 0)).where(
+    _lots.c.member_id == bindparam("member"), _lots.c.remaining > 0, _lots.c.expires_at <= bindparam("now"))
+
+
+def _expired_but_held(member_id: int) -> int:
+    return execute_prebuilt(_EXPIRED_BUT_HELD, member=member_id, now=clock.now()).scalar()
 
 
 def _lock_account(member_id: int) -> PointsAccount:
@@ -263,22 +280,26 @@ def _record(account: PointsAccount, delta: int, *, kind: str, reason: str, refer
 
 
 def _debit(account: PointsAccount, amount: int, *, kind: str = "spend", first_lot_of: int | None = None,
-           **fields) -> PointsEntry:
+           lots: str = "any", **fields) -> PointsEntry:
     if kind == "spend":
         account.lifetime_spent += amount
     entry = _record(account, -amount, kind=kind, **fields)
-    _draw(entry, amount, first_lot_of=first_lot_of)
+    _draw(entry, amount, first_lot_of=first_lot_of, unexpired_only=lots == "unexpired")
     return entry
 
 
-def _draw(entry: PointsEntry, amount: int, *, first_lot_of: int | None) -> None:
-    """Take `amount` from the member's lots, soonest expiry first (the lot of `first_lot_of` before all)."""
+def _draw(entry: PointsEntry, amount: int, *, first_lot_of: int | None, unexpired_only: bool) -> None:
+    """Take `amount` from the member's lots, soonest expiry first (the lot of `first_lot_of` before all).
+    A spend takes only lots not yet past their expiry; posting a hold may take any (expiry never takes
+    what a hold froze, so those points wait in lots past their expiry)."""
     order = [PointsLot.expires_at.asc().nulls_last(), PointsLot.id]
     if first_lot_of is not None:
         order.insert(0, case((PointsLot.entry_id == first_lot_of, 0), else_=1))
+    where = [PointsLot.member_id == entry.member_id, PointsLot.remaining > 0]
+    if unexpired_only:
+        where.append(or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > clock.now()))
     while amount > 0:
-        lots = db.session.scalars(select(PointsLot).where(
-            PointsLot.member_id == entry.member_id, PointsLot.remaining > 0).order_by(*order).limit(DRAW_BATCH)).all()
+        lots = db.session.scalars(select(PointsLot).where(*where).order_by(*order).limit(DRAW_BATCH)).all()
         if not lots:
             raise RuntimeError(f"lots of member {entry.member_id} hold less than the balance")
         for lot in lots:
@@ -303,6 +324,7 @@ def _reversed_so_far(original: PointsEntry) -> int:
 
 def _credit_back(account: PointsAccount, original: PointsEntry, amount: int, **fields) -> PointsEntry:
     """Return a spend's points to the lots it drew from, those expiring last first."""
+    account.lifetime_spent -= amount
     entry = _record(account, amount, kind="reverse", reference=original.reference, reverses_id=original.id, **fields)
     reversals = select(PointsEntry.id).where(PointsEntry.reverses_id == original.id).scalar_subquery()
     per_lot = db.session.execute(
@@ -324,18 +346,19 @@ def _credit_back(account: PointsAccount, original: PointsEntry, amount: int, **f
 # -- reads --------------------------------------------------------------------------------------
 
 def summary(member_id: int, *, expiring_limit: int = 3) -> dict:
-    """Balance, frozen, available, and the soonest expiries still holding points."""
+    """Balance, frozen, available, and the soonest expiries still holding points (past ones are not
+    available, even before the expiry job takes them)."""
     account = db.session.get(PointsAccount, member_id)
     if account is None:
         raise NotFound("No such member.")
     expiring = db.session.execute(
         select(PointsLot.expires_at, func.sum(PointsLot.remaining))
-        .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at.is_not(None))
+        .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at > clock.now())
         .group_by(PointsLot.expires_at).order_by(PointsLot.expires_at).limit(expiring_limit)).all()
     return {
         "balance": account.balance,
         "frozen": account.frozen,
-        "available": account.balance - account.frozen,
+        "available": _available(account),
         "expiring": [{"points": int(amount), "expires_at": at} for at, amount in expiring],
     }
 

@@ -8,4 +8,4 @@ from services.platform.areas import Area, Periodic
 
 AREA = Area("payments",
             periodic=(Periodic("payments.reconcile", "services.payments.payments.reconcile_all", 60),),
-            audit_checks={"payments": "services.payments.payments.audit_problems"})
+            audit_checks={"payments": "services.payments.payment_audit.audit_problems"})

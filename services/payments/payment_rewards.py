@@ -138,7 +138,8 @@ def claw_back(payment: Payment, refund: Refund) -> None:
         entry = points.reverse(key, business_key=refund_key, amount=refund.points_reversed, reason="refund")
         refund.points_reversed = -entry.delta if entry else 0
     if refund.growth_reversed:
-        growth.reverse(key, business_key=refund_key, amount=refund.growth_reversed, reason="refund")
+        entry = growth.reverse(key, business_key=refund_key, amount=refund.growth_reversed, reason="refund")
+        refund.growth_reversed = -entry.delta if entry else 0
     rule = payment.rule_id and payment_rules.get_rule(payment.rule_id)
     if rule and payment.amount_fen - refunded_after < rule.min_amount_fen:
         refund.coupons_revoked = coupons.revoke_unused(f"payment:{payment.id}", reason="payment refunded")

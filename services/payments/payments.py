@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from models import Payment, PointsEntry, db
+from models import Payment, db
 from services import wechat
 from services.coupons import coupons
 from services.payments import payment_rewards, refunds, stores
@@ -202,24 +202,6 @@ def _close(payment_id: int) -> None:
             return
         payment.status, payment.closed_at = "closed", clock.now()
         coupons.release_held(_holder(payment))
-
-
-def audit_problems() -> list[str]:
-    """Every paid purchase rewarded exactly once; one paid after its close, never."""
-    problems = []
-    paid = db.session.execute(select(Payment.id, Payment.out_trade_no, Payment.paid_after_close, Payment.rewarded_at,
-                                     Payment.points_awarded).where(Payment.status.in_(PAID_STATES))).all()
-    entries = dict(db.session.execute(select(PointsEntry.business_key, PointsEntry.delta).where(
-        PointsEntry.business_key.in_([f"pay:{row.out_trade_no}" for row in paid]))).all())
-    for row in paid:
-        delta = entries.get(f"pay:{row.out_trade_no}")
-        if row.paid_after_close and (row.rewarded_at or delta):
-            problems.append(f"payment {row.id} was paid after its close but rewarded")
-        elif not row.paid_after_close and (row.rewarded_at is None or (delta or 0) != row.points_awarded):
-            problems.append(f"payment {row.id} paid but rewarded {delta or 0} points, expected {row.points_awarded}")
-    return problems
-
-
 
 
 def reconcile_all() -> dict:
