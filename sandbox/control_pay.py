@@ -5,6 +5,8 @@ from .common import sandbox
 from .control import ControlError, body, bp
 from .notify import payment_notify_xml, post_notify, refund_notify_xml
 
+REFUND_OUTCOMES = ("SUCCESS", "CHANGE", "REFUNDCLOSE")
+
 
 def _order(out_trade_no):
     order = sandbox().orders.get(out_trade_no)
@@ -53,6 +55,11 @@ def refund_notify(out_refund_no):
         raise ControlError("unknown out_refund_no", 404)
     url = refund["notify_url"] or state.config.refund_notify_url
     data = body()
+    if "refund_status" in data:
+        if data["refund_status"] not in REFUND_OUTCOMES:
+            raise ControlError(f"refund_status must be one of {REFUND_OUTCOMES}")
+        state.refunds.set_outcome(out_refund_no, data["refund_status"])
+        refund = state.refunds.get(out_refund_no)
     send = data.get("send", True)
     if send and not url:
         raise ControlError("the refund request had no notify_url and none is configured", 409)

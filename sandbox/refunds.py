@@ -65,6 +65,11 @@ class RefundBook:
             "cash_refund_fee": refund["refund_fee"], "refund_channel": "ORIGINAL",
         }
 
+    def set_outcome(self, out_refund_no, status):
+        """WeChat's outcome of a refund: SUCCESS, CHANGE (the money could not go back) or REFUNDCLOSE."""
+        with self.lock:
+            self.refunds[out_refund_no]["refund_status"] = status
+
     def get(self, out_refund_no):
         with self.lock:
             refund = self.refunds.get(out_refund_no)

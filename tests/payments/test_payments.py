@@ -10,57 +10,7 @@ from models import MemberEvent, Payment, PointsEntry, db
 from sandbox import SANDBOX_PAY_KEY, sign
 from services.ledger import audit
 from services.payments import payments
-from tests.conftest import unique
-
-SUCCESS = "<return_code><![CDATA[SUCCESS]]></return_code>"
-
-
-@pytest.fixture
-def shop(client, operator):
-    """A store with its own 支付有礼 rule (pay ≥ 50 元 → a pack of one 满50减10 coupon)."""
-    admin = operator()
-    store = client.post("/api/v1/admin/stores", headers=admin, json={"name": unique("store")}).get_json()
-    template = client.post("/api/v1/admin/coupon-templates", headers=admin, json={
-        "name": "满50减10", "kind": "cash_off", "amount_fen": 1000, "min_spend_fen": 5000, "valid_days": 30}).get_json()
-    pack = client.post("/api/v1/admin/coupon-packs", headers=admin, json={
-        "name": unique("pack"), "items": [{"template_id": template["id"], "quantity": 1}]}).get_json()
-    rule = client.post("/api/v1/admin/payment-rules", headers=admin, json={
-        "name": "满50送券", "min_amount_fen": 5000, "coupon_pack_id": pack["id"], "store_id": store["id"]})
-    assert rule.status_code == 201, rule.get_json()
-    return {"admin": admin, "store_id": store["id"], "pack_id": pack["id"], "template_id": template["id"]}
-
-
-@pytest.fixture
-def buyer(client, make_member, app):
-    """A member who accepted the pay_success subscribe message once."""
-    member = make_member()
-    template_id = app.config["WECHAT_TEMPLATES"]["pay_success"]
-    res = client.post("/api/v1/me/subscriptions", headers=member["headers"], json={"accepted": [template_id]})
-    assert res.status_code == 200, res.get_json()
-    return member
-
-
-def _keyed(headers):
-    """Operator money POSTs carry an Idempotency-Key."""
-    return {**headers, "Idempotency-Key": unique("op")}
-
-
-def _start(client, member, amount_fen, **extra):
-    res = client.post("/api/v1/payments", headers=member["headers"],
-                      json={"amount_fen": amount_fen, "description": "门店消费", **extra})
-    assert res.status_code == 201, res.get_json()
-    return res.get_json()
-
-
-def _notify_xml(wx, out_trade_no):
-    """Pay the order at the sandbox and take the signed notification it would send."""
-    return wx.post(f"pay/{out_trade_no}/pay", send=False)["xml"]
-
-
-def _post_notify(client, xml):
-    res = client.post("/api/v1/payments/wechat/notify", data=xml, content_type="text/xml")
-    assert res.status_code == 200 and res.mimetype == "text/xml"
-    return SUCCESS in res.get_data(as_text=True)
+from tests.payments.conftest import SUCCESS, keyed, notify_xml, post_notify, start_payment
 
 
 def _snapshot(member_id):
@@ -71,17 +21,17 @@ def _snapshot(member_id):
 
 
 def test_pay_then_notify_rewards_once(client, wx, buyer, shop):
-    started = _start(client, buyer, 8800, store_id=shop["store_id"])
+    started = start_payment(client, buyer, 8800, store_id=shop["store_id"])
     assert started["pay"]["signType"] == "MD5" and started["pay"]["package"].startswith("prepay_id=")
-    xml = _notify_xml(wx, started["payment"]["out_trade_no"])
-    assert _post_notify(client, xml)
+    xml = notify_xml(wx, started["payment"]["out_trade_no"])
+    assert post_notify(client, xml)
     result = client.get(f"/api/v1/payments/{started['payment']['id']}", headers=buyer["headers"]).get_json()
     assert result["payment"]["status"] == "paid"
     assert result["rewards"]["points"] == 88 and result["rewards"]["growth"] == 88
     assert len(result["rewards"]["coupons"]) == 1
     before = _snapshot(buyer["member"]["id"])
     for _ in range(3):
-        assert _post_notify(client, xml)
+        assert post_notify(client, xml)
     assert _snapshot(buyer["member"]["id"]) == before
     me = client.get("/api/v1/me", headers=buyer["headers"]).get_json()
     assert me["points"]["balance"] == 88 and me["level"]["growth"] == 88
@@ -91,15 +41,15 @@ def test_pay_then_notify_rewards_once(client, wx, buyer, shop):
 
 def test_sandbox_posts_signed_notification_to_live_server(app, client, wx, live_server, buyer, monkeypatch):
     monkeypatch.setitem(app.config, "WECHAT_NOTIFY_URL", f"{live_server}/api/v1/payments/wechat/notify")
-    started = _start(client, buyer, 1234)
+    started = start_payment(client, buyer, 1234)
     answer = wx.post(f"pay/{started['payment']['out_trade_no']}/pay")
     assert answer["return_code"] == "SUCCESS"
     assert payments.get_payment(started["payment"]["id"]).points_awarded == 12
 
 
 def test_parallel_copies_of_a_notification_reward_once(client, wx, live_server, buyer):
-    started = _start(client, buyer, 5000)
-    xml = _notify_xml(wx, started["payment"]["out_trade_no"])
+    started = start_payment(client, buyer, 5000)
+    xml = notify_xml(wx, started["payment"]["out_trade_no"])
 
     def deliver(_):
         return requests.post(f"{live_server}/api/v1/payments/wechat/notify", data=xml, timeout=60)
@@ -134,15 +84,15 @@ def _resigned(xml, **changes):
 ], ids=["bad-sign", "other-mch", "other-appid", "wrong-fee", "result-fail", "empty", "not-xml", "empty-xml",
         "doctype", "unknown-order"])
 def test_bad_notifications_fail_and_change_nothing(client, wx, buyer, tamper):
-    started = _start(client, buyer, 6000)
-    xml = _notify_xml(wx, started["payment"]["out_trade_no"])
+    started = start_payment(client, buyer, 6000)
+    xml = notify_xml(wx, started["payment"]["out_trade_no"])
     before = _snapshot(buyer["member"]["id"])
-    assert not _post_notify(client, tamper(xml))
+    assert not post_notify(client, tamper(xml))
     assert _snapshot(buyer["member"]["id"]) == before == (before[0], before[1], ["pending"])
 
 
 def test_notification_after_close_is_refunded_and_credits_nothing(client, wx, buyer, clock):
-    started = _start(client, buyer, 7000)
+    started = start_payment(client, buyer, 7000)
     otn = started["payment"]["out_trade_no"]
     clock.advance(timedelta(minutes=16))
     wx.post("faults", api="closeorder", errcode="SYSTEMERROR", times=-1)  # WeChat cannot close it…
@@ -152,7 +102,7 @@ def test_notification_after_close_is_refunded_and_credits_nothing(client, wx, bu
         wx.delete("faults")
     assert client.get(f"/api/v1/payments/{started['payment']['id']}",
                       headers=buyer["headers"]).get_json()["payment"]["status"] == "closed"
-    assert _post_notify(client, _notify_xml(wx, otn))
+    assert post_notify(client, notify_xml(wx, otn))
     payment = payments.get_payment(started["payment"]["id"])
     assert payment.paid_after_close and payment.points_awarded == 0
     refund_no = f"{otn}R1"
@@ -167,10 +117,10 @@ def test_notification_after_close_is_refunded_and_credits_nothing(client, wx, bu
 
 def test_refunds_claw_back_exactly_once(app, client, wx, live_server, buyer, shop, monkeypatch):
     monkeypatch.setitem(app.config, "WECHAT_REFUND_NOTIFY_URL", f"{live_server}/api/v1/payments/wechat/refund-notify")
-    started = _start(client, buyer, 10000, store_id=shop["store_id"])
-    assert _post_notify(client, _notify_xml(wx, started["payment"]["out_trade_no"]))
+    started = start_payment(client, buyer, 10000, store_id=shop["store_id"])
+    assert post_notify(client, notify_xml(wx, started["payment"]["out_trade_no"]))
     url = f"/api/v1/admin/payments/{started['payment']['id']}/refund"
-    first = client.post(url, headers=_keyed(shop["admin"]), json={"amount_fen": 4000, "reason": "退一件"})
+    first = client.post(url, headers=keyed(shop["admin"]), json={"amount_fen": 4000, "reason": "退一件"})
     assert first.status_code == 200, first.get_json()
     for _ in range(2):
         wx.post(f"refunds/{first.get_json()['out_refund_no']}/notify")
@@ -178,13 +128,13 @@ def test_refunds_claw_back_exactly_once(app, client, wx, live_server, buyer, sho
     assert me["points"]["balance"] == 60 and me["level"]["growth"] == 60
     unused = client.get("/api/v1/coupons", headers=buyer["headers"], query_string={"status": "unused"}).get_json()
     assert len(unused["items"]) == 1  # 60 元 still reaches the 50 元 threshold
-    rest = client.post(url, headers=_keyed(shop["admin"]), json={"amount_fen": 6000, "reason": "全退"}).get_json()
+    rest = client.post(url, headers=keyed(shop["admin"]), json={"amount_fen": 6000, "reason": "全退"}).get_json()
     wx.post(f"refunds/{rest['out_refund_no']}/notify")
     me = client.get("/api/v1/me", headers=buyer["headers"]).get_json()
     assert me["points"]["balance"] == 0 and me["level"]["growth"] == 0
     revoked = client.get("/api/v1/coupons", headers=buyer["headers"], query_string={"status": "revoked"}).get_json()
     assert len(revoked["items"]) == 1
-    too_much = client.post(url, headers=_keyed(shop["admin"]), json={"amount_fen": 1, "reason": "again"})
+    too_much = client.post(url, headers=keyed(shop["admin"]), json={"amount_fen": 1, "reason": "again"})
     assert too_much.status_code == 409
     assert payments.get_payment(started["payment"]["id"]).status == "refunded"
     assert audit.check_books()["problems"] == []
@@ -195,7 +145,7 @@ def test_coupon_lowers_amount_and_comes_back_when_unpaid_payment_closes(client, 
                       json={"pack_id": shop["pack_id"], "reason": "welcome"})
     assert res.status_code == 201, res.get_json()
     code = res.get_json()["coupons"][0]["code"]
-    started = _start(client, buyer, 6000, coupon_code=code)
+    started = start_payment(client, buyer, 6000, coupon_code=code)
     assert (started["payment"]["amount_fen"], started["payment"]["discount_fen"]) == (5000, 1000)
     again = client.post("/api/v1/payments", headers=buyer["headers"],
                         json={"amount_fen": 6000, "description": "x", "coupon_code": code})
@@ -211,14 +161,14 @@ def test_coupon_lowers_amount_and_comes_back_when_unpaid_payment_closes(client, 
 def test_coupon_is_used_when_payment_is_paid(client, wx, buyer, shop):
     code = client.post(f"/api/v1/admin/members/{buyer['member']['id']}/coupon-packs", headers=shop["admin"],
                        json={"pack_id": shop["pack_id"], "reason": "welcome"}).get_json()["coupons"][0]["code"]
-    started = _start(client, buyer, 5500, coupon_code=code)
-    assert _post_notify(client, _notify_xml(wx, started["payment"]["out_trade_no"]))
+    started = start_payment(client, buyer, 5500, coupon_code=code)
+    assert post_notify(client, notify_xml(wx, started["payment"]["out_trade_no"]))
     used = client.get("/api/v1/coupons", headers=buyer["headers"], query_string={"status": "used"}).get_json()
     assert code in [c["code"] for c in used["items"]]
 
 
 def test_reconcile_finds_a_payment_whose_notification_was_lost(client, wx, buyer, clock):
-    started = _start(client, buyer, 3300)
+    started = start_payment(client, buyer, 3300)
     wx.post(f"pay/{started['payment']['out_trade_no']}/pay", send=False)  # paid at WeChat, notify lost
     clock.advance(timedelta(minutes=6))
     assert payments.reconcile()["paid"] >= 1
@@ -226,7 +176,7 @@ def test_reconcile_finds_a_payment_whose_notification_was_lost(client, wx, buyer
 
 
 def test_other_members_payment_is_404(client, buyer, login):
-    started = _start(client, buyer, 100)
+    started = start_payment(client, buyer, 100)
     stranger = login()
     res = client.get(f"/api/v1/payments/{started['payment']['id']}", headers=stranger["headers"])
     assert res.status_code == 404
@@ -241,8 +191,8 @@ def test_wechat_refusing_the_order_is_502_and_closes_the_payment(client, wx, buy
 
 def test_pay_success_message_is_queued_in_the_outbox(client, wx, buyer):
     from models.message import OutboxMessage
-    started = _start(client, buyer, 2000)
-    assert _post_notify(client, _notify_xml(wx, started["payment"]["out_trade_no"]))
+    started = start_payment(client, buyer, 2000)
+    assert post_notify(client, notify_xml(wx, started["payment"]["out_trade_no"]))
     rows = db.session.query(OutboxMessage).filter_by(business_key=f"msg:pay:{started['payment']['out_trade_no']}")
     assert [row.template_key for row in rows] == ["pay_success"]
 
@@ -250,8 +200,8 @@ def test_pay_success_message_is_queued_in_the_outbox(client, wx, buyer):
 def test_a_retried_refund_request_is_one_refund_and_one_audit_row(client, wx, buyer, shop):
     from models import AuditLog, Operator
     from services.payments import refunds
-    started = _start(client, buyer, 3000)
-    assert _post_notify(client, _notify_xml(wx, started["payment"]["out_trade_no"]))
+    started = start_payment(client, buyer, 3000)
+    assert post_notify(client, notify_xml(wx, started["payment"]["out_trade_no"]))
     operator_ = db.session.query(Operator).order_by(Operator.id.desc()).first()
     first, again = (refunds.refund_by_operator(operator_, started["payment"]["id"], amount_fen=1000, reason="retry",
                                                request_key="r1") for _ in range(2))
