@@ -7,13 +7,15 @@ from flask.sessions import SessionInterface
 from flask_migrate import Migrate
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.common import ErrorSchema
 from config import load_config
 from models import db
 from services import AREAS
-from services.platform import areas, clock, redis_client
-from services.platform.errors import ServiceError
+from services.platform import areas, clock, deploy_checks, log_scrub, redis_client
+from services.platform.db import DATABASE_UNREACHABLE
+from services.platform.errors import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
 migrate = Migrate()
@@ -40,6 +42,8 @@ class EnvelopeApi(Api):
         # webargs nests errors by location ("json", "query"); one location needs no extra level
         if isinstance(details, dict) and len(details) == 1 and next(iter(details)) in ("json", "query", "form"):
             details = next(iter(details.values()))
+        if not isinstance(details, dict):  # a whole-body error ("Invalid JSON body."): details stay an object
+            details = {"body": details}
         message = data.get("message") or error.description or error.name
         if error.code == 422:
             message = "The request did not pass validation."
@@ -68,13 +72,27 @@ def _internal_error(exc):
 
 def _service_error(error: ServiceError):
     db.session.rollback()
-    return error_body(error.status, error.code, error.message, error.details)
+    response, status = error_body(error.status, error.code, error.message, error.details)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response, status
+
+
+def _database_unreachable(exc):
+    """The database cannot be reached (down, or every connection busy): 503, try again shortly."""
+    log.error("database unreachable on %s %s: %s", request.method, request.path, exc)
+    db.session.rollback()
+    return _service_error(Unavailable("The service cannot reach its database; try again shortly."))
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, test_config)
+    log_scrub.install()
+    deploy_checks.refuse_sandbox_secrets(app.config)
     app.json.ensure_ascii = False
+    if app.config["PROXY_HOPS"]:  # behind a load balancer: the client's address is in X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     app.session_interface = NoCookieSession()
 
     db.init_app(app)
@@ -86,11 +104,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     api = EnvelopeApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
     app.register_error_handler(ServiceError, _service_error)
+    for unreachable in DATABASE_UNREACHABLE:
+        app.register_error_handler(unreachable, _database_unreachable)
     app.register_error_handler(Exception, _internal_error)
     # A request's unit of work ends with the request, even inside an app context that outlives it.
     app.teardown_request(lambda _exc: db.session.remove())
 
-    from blueprints import register_blueprints
+    from blueprints import edge, register_blueprints
+    edge.init_app(app)
     register_blueprints(app, api)
 
     from commands import register_commands

@@ -48,6 +48,9 @@ DEFAULTS = {
     "SIGNIN_REMINDER_HOUR": 20,  # business time after which unsigned members are reminded
     "SIGNIN_REMINDER_PAGE": "pages/signin/index",
     "ADMIN_POINTS_LIMIT": 1_000_000,
+    "RATE_LIMITS_ENABLED": True,
+    "PROXY_HOPS": 0,  # proxies in front whose X-Forwarded-For to trust for the client's address  # 0 turns every rate limit off (load tests from one address)
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of a request body, webhooks included (413 above)
     "IDEMPOTENCY_LEASE_SECONDS": 120,  # a request in flight holds its Idempotency-Key this long at most
     "IDEMPOTENCY_KEEP_DAYS": 7,  # stored answers are replayed this long, then pruned
     "API_TITLE": "Loyalty API",
@@ -59,6 +62,10 @@ DEFAULTS = {
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     # no pre-ping: it costs a round trip per request; recycle connections before servers drop them
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
+    # connections kept per process: one per request thread (gunicorn's THREADS, 4) and the worker's
+    # own, with headroom, so a burst never opens (and times out opening) connections of its own; a
+    # request that still finds none within DB_POOL_TIMEOUT seconds answers 503
+    "DB_POOL_SIZE": 8, "DB_POOL_OVERFLOW": 4, "DB_POOL_TIMEOUT": 10, "DB_CONNECT_TIMEOUT": 10,
     "JSON_AS_ASCII": False,
 }
 
@@ -74,6 +81,9 @@ ENV_NAMES = {
     "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int, "SIGNIN_MAKEUP_COST_POINTS": int,
     "SIGNIN_MAKEUP_PER_MONTH": int, "SIGNIN_REMINDER_HOUR": int, "SIGNIN_REMINDER_PAGE": str,
     "IDEMPOTENCY_LEASE_SECONDS": int, "IDEMPOTENCY_KEEP_DAYS": int,
+    "RATE_LIMITS_ENABLED": lambda value: value.strip().lower() not in ("0", "false", "no", "off"),
+    "MAX_CONTENT_LENGTH": int, "PROXY_HOPS": int, "DB_POOL_SIZE": int, "DB_POOL_OVERFLOW": int,
+    "DB_POOL_TIMEOUT": int, "DB_CONNECT_TIMEOUT": int,
 }
 
 
@@ -90,6 +100,7 @@ def load_config(app, test_config=None):
     instance.mkdir(parents=True, exist_ok=True)
     app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'loyalty.sqlite3'}")
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     # With the sandbox's credentials (nothing real configured) WeChat means the sandbox.
@@ -97,6 +108,14 @@ def load_config(app, test_config=None):
     for name, wechat_url in WECHAT_BASE_URLS.items():
         url = app.config.get(name) or (SANDBOX_URL if on_sandbox else wechat_url)
         app.config[name] = url.rstrip("/") + "/"
+
+
+def _engine_options(config) -> dict:
+    options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_size": config["DB_POOL_SIZE"],
+               "max_overflow": config["DB_POOL_OVERFLOW"], "pool_timeout": config["DB_POOL_TIMEOUT"]}
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": config["DB_CONNECT_TIMEOUT"]}
+    return options
 
 
 def _normalise_db_url(url):

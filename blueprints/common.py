@@ -80,6 +80,11 @@ def query_args(schema_class, *, error_status: int = 422):
     return decorator
 
 
+def client_address() -> str:
+    """The caller's IP address (the proxy's X-Forwarded-For when PROXY_HOPS says how many to trust)."""
+    return request.remote_addr or "127.0.0.1"
+
+
 def dumped(data: dict):
     """The answer of a hot read whose service returns it in its schema's JSON shape already: it skips
     the schema's dump (which costs more than the whole read), the schema still documents it, and a

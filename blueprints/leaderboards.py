@@ -1,7 +1,7 @@
 """Leaderboards: the top members of a board (names masked) and the member's own rank."""
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import dumped, member_reading, query_args

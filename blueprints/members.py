@@ -3,10 +3,10 @@ from datetime import date
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import member_required
+from blueprints.common import client_address, member_required
 from blueprints.schemas import MemberBriefSchema, MemberProfileSchema
 from services.members import members
 from services.platform import clock, tokens
@@ -49,7 +49,7 @@ class Login(MethodView):
     @auth_blp.response(200, LoginResultSchema)
     def post(self, args):
         """Log in with a wx.login code; the member is created on first login."""
-        member, token = members.login(code=args["code"])
+        member, token = members.login(code=args["code"], client_address=client_address())
         return {"token": token, "expires_in": tokens.ttl("member"), "member": members.brief(member)}
 
 

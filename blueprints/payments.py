@@ -3,10 +3,10 @@ import logging
 
 from flask import Response, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import idempotent, member_required
+from blueprints.common import client_address, idempotent, member_required
 from services import wechat
 from services.members import members
 from services.payments import payments, refunds
@@ -74,7 +74,7 @@ class Payments(MethodView):
     def post(self, args):
         """Start a purchase: the payment and the parameters for wx.requestPayment (honours Idempotency-Key)."""
         member = members.get_member(g.card.id)
-        payment, pay = payments.create_payment(member, client_ip=request.remote_addr or "127.0.0.1", **args)
+        payment, pay = payments.create_payment(member, client_ip=client_address(), **args)
         return {"payment": payment, "pay": pay}
 
 
@@ -103,8 +103,9 @@ def refund_notification():
 
 
 def _xml_reply(handle) -> Response:
+    body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before anything is read
     try:
-        ok, message = handle(request.get_data(cache=False))
+        ok, message = handle(body)
     except wechat.InvalidNotification as exc:
         log.warning("notification refused: %s", exc)
         ok, message = False, "invalid notification"

@@ -1,7 +1,7 @@
 """The member's points ledger."""
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 
 from blueprints.common import PageArgsSchema, member_required, page_schema
 from blueprints.schemas import LedgerEntrySchema

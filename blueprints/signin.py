@@ -1,7 +1,7 @@
 """Daily sign-in: POST /signin, GET /signin/calendar, POST /signin/makeup, GET /badges."""
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import dumped, idempotent, query_args, list_schema, member_reading, member_required

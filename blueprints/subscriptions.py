@@ -1,7 +1,7 @@
 """Subscribe-message grants: /me/subscriptions."""
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import idempotent, member_required

@@ -18,7 +18,6 @@ class Member(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     openid: Mapped[str] = mapped_column(String(64), unique=True)
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
-    session_key: Mapped[str | None] = mapped_column(String(128))
     nickname: Mapped[str] = mapped_column(String(64), default="")
     avatar_url: Mapped[str] = mapped_column(String(512), default="")
     phone: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -1,4 +1,5 @@
 """seed-demo: the rules, levels and accounts a brand starts from (safe to run again)."""
+from flask import current_app
 from sqlalchemy import select
 
 from models import Level, Operator, PaymentRule, Store, db
@@ -7,10 +8,11 @@ from models.signin import SigninRule
 from services.ledger import levels
 from services.members import operators
 from services.platform import clock
+from services.platform import deploy_checks
 from services.platform.db import transaction
+from services.platform.deploy_checks import DEMO_OPERATOR
 from services.signin import signin_rules
 
-DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
 DEMO_STORE = "旗舰店"
 DEMO_RULE = "支付满50元送礼包"
 
@@ -45,7 +47,10 @@ def seed_levels() -> list[str]:
 
 
 def seed_operator() -> str | None:
-    """The demo operator, unless it exists; returns its username when created."""
+    """The demo operator, unless it exists; returns its username when created. Only on the sandbox: with
+    a real WeChat app its published password would open the operator API (deploy_checks refuses it)."""
+    if not deploy_checks.on_sandbox(current_app.config):
+        return None
     username, password = DEMO_OPERATOR
     if db.session.scalar(select(Operator.id).where(Operator.username == username)):
         return None

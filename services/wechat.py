@@ -3,6 +3,8 @@
 Base URLs come from config, so the same code talks to WeChat in production and to the sandbox in
 tests and the embedded default. Access tokens live in Redis so every process shares one.
 """
+import re
+
 import requests
 from flask import current_app
 from wechatpy import WeChatClient
@@ -63,16 +65,18 @@ def _call(fn, *args, **kwargs):
 
 
 def code_to_session(code: str) -> dict:
-    """Exchange a wx.login code for {openid, session_key, unionid?}; a bad code is a 401."""
+    """Exchange a wx.login code for {openid, unionid?}; a bad code is a 401. The session_key is dropped
+    here: nothing needs it (phone numbers come by code), so it is never stored or logged."""
     client = _client()
     # Params as a list of tuples: a dict would make wechatpy fetch an access token it does not need.
     params = [("appid", client.appid), ("secret", client.secret), ("js_code", code), ("grant_type", "authorization_code")]
     try:
-        return _call(client.get, "sns/jscode2session", params=params, api_base_url=client.api_base)
+        session = _call(client.get, "sns/jscode2session", params=params, api_base_url=client.api_base)
     except WeChatError as exc:
         if exc.details.get("errcode") in BAD_LOGIN_CODES:
             raise Unauthorized("The login code is invalid, used or expired.", details=exc.details) from exc
         raise
+    return {key: session[key] for key in ("openid", "unionid") if session.get(key)}
 
 
 def phone_number(code: str) -> str:
@@ -131,6 +135,19 @@ def _pay_call(fn, **kwargs) -> dict:
         raise WeChatError("WeChat Pay could not be reached.") from exc
 
 
+BODY_BYTES, REFUND_DESC_BYTES = 128, 80  # WeChat Pay v2's limits on body and refund_desc, in UTF-8 bytes
+_XML_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]+")
+
+
+def xml_text(text: str, max_bytes: int) -> str:
+    """Text fit for a WeChat Pay XML field: wechatpy puts it into CDATA as it is, so control
+    characters would make the XML unparseable at WeChat, a `]]>` would end the CDATA, and a CR comes
+    back as LF (breaking WeChat's signature check); cut to `max_bytes` of UTF-8 on a character."""
+    text = _XML_UNSAFE.sub(" ", text).replace("]]>", "]] >").strip() or "-"
+    cut = text.encode("utf-8")[:max_bytes]
+    return cut.decode("utf-8", errors="ignore")
+
+
 def create_jsapi_order(*, out_trade_no: str, amount_fen: int, description: str, openid: str,
                        client_ip: str) -> dict:
     """Place a JSAPI unified order; return the parameters for wx.requestPayment."""
@@ -138,7 +155,7 @@ def create_jsapi_order(*, out_trade_no: str, amount_fen: int, description: str, 
         raise ValueError("WeChat Pay orders are for at least 1 fen")  # wechatpy sends 0 as an empty element
     pay = _pay()
     # client_ip always given: without it wechatpy resolves this host's name to find one
-    order = _pay_call(pay.order.create, trade_type="JSAPI", body=description, total_fee=amount_fen,
+    order = _pay_call(pay.order.create, trade_type="JSAPI", body=xml_text(description, BODY_BYTES), total_fee=amount_fen,
                       notify_url=current_app.config["WECHAT_NOTIFY_URL"], client_ip=client_ip,
                       user_id=openid, out_trade_no=out_trade_no)
     return pay.jsapi.get_jsapi_params(order["prepay_id"])
@@ -170,7 +187,8 @@ def apply_refund(*, out_trade_no: str, out_refund_no: str, total_fen: int, refun
     """Ask WeChat to refund; the same out_refund_no again refunds nothing more."""
     cfg = current_app.config
     return _pay_call(_pay().refund.apply, total_fee=total_fen, refund_fee=refund_fen, out_refund_no=out_refund_no,
-                     out_trade_no=out_trade_no, refund_desc=reason[:80], notify_url=cfg["WECHAT_REFUND_NOTIFY_URL"])
+                     out_trade_no=out_trade_no, refund_desc=xml_text(reason, REFUND_DESC_BYTES),
+                     notify_url=cfg["WECHAT_REFUND_NOTIFY_URL"])
 
 
 def refund_status(out_refund_no: str) -> tuple[str, int] | None:

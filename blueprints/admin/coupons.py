@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema

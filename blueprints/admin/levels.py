@@ -1,6 +1,6 @@
 """Operator API: the level ladder."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import list_schema, operator_read_required, operator_required

@@ -1,11 +1,11 @@
 """Operator API: login, member lookup, freezing and points adjustments."""
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, idempotent, operator_read_required, operator_required,
-                               page_schema)
+from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required,
+                               operator_required, page_schema)
 from blueprints.schemas import MemberProfileSchema
 from services.members import members, operators
 from services.platform import tokens
@@ -64,7 +64,25 @@ class OperatorLogin(MethodView):
     @blp.response(200, OperatorTokenSchema)
     def post(self, args):
         """Log an operator in with username and password."""
-        return {"token": operators.login(**args), "expires_in": tokens.ttl("operator")}
+        return {"token": operators.login(**args, client_address=client_address()), "expires_in": tokens.ttl("operator")}
+
+
+@blp.route("/auth/logout")
+class OperatorLogout(MethodView):
+    @operator_read_required
+    @blp.response(204)
+    def post(self):
+        """Sign this operator out everywhere: every token issued so far stops working."""
+        operators.revoke_tokens(g.operator, g.operator.id)
+
+
+@blp.route("/operators/<int:operator_id>/revoke-tokens")
+class OperatorRevoke(MethodView):
+    @operator_required
+    @blp.response(204)
+    def post(self, operator_id):
+        """Sign another operator out everywhere (audited)."""
+        operators.revoke_tokens(g.operator, operator_id)
 
 
 @blp.route("/members")

@@ -1,7 +1,7 @@
 """Operator API for payments: stores, after-payment rules, payments and refunds."""
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import (PageArgsSchema, idempotent, list_schema, operator_read_required, operator_required,

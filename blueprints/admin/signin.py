@@ -1,6 +1,6 @@
 """Operator API for sign-in rules: versions that apply from the next business day."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from blueprints.edge import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from blueprints.common import list_schema, operator_read_required, operator_required

@@ -9,7 +9,7 @@ from services.index import redis_index, redis_repair
 from services.leaderboards import leaderboard_reads
 from services.ledger import levels, points
 from services.members import member_cards
-from services.platform import audit_trail, clock, tokens
+from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import transaction
 from services.platform.errors import NotFound, Unauthorized
 from services.platform.redis_client import thread_client
@@ -17,8 +17,12 @@ from services.platform.redis_client import thread_client
 PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
 
 
-def login(*, code: str) -> tuple[Member, str]:
+LOGIN_PER_ADDRESS, LOGIN_WINDOW = 120, 60  # wx.login codes one address may exchange a minute
+
+
+def login(*, code: str, client_address: str) -> tuple[Member, str]:
     """Exchange a wx.login code for the member (created on first login) and a bearer token."""
+    ratelimit.check("member-login", client_address, limit=LOGIN_PER_ADDRESS, window=LOGIN_WINDOW)
     session = wechat.code_to_session(code)
     try:
         member = _upsert_member(session)
@@ -33,7 +37,6 @@ def _upsert_member(session: dict) -> Member:
         member = db.session.scalar(select(Member).where(Member.openid == session["openid"]).with_for_update())
         if member is None:
             member = create_member(session["openid"])
-        member.session_key = session.get("session_key")
         member.unionid = session.get("unionid") or member.unionid
         member.updated_at = clock.now()
     return member

@@ -1,4 +1,6 @@
 """Operators: accounts, login, member lookup and audited points adjustments."""
+import hashlib
+
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -7,11 +9,14 @@ from services.ledger import points
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import transaction
-from services.platform.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
+from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from services.platform.pagination import page
 
-LOGIN_ATTEMPTS = 10  # per username per window, before 429
 LOGIN_WINDOW = 900
+# failed logins a window allows, per (name, limit, subject): one address guessing one account; one
+# address guessing many; and one account from everywhere, high enough that no single address can
+# lock its operator out (successes never count)
+LOGIN_FAILURES = (("operator-login-pair", 5), ("operator-login-address", 30), ("operator-login-account", 100))
 ADJUST_LIMIT = 1_000_000  # points in one manual adjustment
 
 
@@ -28,13 +33,34 @@ def create_operator(*, username: str, password: str, role: str = "admin") -> Ope
     return operator
 
 
-def login(*, username: str, password: str) -> str:
-    """A bearer token for an operator's username and password."""
-    ratelimit.check("operator-login", username, limit=LOGIN_ATTEMPTS, window=LOGIN_WINDOW)
+def login(*, username: str, password: str, client_address: str) -> str:
+    """A bearer token for an operator's username and password; too many failures are a 429."""
+    subjects = _login_subjects(username, client_address)
+    for name, limit in LOGIN_FAILURES:
+        ratelimit.refuse_if_over(name, subjects[name], limit=limit, window=LOGIN_WINDOW)
     operator = db.session.scalar(select(Operator).where(Operator.username == username))
     if operator is None or not operator.active or not check_password_hash(operator.password_hash, password):
+        for name, _ in LOGIN_FAILURES:
+            ratelimit.count(name, subjects[name], window=LOGIN_WINDOW)
         raise Unauthorized("Wrong username or password.")
     return tokens.issue("operator", operator.id, operator.token_version)
+
+
+def _login_subjects(username: str, client_address: str) -> dict[str, str]:
+    account = hashlib.sha256(username.encode()).hexdigest()[:24]  # any text, as a safe key part
+    return {"operator-login-pair": f"{account}@{client_address}", "operator-login-address": client_address,
+            "operator-login-account": account}
+
+
+def revoke_tokens(operator: Operator, operator_id: int) -> None:
+    """Sign an operator out everywhere (logout, or an admin's revocation), audited."""
+    with transaction():
+        target = db.session.scalar(select(Operator).where(Operator.id == operator_id).with_for_update())
+        if target is None:
+            raise NotFound("No such operator.")
+        target.token_version += 1
+        audit_trail.record(operator.id, "operator.revoke_tokens", target_type="operator", target_id=operator_id,
+                           reason=None, details={"token_version": target.token_version})
 
 
 def authenticate(claims: tokens.Claims, *, write: bool) -> Operator:

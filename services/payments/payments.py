@@ -16,7 +16,7 @@ from models import Payment, db
 from services import wechat
 from services.coupons import coupons
 from services.payments import payment_rewards, refunds, stores
-from services.platform import clock
+from services.platform import clock, ratelimit
 from services.platform.db import transaction
 from services.platform.errors import NotFound, WeChatError
 from services.platform.pagination import page
@@ -24,11 +24,13 @@ from services.platform.pagination import page
 log = logging.getLogger(__name__)
 
 PAID_STATES = ("paid", "partially_refunded", "refunded")
+CREATES_PER_MEMBER, CREATE_WINDOW = 20, 60  # payments a member may open a minute
 
 
 def create_payment(member, *, amount_fen: int, description: str, client_ip: str, store_id: int | None = None,
                    coupon_code: str | None = None) -> tuple[Payment, dict]:
     """Open a purchase (a coupon lowers the amount and is held) and a JSAPI order for wx.requestPayment."""
+    ratelimit.check("payment-create", str(member.id), limit=CREATES_PER_MEMBER, window=CREATE_WINDOW)
     if store_id is not None:
         stores.get_store(store_id, active=True)
     with transaction():

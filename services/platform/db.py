@@ -3,6 +3,8 @@ import logging
 from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm.util import identity_key
@@ -10,6 +12,12 @@ from sqlalchemy.orm.util import identity_key
 from models import db
 
 log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1  # the largest id a column holds (PostgreSQL's integer)
+
+# the database could not be reached or took no more work: down, every pooled connection busy, a
+# connection dropped (the HTTP layer answers 503 unavailable)
+DATABASE_UNREACHABLE = (OperationalError, PoolTimeout, DisconnectionError)
 
 
 IN_UNIT_OF_WORK = "in_unit_of_work"  # session.info key: a transaction() block is open

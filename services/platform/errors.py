@@ -4,6 +4,7 @@
 class ServiceError(Exception):
     status = 400
     code = "invalid_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After
     message = "The request is not valid."
 
     def __init__(self, message=None, *, code=None, status=None, details=None):
@@ -40,6 +41,10 @@ class InsufficientPoints(Conflict):
 
 class MemberFrozen(Conflict):
     code, message = "member_frozen", "This member's points are frozen."
+
+
+class Unavailable(ServiceError):
+    status, code, message, retry_after = 503, "unavailable", "The service is unavailable; try again shortly.", 5
 
 
 class WeChatError(ServiceError):

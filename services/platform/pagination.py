@@ -1,6 +1,7 @@
 """Keyset pagination: `?limit=&cursor=` → items and an opaque next cursor."""
 import base64
 
+from services.platform.db import MAX_ID
 from services.platform.errors import InvalidRequest
 
 
@@ -22,7 +23,7 @@ def _decode(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = raw.split(":", 1)
-        if prefix != "id":
+        if prefix != "id" or not value.isdigit() or not 0 < int(value[:12]) <= MAX_ID:
             raise ValueError(raw)
         return int(value)
     except (ValueError, UnicodeDecodeError) as exc:

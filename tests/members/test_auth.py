@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import bearer
+from tests.conftest import bearer, unique
 
 MEMBER_ENDPOINTS = [("get", "/api/v1/me"), ("get", "/api/v1/points/ledger"), ("post", "/api/v1/auth/logout")]
 OPERATOR_ENDPOINTS = [("get", "/api/v1/admin/members"), ("get", "/api/v1/admin/levels"),
@@ -102,10 +102,13 @@ def test_viewer_operator_reads_but_cannot_write(client, operator, login):
     _error(res, 403, "forbidden")
 
 
-def test_operator_login_wrong_password_is_401_then_rate_limited(client, operator):
+def test_operator_login_wrong_password_is_401_then_rate_limited(app, client, operator, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
     operator()  # make sure an operator exists
-    for _ in range(10):
-        res = client.post("/api/v1/admin/auth/login", json={"username": "nobody-here", "password": "wrong"})
+    username = unique("nobody")
+    for _ in range(5):
+        res = client.post("/api/v1/admin/auth/login", json={"username": username, "password": "wrong"})
         _error(res, 401, "unauthorized")
-    res = client.post("/api/v1/admin/auth/login", json={"username": "nobody-here", "password": "wrong"})
+    res = client.post("/api/v1/admin/auth/login", json={"username": username, "password": "wrong"})
     _error(res, 429, "rate_limited")
+    assert int(res.headers["Retry-After"]) > 0

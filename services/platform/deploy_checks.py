@@ -1,0 +1,45 @@
+"""Refuse to run for real with the sandbox's secrets or the demo operator.
+
+Outside the sandbox (WECHAT_APPID is a real app's) the sandbox's WeChat Pay key or AppSecret would
+let anyone sign notifications or act as the app, and the demo operator's published password would
+open the operator API: the app refuses to start with them.
+"""
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from models import Operator, db
+from sandbox import SANDBOX_APPID, SANDBOX_PAY_KEY, SANDBOX_SECRET
+
+DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
+
+
+class UnsafeDeployment(RuntimeError):
+    pass
+
+
+def on_sandbox(config) -> bool:
+    return config["WECHAT_APPID"] == SANDBOX_APPID
+
+
+def refuse_sandbox_secrets(config) -> None:
+    """At create_app: a real app id with the sandbox's pay key or AppSecret is refused."""
+    if on_sandbox(config):
+        return
+    leaked = [name for name, value in (("WECHAT_PAY_KEY", SANDBOX_PAY_KEY), ("WECHAT_SECRET", SANDBOX_SECRET))
+              if config[name] == value]
+    if leaked:
+        raise UnsafeDeployment(f"refusing to start: {', '.join(leaked)} still hold the sandbox's values "
+                               f"while WECHAT_APPID is {config['WECHAT_APPID']!r}")
+
+
+def refuse_demo_operator(config) -> None:
+    """When serving starts (it reads the database, so never inside create_app): outside the sandbox, an
+    active operator with the demo password is refused."""
+    if on_sandbox(config):
+        return
+    username, password = DEMO_OPERATOR
+    operator = db.session.scalar(select(Operator).where(Operator.username == username, Operator.active))
+    db.session.rollback()
+    if operator is not None and check_password_hash(operator.password_hash, password):
+        raise UnsafeDeployment(f"refusing to start: operator {username!r} still has the demo password "
+                               "(change it or deactivate it)")
