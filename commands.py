@@ -36,6 +36,8 @@ def seed_demo_command():
     click.echo(f"store {store!r}; payment rule {rule!r} (pay ≥ 50 元 → pack {pack_id})")
     signin_rule = demo.seed_signin_rules()
     click.echo(f"sign-in rules: {f'version {signin_rule} created' if signin_rule else 'present'}")
+    tasks = demo.seed_tasks()
+    click.echo(f"tasks: {len(tasks)} created ({', '.join(tasks) or 'all present'})")
 
 
 @click.command("audit-ledger")

@@ -1,14 +1,15 @@
 """HTTP only: each blueprint parses, calls one service, serialises. Every blueprint is registered here."""
-from blueprints import coupons, health, leaderboards, members, payments, points, signin, subscriptions
+from blueprints import coupons, health, leaderboards, members, payments, points, signin, subscriptions, tasks
 from blueprints.admin import coupons as admin_coupons
 from blueprints.admin import levels as admin_levels
 from blueprints.admin import members as admin_members
 from blueprints.admin import payments as admin_payments
 from blueprints.admin import signin as admin_signin
+from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
-MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions)
-OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin)
+MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions, tasks)
+OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks)
 
 
 def register_blueprints(app, api):

@@ -54,3 +54,4 @@ from models.payment import Payment, PaymentRule, Refund, Store  # noqa: E402,F40
 from models.event import MemberEvent  # noqa: E402,F401
 import models.signin  # noqa: E402,F401
 from models.redis_repair import RedisRepair  # noqa: E402,F401
+from models.task import Task, TaskClaim  # noqa: E402,F401

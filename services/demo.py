@@ -2,16 +2,16 @@
 from flask import current_app
 from sqlalchemy import select
 
-from models import Level, Operator, PaymentRule, Store, db
+from models import Level, Operator, PaymentRule, Store, Task, db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from models.signin import SigninRule
 from services.ledger import levels
 from services.members import operators
-from services.platform import clock
-from services.platform import deploy_checks
+from services.platform import clock, deploy_checks
 from services.platform.db import transaction
 from services.platform.deploy_checks import DEMO_OPERATOR
 from services.signin import signin_rules
+from services.tasks import definitions
 
 DEMO_STORE = "旗舰店"
 DEMO_RULE = "支付满50元送礼包"
@@ -108,3 +108,48 @@ def seed_signin_rules() -> int | None:
     rewards = [dict(reward) for reward in signin_rules.DEFAULT_RULE["rewards"]]
     rewards[-1]["coupon_pack_id"] = pack_id
     return signin_rules.create_rule({"rewards": rewards}, effective_from=clock.today()).id
+
+
+def demo_tasks(pack_id: int) -> list[dict]:
+    """A task of every kind: the newbie chain and its bonus, daily, weekly, monthly and an achievement."""
+    newbie = [("newbie_profile", "完善个人资料", "profile_completed", 20, "pages/me/profile"),
+              ("newbie_phone", "绑定手机号", "phone_bound", 20, "pages/me/phone"),
+              ("newbie_signin", "完成首次签到", "signin", 10, "pages/signin/index"),
+              ("newbie_purchase", "完成首笔消费", "payment_paid", 50, "pages/pay/index")]
+    tasks = [{"code": code, "title": title, "kind": "newbie", "event": event, "target": 1, "reward_points": points,
+              "reward_growth": 5, "page": page, "sort_order": n} for n, (code, title, event, points, page) in
+             enumerate(newbie)]
+    tasks += [
+        {"code": "newbie_bonus", "title": "新手任务全部完成", "kind": "newbie", "event": "newbie_step", "target": 4,
+         "reward_pack_id": pack_id, "sort_order": 9},
+        {"code": "daily_signin", "title": "今日签到", "kind": "daily", "event": "signin", "target": 1, "reward_points": 5,
+         "page": "pages/signin/index", "sort_order": 10},
+        {"code": "daily_share", "title": "分享小程序给好友", "kind": "daily", "event": "share", "target": 1,
+         "reward_points": 5, "client_reportable": True, "sort_order": 11},
+        {"code": "daily_browse", "title": "浏览商品 3 次（每次 15 秒）", "kind": "daily", "event": "browse_goods",
+         "target": 3, "reward_points": 5, "client_reportable": True, "page": "pages/mall/index", "sort_order": 12},
+        {"code": "weekly_signin", "title": "本周签到 5 天", "kind": "weekly", "event": "signin", "target": 5,
+         "reward_points": 30, "reward_growth": 10, "page": "pages/signin/index", "sort_order": 20},
+        {"code": "weekly_spend", "title": "本周消费满 50 元", "kind": "weekly", "event": "payment_paid", "target": 1,
+         "condition": {"min_amount_fen": 5000}, "reward_points": 50, "page": "pages/pay/index", "sort_order": 21},
+        {"code": "monthly_purchases", "title": "本月消费 3 次", "kind": "monthly", "event": "payment_paid", "target": 3,
+         "reward_points": 100, "reward_growth": 20, "sort_order": 30},
+        {"code": "signin_achievement", "title": "累计签到", "kind": "achievement", "event": "signin",
+         "tiers": [{"target": 1, "points": 10}, {"target": 10, "points": 50}, {"target": 50, "points": 200}],
+         "sort_order": 40},
+    ]
+    return tasks
+
+
+def seed_tasks() -> list[str]:
+    """The demo tasks that are missing (by code), created by the demo operator; their codes."""
+    operator = db.session.scalar(select(Operator).order_by(Operator.id).limit(1))
+    pack_id = db.session.scalar(select(CouponPack.id).where(CouponPack.name == "支付有礼礼包", CouponPack.active)
+                                .order_by(CouponPack.id).limit(1))
+    existing = set(db.session.scalars(select(Task.code)))
+    created = []
+    for fields in demo_tasks(pack_id):
+        if fields["code"] not in existing:
+            definitions.create_task(operator, fields)
+            created.append(fields["code"])
+    return created

@@ -17,6 +17,7 @@ from services.platform import audit_trail, business_keys, clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, NotFound
 from services.platform.pagination import page
+from services.tasks import events
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes get read out and typed in
 CODE_LENGTH = 16  # 80 random bits
@@ -160,7 +161,16 @@ def discount_for(template: CouponTemplate, amount_fen: int) -> int:
 
 def use_held(holder: str, *, used_ref: str) -> int:
     """Mark every coupon `holder` holds as used; repeatable. Returns how many it used."""
-    return _update_unused(Coupon.held_by == holder, status="used", used_at=clock.now(), used_ref=used_ref)
+    held = db.session.execute(select(Coupon.member_id, Coupon.code).where(
+        Coupon.held_by == holder, Coupon.status == "unused")).all()
+    used = _update_unused(Coupon.held_by == holder, status="used", used_at=clock.now(), used_ref=used_ref)
+    for member_id, code in held:
+        _used(member_id, code, used_ref)
+    return used
+
+
+def _used(member_id: int, code: str, used_ref: str) -> None:
+    events.emit(member_id, "coupon_used", business_key=f"coupon_used:{code}", reference=used_ref[:128])
 
 
 def release_held(holder: str) -> int:
@@ -204,6 +214,7 @@ def redeem(code: str, *, used_ref: str) -> Coupon:
         raise CouponNotUsable(reason)
     coupon.status, coupon.used_at, coupon.used_ref = "used", clock.now(), used_ref
     db.session.flush()
+    _used(coupon.member_id, coupon.code, used_ref)
     return coupon
 
 

@@ -10,6 +10,7 @@ from services.leaderboards import leaderboard_reads
 from services.ledger import levels, points
 from services.members import member_cards
 from services.platform import audit_trail, clock, ratelimit, tokens
+from services.tasks import events
 from services.platform.db import transaction
 from services.platform.errors import NotFound, Unauthorized
 from services.platform.redis_client import thread_client
@@ -89,6 +90,8 @@ def update_profile(member: Member, changes: dict) -> Member:
         member.updated_at = clock.now()
         if {"nickname", "avatar_url"} & changes.keys():
             leaderboard_reads.profile_changed(member)
+        if member.nickname and member.avatar_url and member.birthday:  # counted once, ever
+            events.emit(member.id, "profile_completed", business_key=f"profile_completed:{member.id}")
     return member
 
 
@@ -98,6 +101,7 @@ def bind_phone(member: Member, *, code: str) -> Member:
     with transaction():
         member.phone = phone
         member.updated_at = clock.now()
+        events.emit(member.id, "phone_bound", business_key=f"phone_bound:{member.id}")
     return member
 
 

@@ -18,7 +18,8 @@ from services.ledger import growth, points
 from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payment_rules
-from services.platform import clock, events
+from services.platform import clock
+from services.tasks import events
 from services.platform.db import transaction
 from services.platform.errors import MemberFrozen
 
@@ -102,7 +103,7 @@ def reward(payment: Payment) -> None:
                                     source_ref=ref)
     payment.coupon_codes = [coupon.code for coupon in issued]
     payment.rewarded_at = clock.now()
-    events.emit(member.id, "payment", business_key=key, reference=ref,
+    events.emit(member.id, "payment_paid", business_key=key, reference=ref,
                 payload={"amount_fen": payment.amount_fen, "store_id": payment.store_id})
     messages.enqueue(member.id, "pay_success", _pay_success_message(payment), business_key=f"msg:{key}",
                      page=f"pages/payment/result?id={payment.id}")

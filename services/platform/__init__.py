@@ -6,7 +6,7 @@
 - errors: `ServiceError` and its kinds; app.py turns them into the contract's envelope.
 - tokens, ratelimit, idempotency (Idempotency-Key), pagination (`page`), rendered (`RawJSON`),
   snapshots (process copies of rarely changed config), business_keys (a repeat returns the first
-  entry), events (`emit` a member event), audit_trail (`record` an operator's change).
+  entry), audit_trail (`record` an operator's change).
 - jobs: `enqueue`, the worker and the periodic tick; areas: `Area`, `Periodic`, `wiring()`.
 - redis_client (`get_redis`, `thread_client`), embedded_redis, health.
 Prunes old Idempotency-Keys daily.

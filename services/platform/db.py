@@ -66,13 +66,15 @@ def execute_prebuilt(statement, **params) -> CursorResult:
 _INSERTS_ONCE = {}  # (dialect, table, key) -> INSERT … ON CONFLICT (key) DO NOTHING RETURNING id
 
 
-def insert_once(table, *, key: str = "business_key", **values) -> int | None:
+def insert_once(table, *, key: str | None = "business_key", **values) -> int | None:
     """Insert a row unless one with the same unique `key` exists (PostgreSQL and SQLite): the new
-    row's id, or None. A parallel insert of the same key is waited for, not raced."""
+    row's id, or None. A parallel insert of the same key is waited for, not raced. key=None: unless
+    any of the table's unique keys is taken."""
     dialect = db.engine.dialect.name
     if (dialect, table, key) not in _INSERTS_ONCE:
-        _INSERTS_ONCE[dialect, table, key] = ({"postgresql": postgresql, "sqlite": sqlite}[dialect].insert(table)
-                                              .on_conflict_do_nothing(index_elements=[key]).returning(table.c.id))
+        insert = {"postgresql": postgresql, "sqlite": sqlite}[dialect].insert(table)
+        _INSERTS_ONCE[dialect, table, key] = (insert.on_conflict_do_nothing(index_elements=[key] if key else None)
+                                              .returning(table.c.id))
     return execute_prebuilt(_INSERTS_ONCE[dialect, table, key], **values).scalar()
 
 

@@ -20,7 +20,8 @@ from services.leaderboards import leaderboards
 from services.ledger import growth, points
 from services.members.member_lock import lock_member
 from services.messages import messages
-from services.platform import clock, events
+from services.platform import clock
+from services.tasks import events
 from services.platform.db import execute_prebuilt, transaction
 from services.platform.errors import Conflict, InvalidRequest
 from services.signin import signin_index, signin_rules
@@ -79,6 +80,7 @@ def make_up(member_id: int, day: date) -> dict:
         answer = _record_day(member_id, day, kind="made_up", streak=streak, rules=signin_rules.in_force(today),
                              reached={"streak": last_streak, "total": total + 1},
                              paid_with=paid_with, cost_points=cost)
+        events.emit(member_id, "signin_makeup", business_key=f"makeup:{member_id}:{day}", reference=f"signin:{day}")
         _index(member_id, day, kind="made_up", paid_with=paid_with, totals=signin_index.totals_from_sql(member_id))
         return {**answer, "streak": last_streak if last_day >= today - timedelta(days=1) else 0}
 

@@ -1,0 +1,147 @@
+"""Task definitions operators keep (audited), their periods and their tiers."""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from models import Task, db
+from services.coupons import coupon_catalog
+from services.platform import audit_trail, clock
+from services.platform.db import transaction
+from services.platform.errors import Conflict, InvalidRequest, NotFound
+from services.tasks.event_types import EVENT_TYPES
+
+TASK_FIELDS = ("code", "title", "description", "icon", "kind", "event", "target", "condition", "reward_points",
+               "reward_growth", "reward_pack_id", "tiers", "starts_at", "ends_at", "sort_order", "page", "enabled",
+               "client_reportable")
+PERIODS = {"daily": "day", "weekly": "week", "monthly": "month"}  # newbie: once; achievement: all time
+
+
+@dataclass(frozen=True)
+class Tier:
+    number: int  # 0 for a task of one tier
+    target: int
+    points: int
+    growth: int
+    coupon_pack_id: int | None
+
+
+def tiers_of(task: Task) -> list[Tier]:
+    """What a task pays, in order: an achievement's tiers, or the one tier of any other task."""
+    if task.kind == "achievement" and task.tiers:
+        return [Tier(n, tier["target"], tier.get("points", 0), tier.get("growth", 0), tier.get("coupon_pack_id"))
+                for n, tier in enumerate(sorted(task.tiers, key=lambda tier: tier["target"]))]
+    return [Tier(0, task.target, task.reward_points, task.reward_growth, task.reward_pack_id)]
+
+
+def period_key(task: Task, at: datetime | None = None) -> str:
+    """The period a claim of `task` counts in, at `at` (now): a day, an ISO week, a month, or once / all."""
+    if task.kind in PERIODS:
+        return clock.period_key(PERIODS[task.kind], at)
+    return "once" if task.kind == "newbie" else "all"
+
+
+def period_start(task: Task, at: datetime | None = None) -> datetime | None:
+    """The first instant of the current period (business time); None: all time."""
+    today = clock.local(at).date()
+    if task.kind == "daily":
+        return clock.start_of_day(today)
+    if task.kind == "weekly":
+        return clock.start_of_day(today - timedelta(days=today.weekday()))
+    if task.kind == "monthly":
+        return clock.start_of_day(date(today.year, today.month, 1))
+    return None
+
+
+def is_open(task: Task, at: datetime | None = None) -> bool:
+    now = at or clock.now()
+    return task.enabled and (task.starts_at is None or task.starts_at <= now) and (
+        task.ends_at is None or now < task.ends_at)
+
+
+def all_tasks() -> list[Task]:
+    return list(db.session.scalars(select(Task).order_by(Task.sort_order, Task.id)))
+
+
+def get_task(task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound("No such task.")
+    return task
+
+
+def task_by_code(code: str) -> Task:
+    task = db.session.scalar(select(Task).where(Task.code == code))
+    if task is None:
+        raise NotFound("No such task.")
+    return task
+
+
+def create_task(operator, fields: dict) -> Task:
+    """Add a task (audited; `operator` None: seed-demo)."""
+    with _unique_code(), transaction():
+        now = clock.now()
+        task = Task(**_checked(fields), created_at=now, updated_at=now)
+        db.session.add(task)
+        db.session.flush()
+        audit_trail.record(operator.id if operator else None, "task.create", target_type="task", target_id=task.id, reason=None,
+                           details={"code": task.code})
+    return task
+
+
+def update_task(operator, task_id: int, fields: dict) -> Task:
+    """Change a task (audited); rewards already claimed keep what they paid."""
+    with _unique_code(), transaction():
+        task = get_task(task_id)
+        merged = _checked({key: fields.get(key, getattr(task, key)) for key in TASK_FIELDS})
+        for key, value in merged.items():
+            setattr(task, key, value)
+        task.updated_at = clock.now()
+        audit_trail.record(operator.id if operator else None, "task.update", target_type="task", target_id=task.id, reason=None,
+                           details={"changed": sorted(fields)})
+    return task
+
+
+def disable_task(operator, task_id: int) -> None:
+    """Switch a task off (audited); its claims and their rewards stay."""
+    with transaction():
+        task = get_task(task_id)
+        task.enabled, task.updated_at = False, clock.now()
+        audit_trail.record(operator.id if operator else None, "task.disable", target_type="task", target_id=task.id, reason=None)
+
+
+def _checked(fields: dict) -> dict:
+    fields = {key: fields[key] for key in TASK_FIELDS if key in fields}
+    if fields["event"] not in EVENT_TYPES:
+        raise _invalid("event", f"Unknown event type; one of {sorted(EVENT_TYPES)}.")
+    if fields.get("client_reportable") and not EVENT_TYPES[fields["event"]].client:
+        raise _invalid("client_reportable", "The client may not report this event.")
+    if fields["kind"] == "achievement" and not fields.get("tiers"):
+        fields["tiers"] = [{"target": fields.get("target", 1), "points": fields.get("reward_points", 0),
+                            "growth": fields.get("reward_growth", 0), "coupon_pack_id": fields.get("reward_pack_id")}]
+    if fields["kind"] != "achievement":
+        fields["tiers"] = None
+    for pack_id in {fields.get("reward_pack_id"), *(tier.get("coupon_pack_id") for tier in fields.get("tiers") or [])}:
+        if pack_id is not None:
+            try:
+                coupon_catalog.get_pack(pack_id)
+            except NotFound:
+                raise _invalid("reward_pack_id", f"No coupon pack {pack_id}.") from None
+    return fields
+
+
+def _invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, status=422, details={field: [message]})
+
+
+class _unique_code:
+    """A duplicate code is a 409, not a database error."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is IntegrityError:
+            raise Conflict("Another task has that code.", code="task_exists") from exc
+        return False

@@ -1,0 +1,60 @@
+"""Task progress, counted from the member's events (never stored, so never out of step), and the
+member's task list: a fixed number of statements whatever the number of events (tasks, one count of
+every task's events in its period, the period's claims, the member's phone)."""
+from sqlalchemy import and_, func, select
+
+from models import Member, MemberEvent, TaskClaim, db
+from services.tasks.definitions import all_tasks, is_open, period_key, period_start, tiers_of
+
+
+def counts(member_id: int, tasks) -> dict[int, int]:
+    """Per task id: the member's events that count for it in its current period, in one statement."""
+    if not tasks:
+        return {}
+    row = db.session.execute(select(*[_counted(task).label(f"t{task.id}") for task in tasks])
+                             .where(MemberEvent.member_id == member_id)).one()
+    return {task.id: value for task, value in zip(tasks, row)}
+
+
+def _counted(task):
+    conditions = [MemberEvent.type == task.event]
+    if (start := period_start(task)) is not None:
+        conditions.append(MemberEvent.occurred_at >= start)
+    if min_amount := (task.condition or {}).get("min_amount_fen"):
+        conditions.append(MemberEvent.payload["amount_fen"].as_integer() >= min_amount)
+    return func.count(MemberEvent.id).filter(and_(*conditions))
+
+
+def claimed_tiers(member_id: int, tasks) -> set[tuple[int, str, int]]:
+    """(task id, period, tier) of every claim the member made in the tasks' current periods."""
+    periods = {period_key(task) for task in tasks}
+    return set(db.session.execute(select(TaskClaim.task_id, TaskClaim.period_key, TaskClaim.tier).where(
+        TaskClaim.member_id == member_id, TaskClaim.period_key.in_(periods))).all()) if tasks else set()
+
+
+def member_tasks(member_id: int) -> dict:
+    """GET /tasks: the open tasks with the member's progress and status; the newbie chain until it is done."""
+    tasks = [task for task in all_tasks() if is_open(task)]
+    progress, claimed = counts(member_id, tasks), claimed_tiers(member_id, tasks)
+    phone = db.session.scalar(select(Member.phone).where(Member.id == member_id))
+    newbie = [task for task in tasks if task.kind == "newbie"]
+    chain_done = bool(newbie) and all((task.id, "once", 0) in claimed for task in newbie)
+    return {"items": [_item(task, progress[task.id], claimed, phone) for task in tasks
+                      if not (task.kind == "newbie" and chain_done)]}
+
+
+def _item(task, count: int, claimed: set, phone: str | None) -> dict:
+    period, tiers = period_key(task), tiers_of(task)
+    tier = next((tier for tier in tiers if (task.id, period, tier.number) not in claimed), None)
+    shown = tier or tiers[-1]
+    if tier is None:
+        status = "claimed"
+    elif count >= tier.target and (task.kind != "newbie" or phone):
+        status = "claimable"
+    else:
+        status = "todo"
+    return {"code": task.code, "title": task.title, "description": task.description, "icon": task.icon,
+            "kind": task.kind, "event": task.event, "period": period, "tier": shown.number,
+            "tiers": len(tiers), "target": shown.target, "progress": min(count, shown.target), "status": status,
+            "reward": {"points": shown.points, "growth": shown.growth, "coupon_pack_id": shown.coupon_pack_id},
+            "page": task.page, "needs_phone": task.kind == "newbie" and not phone}
