@@ -59,7 +59,8 @@ def _parse():
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="load generator threads")
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
-    p.add_argument("--only", nargs="*", help="bare signin calendar leaderboard me")
+    p.add_argument("--only", nargs="*", help="bare signin calendar leaderboard me tasks")
+    p.add_argument("--task-members", type=int, default=200, help="members with TASK_EVENTS events each (GET /tasks)")
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"))
     p.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
@@ -125,9 +126,39 @@ def _prepare(args) -> list[str]:
             written = leaderboards.write_board(leaderboards.BOARDS["points_week"], rows)
             print(f"==> points_week: {written} members in {time.monotonic() - started:.1f}s "
                   f"({get_redis().zcard(leaderboards.key(leaderboards.BOARDS['points_week'])) - 1} in Redis)")
+            _seed_tasks(ids[:args.task_members])
             return [tokens.issue("member", mid, 0) for mid in ids]
     finally:
         shutil.rmtree(instance, ignore_errors=True)
+
+
+TASKS = 20  # open tasks every member sees
+TASK_EVENTS = 1000  # events of each task member, over the last 60 days
+TASK_EVENT_TYPES = ("signin", "share", "view_article", "browse_goods", "payment_paid")
+
+
+def _seed_tasks(member_ids):
+    """TASKS tasks of every kind and TASK_EVENTS events for each of `member_ids` (written in bulk)."""
+    from models import MemberEvent, db
+    from services.platform import clock
+    from services.platform.db import transaction
+    from services.tasks import definitions
+
+    started, kinds = time.monotonic(), ("daily", "weekly", "monthly", "achievement")
+    with transaction():
+        for n in range(TASKS):
+            definitions.create_task(None, {"code": f"bench_{n}", "title": f"bench {n}", "kind": kinds[n % 4],
+                                           "event": TASK_EVENT_TYPES[n % 5], "target": 1 + n, "reward_points": 1,
+                                           "condition": {"min_amount_fen": 100} if n % 5 == 4 else None})
+    now, rng = clock.now(), random.Random(7)
+    for member_id in member_ids:
+        rows = [{"member_id": member_id, "type": TASK_EVENT_TYPES[n % 5], "business_key": f"bench:{member_id}:{n}",
+                 "reference": None, "payload": {"amount_fen": rng.randint(1, 50000)} if n % 5 == 4 else None,
+                 "occurred_at": now - timedelta(seconds=rng.randint(0, 60 * 86400))} for n in range(TASK_EVENTS)]
+        with transaction():
+            db.session.execute(MemberEvent.__table__.insert(), rows)
+    print(f"==> {TASKS} tasks, {len(member_ids) * TASK_EVENTS} events for {len(member_ids)} members "
+          f"in {time.monotonic() - started:.1f}s")
 
 
 def _free_port() -> int:
@@ -189,7 +220,9 @@ def _endpoints():
             "calendar": ("GET", f"/api/v1/signin/calendar?month={month}"),
             "leaderboard": ("GET", "/api/v1/leaderboards/points_week"),
             # no goal, for context: a signed-in read through the ORM (the member, level and points: 5 queries)
-            "me": ("GET", "/api/v1/me")}
+            "me": ("GET", "/api/v1/me"),
+            # the task list of a member with TASKS tasks and TASK_EVENTS events: 4 statements whatever the events
+            "tasks": ("GET", "/api/v1/tasks")}
 
 
 def _measure(base, tokens, args) -> dict:
@@ -200,6 +233,7 @@ def _measure(base, tokens, args) -> dict:
         if args.only and name not in args.only and name != "bare":
             continue
         probe = tokens[-1]  # the probe's sign-in uses a member the measurement does not
+        members = tokens[:args.task_members] + [probe] if name == "tasks" else tokens
         status = _status(base + path, method, probe)
         if status == 404:
             print(f"--- {name}: {method} {path} answers 404: not there yet, skipped")
@@ -208,10 +242,10 @@ def _measure(base, tokens, args) -> dict:
             print(f"--- {name}: {method} {path} answers {status} to a probe; measuring anyway")
         if method == "GET" and not args.cold:
             started = time.monotonic()
-            ok = load.warm(base, method, path, tokens[:-1], connections=args.connections)
+            ok = load.warm(base, method, path, members[:-1], connections=args.connections)
             print(f"    warm-up: every member once ({ok} answered 2xx) in {time.monotonic() - started:.1f}s")
-        result = _load(runner, base, method, path, tokens, args) if name == "bare" else _interleaved(
-            runner, base, method, path, tokens, args)
+        result = _load(runner, base, method, path, members, args) if name == "bare" else _interleaved(
+            runner, base, method, path, members, args)
         results[name] = result
         print(f"--- {name}: {result['rps']:.0f} req/s, {result['requests']} requests, "
               f"{result['errors']} not 2xx, p50 {result.get('p50_ms', '?')} ms, p99 {result.get('p99_ms', '?')} ms")
@@ -235,8 +269,10 @@ def _interleaved(runner, base, method, path, tokens, args) -> dict:
     for _ in range(args.slices):
         bare.append(_load(runner, base, *_endpoints()["bare"], tokens, args, seconds))
         slices.append(_load(runner, base, method, path, tokens[used:], args, seconds))
-        # each wrk thread walks its own stride: one may have gone `threads` times as far as the count says
-        used = min(used + (slices[-1]["requests"] + args.connections) * args.threads, len(tokens) - 2)
+        # each wrk thread walks its own stride: one may have gone `threads` times as far as the count says;
+        # reads may use the same members again
+        if method == "POST":
+            used = min(used + (slices[-1]["requests"] + args.connections) * args.threads, len(tokens) - 2)
     total = sum(part["requests"] for part in slices)
     p50s = sorted(part.get("p50_ms") or 0 for part in slices)
     return {"rps": sum(part["rps"] for part in slices) / len(slices), "requests": total,
