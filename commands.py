@@ -9,7 +9,7 @@ from services.ledger import audit, points
 from services.members import operators
 from services.payments import payments
 from services.platform.areas import areas_command
-from services.platform.jobs import worker_command
+from services.platform.worker import worker_command
 from services.signin.signin import signin_remind_command
 
 

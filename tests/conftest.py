@@ -5,6 +5,8 @@ without them it runs on a SQLite file and an embedded redis-server in a temporar
 """
 import itertools
 import os
+import sys
+import types
 import tempfile
 import threading
 from datetime import UTC, datetime
@@ -26,7 +28,10 @@ from services.platform import embedded_redis
 from services.platform.db import transaction
 from services.platform.redis_client import get_redis
 
-_serial = itertools.count(1)
+# pytest loads this file as `conftest` and the tests import it as `tests.conftest`: two module copies.
+# They share one counter (kept in sys.modules), or unique() could hand out a name twice.
+_shared = sys.modules.setdefault("loyalty_tests_shared", types.ModuleType("loyalty_tests_shared"))
+_serial = _shared.__dict__.setdefault("serial", itertools.count(1))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ let anyone sign notifications or act as the app, and the demo operator's publish
 open the operator API: the app refuses to start with them.
 """
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.security import check_password_hash
 
 from models import Operator, db
@@ -38,7 +39,10 @@ def refuse_demo_operator(config) -> None:
     if on_sandbox(config):
         return
     username, password = DEMO_OPERATOR
-    operator = db.session.scalar(select(Operator).where(Operator.username == username, Operator.active))
+    try:
+        operator = db.session.scalar(select(Operator).where(Operator.username == username, Operator.active))
+    except (OperationalError, ProgrammingError):  # not migrated yet (or away): no operator to refuse
+        operator = None
     db.session.rollback()
     if operator is not None and check_password_hash(operator.password_hash, password):
         raise UnsafeDeployment(f"refusing to start: operator {username!r} still has the demo password "

@@ -2,24 +2,21 @@
 
 Any services module queues work with `jobs.enqueue("services.area.module.function", *args)`. Periodic
 tasks are declared by their area (`Periodic(...)` in its `AREA`, see services.platform.areas) and
-ticked from the app's wiring. The worker is given its app when it starts (`flask worker` builds it)
-and pushes that app's context around each job: nothing here imports the app.
+ticked from the app's wiring. The worker (services/platform/worker.py) is given its app when it starts
+(`flask worker` builds it) and pushes that app's context around each job: nothing here imports the app.
 Jobs may run twice (a worker dies, a sweep and a queued job meet): every target must be idempotent.
 """
 import logging
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
-import click
 import redis
 from flask import current_app
-from flask.cli import with_appcontext
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from services.platform import clock
-from services.platform.areas import describe, function_at, wiring
+from services.platform.areas import function_at, wiring
 from services.platform.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -69,14 +66,14 @@ def tick() -> list[str]:
 
 # -- workers ----------------------------------------------------------------------------------
 
-def _worker_connection() -> redis.Redis:
+def worker_connection() -> redis.Redis:
     """A client of the app's Redis for a worker alone: RQ stretches its socket timeout for blocking pops."""
     pool = get_redis().connection_pool
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class,
                                                             **pool.connection_kwargs))
 
 
-class _InAppContext:
+class InAppContext:
     """An RQ worker that runs each job inside its app's context (the app it was given at start)."""
 
     def __init__(self, *args, app, **kwargs):
@@ -88,11 +85,7 @@ class _InAppContext:
             return super().perform_job(job, queue)
 
 
-class AppWorker(_InAppContext, Worker):
-    """Forks a work horse per job, as RQ does; the horse runs the job in the worker's app context."""
-
-
-class _BurstWorker(_InAppContext, SimpleWorker):
+class _BurstWorker(InAppContext, SimpleWorker):
     """Runs jobs in this process and remembers them for the report."""
 
     def __init__(self, *args, **kwargs):
@@ -110,7 +103,7 @@ def drain() -> dict[str, Counter]:
     Returns, per target function, a count of job outcomes: the value returned when it is a string
     (e.g. "sent"), "ok" otherwise, or "error" when the job raised.
     """
-    connection = _worker_connection()
+    connection = worker_connection()
     worker = _BurstWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
                           app=current_app._get_current_object())
     try:
@@ -123,46 +116,3 @@ def drain() -> dict[str, Counter]:
         result = job.return_value() if job.get_status() == "finished" else "error"
         report.setdefault(target, Counter())[result if isinstance(result, str) else "ok"] += 1
     return report
-
-
-def serve(app) -> None:
-    """Work forever: a forking RQ worker with its scheduler, plus a thread that ticks every TICK_SECONDS.
-
-    The thread only touches Redis (it queues periodic tasks, the worker runs them), so the forked work
-    horses inherit no database connection.
-    """
-    stop = threading.Event()
-    threading.Thread(target=_tick_loop, args=(app, stop), name="periodic-tick", daemon=True).start()
-    try:
-        connection = _worker_connection()
-        AppWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app).work(with_scheduler=True)
-    finally:
-        stop.set()
-
-
-def _tick_loop(app, stop: threading.Event) -> None:
-    while not stop.is_set():
-        with app.app_context():
-            try:
-                if due := tick():
-                    log.info("periodic tasks queued: %s", ", ".join(due))
-            except Exception:  # Redis away for a moment: try again next tick
-                log.exception("periodic tick failed")
-        stop.wait(TICK_SECONDS)
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Run what is due and queued, then exit.")
-@with_appcontext
-def worker_command(burst):
-    """Run background jobs and periodic tasks (with --burst: once, then exit)."""
-    if not burst:
-        click.echo(f"worker on queue {QUEUE_NAME!r}\n{describe()}")
-        serve(current_app._get_current_object())
-        return
-    due = tick()
-    click.echo(f"periodic tasks queued: {', '.join(due) or 'none due'}")
-    report = drain()
-    click.echo(f"jobs run: {sum(sum(c.values()) for c in report.values())}")
-    for target, outcomes in sorted(report.items()):
-        click.echo(f"  {target}: " + ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 import services
 from models import AuditLog, db
-from services.platform import jobs
+from services.platform import jobs, worker
 from services.platform.areas import collect, describe, wiring
 from services.platform.db import NestedTransaction, transaction
 
@@ -68,7 +68,7 @@ def test_the_worker_runs_each_job_in_its_own_app_with_every_area(app):
     """A forking worker (as `flask worker` runs) given the app: the job sees the same wiring."""
     q = Queue("wiring-test", connection=jobs.get_redis())
     job = q.enqueue(jobs.run_job, "services.platform.areas.describe")
-    jobs.AppWorker([q], connection=jobs.get_redis(), app=app).work(burst=True, logging_level="WARNING")
+    worker.AppWorker([q], connection=jobs.get_redis(), app=app).work(burst=True, logging_level="WARNING")
     assert job.get_status(refresh=True) == "finished"
     assert job.return_value() == describe()
 
