@@ -1,7 +1,5 @@
 """Claiming a task's reward: once per period and tier, guarded by the claim's unique business key (not a
 read), and a newbie reward once per phone number, whichever member the phone is bound to."""
-import hashlib
-
 from sqlalchemy import select, update
 
 from models import Member, TaskClaim, db
@@ -13,7 +11,7 @@ from services.platform.db import insert_once, transaction
 from services.platform.errors import Conflict
 from services.tasks import events
 from services.tasks.definitions import is_open, period_key, task_by_code, tiers_of
-from services.tasks.progress import counts
+from services.tasks.progress import counts, phone_key
 
 
 class NotClaimable(Conflict):
@@ -55,10 +53,10 @@ def _phone_key(task, member_id: int) -> str | None:
     phone = db.session.scalar(select(Member.phone).where(Member.id == member_id))
     if not phone:
         raise NotClaimable("Bind a phone number first: newbie rewards are paid once per phone.", "phone_required")
-    phone_key = f"task:{task.code}:phone:{hashlib.sha256(phone.encode()).hexdigest()[:40]}"
-    if db.session.scalar(select(TaskClaim.id).where(TaskClaim.phone_key == phone_key)):
+    key = phone_key(task, phone)
+    if db.session.scalar(select(TaskClaim.id).where(TaskClaim.phone_key == key)):
         raise NotClaimable("This phone number has had this newbie reward already.", "phone_used")
-    return phone_key
+    return key
 
 
 def _pay(task, tier, member_id: int, claim_id: int, business_key: str) -> dict:

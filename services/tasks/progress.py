@@ -1,6 +1,8 @@
 """Task progress, counted from the member's events (never stored, so never out of step), and the
-member's task list: a fixed number of statements whatever the number of events (tasks, one count of
-every task's events in its period, the period's claims, the member's phone)."""
+member's task list: a fixed number of statements whatever the number of events (tasks, the member's
+phone, one count of every task's events in its period, the period's claims)."""
+import hashlib
+
 from sqlalchemy import and_, func, select
 
 from models import Member, MemberEvent, TaskClaim, db
@@ -25,18 +27,28 @@ def _counted(task):
     return func.count(MemberEvent.id).filter(and_(*conditions))
 
 
-def claimed_tiers(member_id: int, tasks) -> set[tuple[int, str, int]]:
-    """(task id, period, tier) of every claim the member made in the tasks' current periods."""
+def claimed_tiers(member_id: int, tasks, phone: str | None) -> set[tuple[int, str, int]]:
+    """(task id, period, tier) of every claim the member made in the tasks' current periods, and of the
+    newbie rewards paid to the member's phone number (under whichever member)."""
+    if not tasks:
+        return set()
     periods = {period_key(task) for task in tasks}
+    phone_keys = [phone_key(task, phone) for task in tasks if task.kind == "newbie"] if phone else []
     return set(db.session.execute(select(TaskClaim.task_id, TaskClaim.period_key, TaskClaim.tier).where(
-        TaskClaim.member_id == member_id, TaskClaim.period_key.in_(periods))).all()) if tasks else set()
+        ((TaskClaim.member_id == member_id) & TaskClaim.period_key.in_(periods))
+        | TaskClaim.phone_key.in_(phone_keys))).all())
+
+
+def phone_key(task, phone: str) -> str:
+    """The key a newbie reward takes for a phone number: paid once per number, whichever member."""
+    return f"task:{task.code}:phone:{hashlib.sha256(phone.encode()).hexdigest()[:40]}"
 
 
 def member_tasks(member_id: int) -> dict:
     """GET /tasks: the open tasks with the member's progress and status; the newbie chain until it is done."""
     tasks = [task for task in all_tasks() if is_open(task)]
-    progress, claimed = counts(member_id, tasks), claimed_tiers(member_id, tasks)
     phone = db.session.scalar(select(Member.phone).where(Member.id == member_id))
+    progress, claimed = counts(member_id, tasks), claimed_tiers(member_id, tasks, phone)
     newbie = [task for task in tasks if task.kind == "newbie"]
     chain_done = bool(newbie) and all((task.id, "once", 0) in claimed for task in newbie)
     return {"items": [_item(task, progress[task.id], claimed, phone) for task in tasks

@@ -101,6 +101,8 @@ def test_newbie_rewards_go_to_a_phone_number_once(client, wx, login, tasks):
         _bind_phone(client, wx, member, phone)
         _sign(client, member)
     assert _claim(client, first, code).status_code == 200
+    offered = client.get("/api/v1/tasks", headers=second["headers"]).get_json()["items"]
+    assert code not in [item["code"] for item in offered]  # the phone's newbie reward is paid: nothing to show
     assert assert_error(_claim(client, second, code), 409)["details"]["reason"] == "phone_used"
 
 
