@@ -145,11 +145,10 @@ def _seed_tasks(member_ids):
     from services.tasks import definitions
 
     started, kinds = time.monotonic(), ("daily", "weekly", "monthly", "achievement")
-    with transaction():
-        for n in range(TASKS):
-            definitions.create_task(None, {"code": f"bench_{n}", "title": f"bench {n}", "kind": kinds[n % 4],
-                                           "event": TASK_EVENT_TYPES[n % 5], "target": 1 + n, "reward_points": 1,
-                                           "condition": {"min_amount_fen": 100} if n % 5 == 4 else None})
+    for n in range(TASKS):
+        definitions.create_task(None, {"code": f"bench_{n}", "title": f"bench {n}", "kind": kinds[n % 4],
+                                       "event": TASK_EVENT_TYPES[n % 5], "target": 1 + n, "reward_points": 1,
+                                       "condition": {"min_amount_fen": 100} if n % 5 == 4 else None})
     now, rng = clock.now(), random.Random(7)
     for member_id in member_ids:
         rows = [{"member_id": member_id, "type": TASK_EVENT_TYPES[n % 5], "business_key": f"bench:{member_id}:{n}",

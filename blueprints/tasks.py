@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import idempotent, list_schema, member_required
+from blueprints.common import dumped, idempotent, list_schema, member_required
 from blueprints.edge import Blueprint
 from models.task import TASK_KINDS
 from services.tasks import claims, client_events, progress
@@ -60,13 +60,16 @@ class EventAcceptedSchema(Schema):
     accepted = fields.Boolean(metadata={"description": "false: that client_event_id was reported before"})
 
 
+MemberTaskListSchema = list_schema(MemberTaskSchema, "MemberTaskList")
+
+
 @blp.route("")
 class Tasks(MethodView):
     @member_required
-    @blp.response(200, list_schema(MemberTaskSchema, "MemberTaskList"))
+    @blp.response(200, MemberTaskListSchema)
     def get(self):
         """The member's tasks with progress, target, status and reward (the newbie chain until done)."""
-        return progress.member_tasks(g.card.id)
+        return dumped(progress.member_tasks(g.card.id))  # in MemberTaskList's shape already (a test holds them)
 
 
 @blp.route("/<code>/claim")

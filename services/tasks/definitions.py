@@ -1,5 +1,6 @@
 """Task definitions operators keep (audited), their periods and their tiers."""
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -7,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Task, db
 from services.coupons import coupon_catalog
-from services.platform import audit_trail, clock
+from services.platform import audit_trail, clock, snapshots
 from services.platform.db import transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
 from services.tasks.event_types import EVENT_TYPES
@@ -16,6 +17,7 @@ TASK_FIELDS = ("code", "title", "description", "icon", "kind", "event", "target"
                "reward_growth", "reward_pack_id", "tiers", "starts_at", "ends_at", "sort_order", "page", "enabled",
                "client_reportable")
 PERIODS = {"daily": "day", "weekly": "week", "monthly": "month"}  # newbie: once; achievement: all time
+SNAPSHOT = "tasks"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,14 @@ def all_tasks() -> list[Task]:
     return list(db.session.scalars(select(Task).order_by(Task.sort_order, Task.id)))
 
 
+def listed_tasks() -> list[SimpleNamespace]:
+    """Every task as this process's copy shows it (SQL at most every snapshots.SECONDS, at once after
+    a change here): for the task list. A claim reads the task from SQL."""
+    return snapshots.get(SNAPSHOT, lambda: [SimpleNamespace(**{column.key: getattr(task, column.key)
+                                                               for column in Task.__table__.columns})
+                                            for task in all_tasks()])
+
+
 def get_task(task_id: int) -> Task:
     task = db.session.get(Task, task_id)
     if task is None:
@@ -85,8 +95,7 @@ def create_task(operator, fields: dict) -> Task:
         task = Task(**_checked(fields), created_at=now, updated_at=now)
         db.session.add(task)
         db.session.flush()
-        audit_trail.record(operator.id if operator else None, "task.create", target_type="task", target_id=task.id, reason=None,
-                           details={"code": task.code})
+        _audit(operator, "task.create", task, {"code": task.code})
     return task
 
 
@@ -98,8 +107,7 @@ def update_task(operator, task_id: int, fields: dict) -> Task:
         for key, value in merged.items():
             setattr(task, key, value)
         task.updated_at = clock.now()
-        audit_trail.record(operator.id if operator else None, "task.update", target_type="task", target_id=task.id, reason=None,
-                           details={"changed": sorted(fields)})
+        _audit(operator, "task.update", task, {"changed": sorted(fields)})
     return task
 
 
@@ -108,7 +116,15 @@ def disable_task(operator, task_id: int) -> None:
     with transaction():
         task = get_task(task_id)
         task.enabled, task.updated_at = False, clock.now()
-        audit_trail.record(operator.id if operator else None, "task.disable", target_type="task", target_id=task.id, reason=None)
+        _audit(operator, "task.disable", task, {})
+
+
+def _audit(operator, action: str, task: Task, details: dict) -> None:
+    """An operator's change goes to the audit trail (seed-demo's, with no operator, does not); the
+    process copies of the task list follow it."""
+    snapshots.changed(SNAPSHOT)
+    if operator is not None:
+        audit_trail.record(operator.id, action, target_type="task", target_id=task.id, reason=None, details=details)
 
 
 def _checked(fields: dict) -> dict:
@@ -142,6 +158,6 @@ class _unique_code:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is IntegrityError:
+        if exc_type is IntegrityError and "code" in str(exc.orig):
             raise Conflict("Another task has that code.", code="task_exists") from exc
         return False

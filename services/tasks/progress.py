@@ -1,30 +1,36 @@
 """Task progress, counted from the member's events (never stored, so never out of step), and the
-member's task list: a fixed number of statements whatever the number of events (tasks, the member's
-phone, one count of every task's events in its period, the period's claims)."""
+member's task list: a fixed number of statements whatever the number of events (the member's phone,
+one count of every task's events in its period, the period's claims; the tasks themselves come from
+the process's copy)."""
 import hashlib
 
 from sqlalchemy import and_, func, select
 
 from models import Member, MemberEvent, TaskClaim, db
-from services.tasks.definitions import all_tasks, is_open, period_key, period_start, tiers_of
+from services.tasks.definitions import is_open, listed_tasks, period_key, period_start, tiers_of
 
 
 def counts(member_id: int, tasks) -> dict[int, int]:
-    """Per task id: the member's events that count for it in its current period, in one statement."""
+    """Per task id: the member's events that count for it in its current period, in one statement: a
+    row per event type, a column per window (all time, this day, week, month) and payment condition."""
     if not tasks:
         return {}
-    row = db.session.execute(select(*[_counted(task).label(f"t{task.id}") for task in tasks])
-                             .where(MemberEvent.member_id == member_id)).one()
-    return {task.id: value for task, value in zip(tasks, row)}
+    windows = {task.id: (period_start(task), (task.condition or {}).get("min_amount_fen")) for task in tasks}
+    columns = sorted(set(windows.values()), key=lambda w: (w[0] is not None, w[0] or 0, w[1] or 0))
+    statement = (select(MemberEvent.type, *[_counted(start, min_amount) for start, min_amount in columns])
+                 .where(MemberEvent.member_id == member_id, MemberEvent.type.in_({task.event for task in tasks}))
+                 .group_by(MemberEvent.type))
+    by_type = {row[0]: dict(zip(columns, row[1:])) for row in db.session.execute(statement)}
+    return {task.id: by_type.get(task.event, {}).get(windows[task.id], 0) for task in tasks}
 
 
-def _counted(task):
-    conditions = [MemberEvent.type == task.event]
-    if (start := period_start(task)) is not None:
+def _counted(start, min_amount):
+    conditions = []
+    if start is not None:
         conditions.append(MemberEvent.occurred_at >= start)
-    if min_amount := (task.condition or {}).get("min_amount_fen"):
+    if min_amount:
         conditions.append(MemberEvent.payload["amount_fen"].as_integer() >= min_amount)
-    return func.count(MemberEvent.id).filter(and_(*conditions))
+    return func.count(MemberEvent.id).filter(and_(*conditions)) if conditions else func.count(MemberEvent.id)
 
 
 def claimed_tiers(member_id: int, tasks, phone: str | None) -> set[tuple[int, str, int]]:
@@ -46,7 +52,7 @@ def phone_key(task, phone: str) -> str:
 
 def member_tasks(member_id: int) -> dict:
     """GET /tasks: the open tasks with the member's progress and status; the newbie chain until it is done."""
-    tasks = [task for task in all_tasks() if is_open(task)]
+    tasks = [task for task in listed_tasks() if is_open(task)]
     phone = db.session.scalar(select(Member.phone).where(Member.id == member_id))
     progress, claimed = counts(member_id, tasks), claimed_tiers(member_id, tasks, phone)
     newbie = [task for task in tasks if task.kind == "newbie"]
