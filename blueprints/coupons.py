@@ -1,10 +1,10 @@
 """The member's coupons."""
 from flask import g
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import PageArgsSchema, member_required, page_schema
+from blueprints.edge import Blueprint
 from models.coupon import COUPON_STATUSES
 from services.coupons import coupons
 

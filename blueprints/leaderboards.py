@@ -1,10 +1,10 @@
 """Leaderboards: the top members of a board (names masked) and the member's own rank."""
 from flask import g, request
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import dumped, member_reading, query_args
+from blueprints.edge import Blueprint
 from services.leaderboards import leaderboard_reads
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/leaderboards", description="Leaderboards")

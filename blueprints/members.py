@@ -3,10 +3,10 @@ from datetime import date
 
 from flask import g
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from blueprints.common import client_address, member_required
+from blueprints.edge import Blueprint
 from blueprints.schemas import MemberBriefSchema, MemberProfileSchema
 from services.members import members
 from services.platform import clock, tokens

@@ -3,10 +3,10 @@ import logging
 
 from flask import Response, g, request
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import client_address, idempotent, member_required
+from blueprints.edge import Blueprint
 from services import wechat
 from services.members import members
 from services.payments import payments, refunds

@@ -1,9 +1,9 @@
 """The member's points ledger."""
 from flask import g
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 
 from blueprints.common import PageArgsSchema, member_required, page_schema
+from blueprints.edge import Blueprint
 from blueprints.schemas import LedgerEntrySchema
 from services.ledger import points
 

@@ -1,10 +1,10 @@
 """Daily sign-in: POST /signin, GET /signin/calendar, POST /signin/makeup, GET /badges."""
 from flask import g, request
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import dumped, idempotent, query_args, list_schema, member_reading, member_required
+from blueprints.edge import Blueprint
 from services.signin import signin, signin_calendar
 
 blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")

@@ -1,10 +1,10 @@
 """Subscribe-message grants: /me/subscriptions."""
 from flask import g
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import idempotent, member_required
+from blueprints.edge import Blueprint
 from services.members import members
 from services.messages import messages
 

@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 
 from flask import g
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema
 from blueprints.coupons import CouponSchema
+from blueprints.edge import Blueprint
 from services.coupons import coupon_catalog, coupons
 
 blp = Blueprint("admin_coupons", __name__, url_prefix="/admin", description="Operators: coupons")

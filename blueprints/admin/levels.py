@@ -1,9 +1,9 @@
 """Operator API: the level ladder."""
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import list_schema, operator_read_required, operator_required
+from blueprints.edge import Blueprint
 from services.ledger import levels
 
 blp = Blueprint("admin_levels", __name__, url_prefix="/admin", description="Operators: levels")

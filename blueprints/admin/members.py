@@ -1,11 +1,11 @@
 """Operator API: login, member lookup, freezing and points adjustments."""
 from flask import g
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required,
                                operator_required, page_schema)
+from blueprints.edge import Blueprint
 from blueprints.schemas import MemberProfileSchema
 from services.members import members, operators
 from services.platform import tokens

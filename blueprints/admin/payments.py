@@ -1,11 +1,11 @@
 """Operator API for payments: stores, after-payment rules, payments and refunds."""
 from flask import g
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import (PageArgsSchema, idempotent, list_schema, operator_read_required, operator_required,
                                page_schema)
+from blueprints.edge import Blueprint
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
 from models.payment import PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
 from services.payments import payment_rules, payments, refunds, stores

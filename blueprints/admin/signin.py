@@ -1,9 +1,9 @@
 """Operator API for sign-in rules: versions that apply from the next business day."""
 from flask.views import MethodView
-from blueprints.edge import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from blueprints.common import list_schema, operator_read_required, operator_required
+from blueprints.edge import Blueprint
 from services.signin import signin_rules
 
 blp = Blueprint("admin_signin", __name__, url_prefix="/admin", description="Operators: sign-in rules")

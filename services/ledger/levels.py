@@ -1,13 +1,12 @@
 """Member levels: operator-configured growth thresholds, and members following their growth."""
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 
 from models import GrowthAccount, Level, LevelChange, Member, db
 from services.members import member_cards
 from services.members.member_lock import lock_member
 from services.platform import clock, snapshots
-from services.platform.db import execute_prebuilt, expire_loaded, transaction
-from services.platform.errors import Conflict, NotFound
+from services.platform.db import duplicates_conflict, execute_prebuilt, expire_loaded, transaction
+from services.platform.errors import NotFound
 
 SNAPSHOT = "levels"
 LEVEL_FIELDS = ("code", "name", "threshold", "points_multiplier_pct", "makeup_cards_per_month",
@@ -98,7 +97,7 @@ def get_level(level_id: int) -> Level:
 
 def create_level(fields: dict) -> Level:
     """Add a level; members whose growth reaches it move up."""
-    with _unique_fields(), transaction():
+    with duplicates_conflict("Another level has that code or threshold.", "level_conflict"), transaction():
         level = Level(**{k: v for k, v in fields.items() if k in LEVEL_FIELDS}, created_at=clock.now())
         db.session.add(level)
         db.session.flush()
@@ -107,7 +106,7 @@ def create_level(fields: dict) -> Level:
 
 
 def update_level(level_id: int, fields: dict) -> Level:
-    with _unique_fields(), transaction():
+    with duplicates_conflict("Another level has that code or threshold.", "level_conflict"), transaction():
         level = get_level(level_id)
         for key in LEVEL_FIELDS:
             if key in fields:
@@ -139,15 +138,3 @@ def refollow_all() -> None:
             lock_member(member_id)  # then the total, which only changes under that lock
             follow_growth(member_id, db.session.scalar(select(GrowthAccount.total).where(
                 GrowthAccount.member_id == member_id)))
-
-
-class _unique_fields:
-    """Turn a duplicate code or threshold into a 409 instead of a database error."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is IntegrityError:
-            raise Conflict("Another level has that code or threshold.", code="level_conflict") from exc
-        return False

@@ -3,13 +3,14 @@ import logging
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm.util import identity_key
 
 from models import db
+from services.platform.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,18 @@ def transaction():
     except BaseException:
         db.session.rollback()
         raise
+
+
+@contextmanager
+def duplicates_conflict(message: str, code: str):
+    """Around a unit of work that writes unique fields (a code, a threshold): a duplicate is a 409 with
+    `code` instead of a database error."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "UNIQUE" not in str(exc.orig).upper() and "duplicate key" not in str(exc.orig):
+            raise
+        raise Conflict(message, code=code) from exc
 
 
 def execute_prebuilt(statement, **params) -> CursorResult:

@@ -4,13 +4,12 @@ from types import SimpleNamespace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from models import Task, db
 from services.coupons import coupon_catalog
 from services.platform import audit_trail, clock, snapshots
-from services.platform.db import transaction
-from services.platform.errors import Conflict, InvalidRequest, NotFound
+from services.platform.db import duplicates_conflict, transaction
+from services.platform.errors import InvalidRequest, NotFound
 from services.tasks.event_types import EVENT_TYPES
 
 TASK_FIELDS = ("code", "title", "description", "icon", "kind", "event", "target", "condition", "reward_points",
@@ -90,7 +89,7 @@ def task_by_code(code: str) -> Task:
 
 def create_task(operator, fields: dict) -> Task:
     """Add a task (audited; `operator` None: seed-demo)."""
-    with _unique_code(), transaction():
+    with duplicates_conflict("Another task has that code.", "task_exists"), transaction():
         now = clock.now()
         task = Task(**_checked(fields), created_at=now, updated_at=now)
         db.session.add(task)
@@ -101,7 +100,7 @@ def create_task(operator, fields: dict) -> Task:
 
 def update_task(operator, task_id: int, fields: dict) -> Task:
     """Change a task (audited); rewards already claimed keep what they paid."""
-    with _unique_code(), transaction():
+    with duplicates_conflict("Another task has that code.", "task_exists"), transaction():
         task = get_task(task_id)
         merged = _checked({key: fields.get(key, getattr(task, key)) for key in TASK_FIELDS})
         for key, value in merged.items():
@@ -149,15 +148,3 @@ def _checked(fields: dict) -> dict:
 
 def _invalid(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(message, status=422, details={field: [message]})
-
-
-class _unique_code:
-    """A duplicate code is a 409, not a database error."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is IntegrityError and "code" in str(exc.orig):
-            raise Conflict("Another task has that code.", code="task_exists") from exc
-        return False

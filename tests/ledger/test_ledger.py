@@ -5,8 +5,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import func, select
 
-from models import GrowthAccount, PointsAccount, PointsEntry, db
+from models import GrowthAccount, PointsAccount, PointsEntry, PointsLot, db
 from services.ledger import audit, growth, points
 from services.members import members
 from services.platform import clock
@@ -19,6 +20,14 @@ def _account(member_id):
     db.session.expire_all()
     account = db.session.get(PointsAccount, member_id)
     return account.balance, account.frozen
+
+
+def _available(member_id):
+    """Balance less frozen less what lots past their expiry still hold (not spendable before the job)."""
+    balance, frozen = _account(member_id)
+    due = db.session.scalar(select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
+        PointsLot.member_id == member_id, PointsLot.expires_at <= clock.now()))
+    return max(balance - frozen - due, 0)
 
 
 def _entries(member_id):
@@ -51,14 +60,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(who=st.integers(0, 1), amount=st.integers(1, 400))
     def spend(self, who, amount):
         member_id, key = self.member_ids[who], unique("spend")
-        balance, frozen = _account(member_id)
+        before, available = _account(member_id), _available(member_id)
         try:
             self._do(points.spend, member_id, amount, reason="test", business_key=key)
             self.spends.append(key)
-            assert amount <= balance - frozen
+            assert amount <= available
         except InsufficientPoints:
-            assert amount > balance - frozen
-            assert _account(member_id) == (balance, frozen)
+            assert amount > available
+            assert _account(member_id) == before
 
     @rule(who=st.integers(0, 1), amount=st.integers(1, 300))
     def hold(self, who, amount):

@@ -228,6 +228,13 @@ def test_bad_task_definitions_are_refused(client, operator, body, status):
     assert_error(client.post("/api/v1/admin/tasks", headers=operator(), json=body), status)
 
 
+def test_a_second_task_with_a_code_is_409(client, tasks):
+    code = tasks("daily", "signin")
+    res = client.post("/api/v1/admin/tasks", headers=tasks.admin, json={
+        "code": code, "title": "again", "kind": "daily", "event": "signin"})
+    assert assert_error(res, 409)["code"] == "task_exists"
+
+
 def test_the_task_list_takes_the_same_statements_however_many_events(app, client, login, tasks):
     member, statements = login(), []
     for kind in ("daily", "weekly", "monthly", "achievement"):
