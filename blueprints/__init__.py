@@ -1,15 +1,16 @@
 """HTTP only: each blueprint parses, calls one service, serialises. Every blueprint is registered here."""
-from blueprints import coupons, health, leaderboards, members, payments, points, signin, subscriptions, tasks
+from blueprints import coupons, health, leaderboards, lottery, members, payments, points, signin, subscriptions, tasks
 from blueprints.admin import coupons as admin_coupons
 from blueprints.admin import levels as admin_levels
+from blueprints.admin import lotteries as admin_lotteries
 from blueprints.admin import members as admin_members
 from blueprints.admin import payments as admin_payments
 from blueprints.admin import signin as admin_signin
 from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
-MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions, tasks)
-OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks)
+MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions, tasks, lottery)
+OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_lotteries)
 
 
 def register_blueprints(app, api):

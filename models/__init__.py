@@ -55,3 +55,4 @@ from models.event import MemberEvent  # noqa: E402,F401
 import models.signin  # noqa: E402,F401
 from models.redis_repair import RedisRepair  # noqa: E402,F401
 from models.task import Task, TaskClaim  # noqa: E402,F401
+from models.lottery import Lottery, LotteryDraw, LotteryPrize  # noqa: E402,F401

@@ -74,8 +74,15 @@ def deactivate_template(template_id: int) -> None:
 def create_pack(*, name: str, items: list[dict]) -> CouponPack:
     """Add a coupon pack of existing templates."""
     with transaction():
-        pack = CouponPack(name=name, active=True, created_at=clock.now(), items=_pack_items(items))
-        db.session.add(pack)
+        pack = add_pack(name=name, items=items)
+    return pack
+
+
+def add_pack(*, name: str, items: list[dict]) -> CouponPack:
+    """A new pack, inside the caller's transaction (flushes)."""
+    pack = CouponPack(name=name, active=True, created_at=clock.now(), items=_pack_items(items))
+    db.session.add(pack)
+    db.session.flush()
     return pack
 
 
