@@ -20,7 +20,7 @@ additive and the reach time is the latest earning, so the applied score equals t
 """
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -108,19 +108,6 @@ def tops_changed_calls(at: datetime | None = None) -> list:
             for call in (("incr", version), ("expire", version, b.ttl), ("delete", tops))]
 
 
-def period_bounds(b: Board, at: datetime | None = None) -> tuple[datetime, datetime]:
-    """The instants (UTC) the board's period containing `at` begins and ends."""
-    day = clock.local(at).date()
-    if b.period == "week":
-        first = day - timedelta(days=day.weekday())
-        return clock.start_of_day(first), clock.start_of_day(first + timedelta(days=7))
-    if b.period == "month":
-        first = day.replace(day=1)
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        return clock.start_of_day(first), clock.start_of_day(following)
-    return clock.start_of_day(day), clock.start_of_day(day + timedelta(days=1))
-
-
 def score(b: Board, value: int, reached_at: datetime, at: datetime | None = None) -> int:
     """The encoded score: value, then who reached it first."""
     slot = 1 << b.bits
@@ -128,7 +115,7 @@ def score(b: Board, value: int, reached_at: datetime, at: datetime | None = None
 
 
 def _seconds(b: Board, reached_at: datetime, at: datetime | None = None) -> int:
-    epoch = STREAK_EPOCH if b.name == "streak" else period_bounds(b, at or reached_at)[0]
+    epoch = STREAK_EPOCH if b.name == "streak" else clock.period_bounds(b.period, at or reached_at)[0]
     return min(max(int((reached_at - epoch).total_seconds()), 0), (1 << b.bits) - 1)
 
 
@@ -191,7 +178,7 @@ def rows_from_sql(b: Board, at: datetime | None = None) -> list[tuple[int, int, 
     """(member_id, value, reached_at) of every member on the board of `at`'s period."""
     if b.name == "streak":
         return [row for row in wiring().board_sources["streak"](at or clock.now()) if row[1] > 0]
-    start, end = period_bounds(b, at)
+    start, end = clock.period_bounds(b.period, at)
     return [tuple(row) for row in db.session.execute(
         select(PointsEntry.member_id, func.sum(PointsEntry.delta), func.max(PointsEntry.created_at))
         .where(PointsEntry.kind == "earn", PointsEntry.delta > 0,

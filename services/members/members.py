@@ -10,10 +10,10 @@ from services.leaderboards import leaderboard_reads
 from services.ledger import levels, points
 from services.members import member_cards
 from services.platform import audit_trail, clock, ratelimit, tokens
-from services.tasks import events
 from services.platform.db import transaction
 from services.platform.errors import NotFound, Unauthorized
 from services.platform.redis_client import thread_client
+from services.tasks import events
 
 PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
 

@@ -206,8 +206,7 @@ def deliver_due(limit: int = 100) -> int:
 
 
 def _retry_delay(attempt: int) -> dt.timedelta:
-    seconds = _config("MESSAGE_RETRY_SECONDS") * 2 ** (attempt - 1)
-    return dt.timedelta(seconds=min(seconds, _config("MESSAGE_RETRY_MAX_SECONDS")))
+    return clock.backoff(attempt, first=_config("MESSAGE_RETRY_SECONDS"), most=_config("MESSAGE_RETRY_MAX_SECONDS"))
 
 
 def _claim(message_id: int) -> _Claim | None:

@@ -19,9 +19,8 @@ from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payment_rules
 from services.platform import clock
-from services.tasks import events
 from services.platform.db import transaction
-from services.platform.errors import MemberFrozen
+from services.tasks import events
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +41,6 @@ def pay_rewards(payment_id: int) -> str:
             reward(payment)
             payment.reward_status, payment.reward_error = "rewarded", None
             return "rewarded"
-    except MemberFrozen:
-        status, error = "withheld", "the member is frozen"
     except Exception as exc:  # the payment stays paid; its rewards are tried again later
         log.exception("rewards of payment %s failed; retried later", payment_id)
         status, error = "retrying", f"{type(exc).__name__}: {exc}"[:255]
@@ -62,8 +59,8 @@ def _owe(payment: Payment, status: str, error: str) -> str:
     payment.reward_status, payment.reward_error = status, error
     if status == "retrying":
         payment.reward_attempts += 1
-        delay = min(RETRY_SECONDS * 2 ** (payment.reward_attempts - 1), RETRY_MAX_SECONDS)
-        payment.reward_retry_at = clock.now() + timedelta(seconds=delay)
+        payment.reward_retry_at = clock.now() + clock.backoff(payment.reward_attempts, first=RETRY_SECONDS,
+                                                              most=RETRY_MAX_SECONDS)
     return status
 
 

@@ -115,8 +115,7 @@ def _lock(refund_id: int) -> Refund:
 def _retry_later(refund: Refund, error: str) -> None:
     refund.attempts += 1
     refund.last_error = error[:255]
-    refund.retry_at = clock.now() + timedelta(seconds=min(RETRY_SECONDS * 2 ** (refund.attempts - 1),
-                                                          RETRY_MAX_SECONDS))
+    refund.retry_at = clock.now() + clock.backoff(refund.attempts, first=RETRY_SECONDS, most=RETRY_MAX_SECONDS)
 
 
 def _fail(refund: Refund, reason: str, message: str | None = None) -> None:

@@ -63,6 +63,26 @@ def period_key(kind: str, at: datetime | None = None) -> str:
     raise ValueError(f"unknown period kind {kind!r}")
 
 
+def period_bounds(kind: str, at: datetime | None = None) -> tuple[datetime, datetime]:
+    """The instants (UTC) the business day, ISO week (from Monday) or month containing `at` begins and ends."""
+    day = local(at).date()
+    if kind == "week":
+        first = day - timedelta(days=day.weekday())
+        return start_of_day(first), start_of_day(first + timedelta(days=7))
+    if kind == "month":
+        first = day.replace(day=1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return start_of_day(first), start_of_day(following)
+    if kind == "day":
+        return start_of_day(day), start_of_day(day + timedelta(days=1))
+    raise ValueError(f"unknown period kind {kind!r}")
+
+
+def backoff(attempt: int, *, first: float, most: float) -> timedelta:
+    """How long to wait before try number `attempt + 1` after `attempt` failures: `first`, doubling, at most `most`."""
+    return timedelta(seconds=min(first * 2 ** (attempt - 1), most))
+
+
 def start_of_day(day: date) -> datetime:
     """The instant (UTC) a business day begins."""
     return datetime(day.year, day.month, day.day, tzinfo=zone()).astimezone(UTC)

@@ -21,10 +21,10 @@ from services.ledger import growth, points
 from services.members.member_lock import lock_member
 from services.messages import messages
 from services.platform import clock
-from services.tasks import events
 from services.platform.db import execute_prebuilt, transaction
 from services.platform.errors import Conflict, InvalidRequest
 from services.signin import signin_index, signin_rules
+from services.tasks import events
 
 
 

@@ -1,7 +1,7 @@
 """Task definitions operators keep (audited), their periods and their tiers."""
 from dataclasses import dataclass
 from types import SimpleNamespace
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -45,14 +45,7 @@ def period_key(task: Task, at: datetime | None = None) -> str:
 
 def period_start(task: Task, at: datetime | None = None) -> datetime | None:
     """The first instant of the current period (business time); None: all time."""
-    today = clock.local(at).date()
-    if task.kind == "daily":
-        return clock.start_of_day(today)
-    if task.kind == "weekly":
-        return clock.start_of_day(today - timedelta(days=today.weekday()))
-    if task.kind == "monthly":
-        return clock.start_of_day(date(today.year, today.month, 1))
-    return None
+    return clock.period_bounds(PERIODS[task.kind], at)[0] if task.kind in PERIODS else None
 
 
 def is_open(task: Task, at: datetime | None = None) -> bool:
