@@ -17,7 +17,7 @@ from services import wechat
 from services.coupons import coupons
 from services.payments import payment_rewards, refunds, stores
 from services.platform import clock, ratelimit
-from services.platform.db import transaction
+from services.platform.db import each_on_its_own, transaction
 from services.platform.errors import NotFound, WeChatError
 from services.platform.pagination import page
 
@@ -162,14 +162,8 @@ def reconcile(*, batch: int = 200) -> dict:
         .order_by(Payment.id).limit(batch)))
     db.session.rollback()
     outcome = {"checked": len(pending), "paid": 0, "closed": 0, "pending": 0, "errors": 0}
-    for payment in pending:
-        try:
-            outcome[_reconcile_one(payment)] += 1
-        except Exception:  # WeChat away, or a fault of this row: the next rows still get their turn
-            db.session.rollback()
-            log.warning("reconcile: payment %s not settled this time", payment.out_trade_no, exc_info=True)
-            outcome["errors"] += 1
-    return outcome
+    return each_on_its_own(pending, _reconcile_one, outcome, what="reconcile: payment",
+                           label=lambda payment: payment.out_trade_no)
 
 
 def _reconcile_one(payment: Payment) -> str:

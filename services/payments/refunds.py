@@ -17,7 +17,7 @@ from services import wechat
 from services.members.member_lock import lock_member
 from services.payments import payment_rewards
 from services.platform import audit_trail, clock
-from services.platform.db import transaction
+from services.platform.db import each_on_its_own, transaction
 from services.platform.errors import Conflict, NotFound, WeChatError
 from services.platform.pagination import page
 
@@ -205,14 +205,7 @@ def reconcile(*, batch: int = 200) -> dict:
         .order_by(Refund.retry_at.is_not(None), Refund.retry_at, Refund.id).limit(batch)))
     db.session.rollback()
     outcome = {"checked": len(waiting), "sent": 0, "succeeded": 0, "failed": 0, "processing": 0, "errors": 0}
-    for refund_id in waiting:
-        try:
-            outcome[_converge(refund_id)] += 1
-        except Exception:
-            db.session.rollback()
-            log.warning("reconcile: refund %s not settled this time", refund_id, exc_info=True)
-            outcome["errors"] += 1
-    return outcome
+    return each_on_its_own(waiting, _converge, outcome, what="reconcile: refund")
 
 
 def _converge(refund_id: int) -> str:

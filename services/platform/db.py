@@ -65,6 +65,19 @@ def duplicates_conflict(message: str, code: str):
         raise Conflict(message, code=code) from exc
 
 
+def each_on_its_own(items, step, outcome: dict, *, what: str, label=str) -> dict:
+    """Run `step(item)` for each item, counting `outcome[what step returned]`. An item whose step raises is
+    rolled back, logged and counted under "errors", and the items after it still get their turn."""
+    for item in items:
+        try:
+            outcome[step(item)] += 1
+        except Exception:  # the peer away, or a fault of this item
+            db.session.rollback()
+            log.warning("%s %s not settled this time", what, label(item), exc_info=True)
+            outcome["errors"] += 1
+    return outcome
+
+
 def execute_prebuilt(statement, **params) -> CursorResult:
     """Execute a prebuilt Core statement in the current transaction, pending ORM changes flushed first.
 
