@@ -10,7 +10,7 @@ from services.platform import clock
 from services.platform.db import insert_once, transaction
 from services.platform.errors import Conflict
 from services.tasks import events
-from services.tasks.definitions import is_open, period_key, task_by_code, tiers_of
+from services.tasks.definitions import is_open, next_tier, period_key, task_by_code
 from services.tasks.progress import counts, phone_key
 
 
@@ -31,7 +31,7 @@ def claim(member_id: int, code: str) -> dict:
         period = period_key(task)
         taken = set(db.session.scalars(select(TaskClaim.tier).where(
             TaskClaim.member_id == member_id, TaskClaim.task_id == task.id, TaskClaim.period_key == period)))
-        tier = next((tier for tier in tiers_of(task) if tier.number not in taken), None)
+        tier = next_tier(task, taken)
         if tier is None:
             raise NotClaimable("This task's reward is claimed for this period.", "claimed")
         progress = counts(member_id, [task])[task.id]

@@ -36,6 +36,11 @@ def tiers_of(task: Task) -> list[Tier]:
     return [Tier(0, task.target, task.reward_points, task.reward_growth, task.reward_pack_id)]
 
 
+def next_tier(task: Task, claimed: set[int]) -> Tier | None:
+    """The first tier, in order, whose number is not among those `claimed` this period; None: all are."""
+    return next((tier for tier in tiers_of(task) if tier.number not in claimed), None)
+
+
 def period_key(task: Task, at: datetime | None = None) -> str:
     """The period a claim of `task` counts in, at `at` (now): a day, an ISO week, a month, or once / all."""
     if task.kind in PERIODS:

@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy import and_, func, select
 
 from models import Member, MemberEvent, TaskClaim, db
-from services.tasks.definitions import is_open, listed_tasks, period_key, period_start, tiers_of
+from services.tasks.definitions import is_open, listed_tasks, next_tier, period_key, period_start, tiers_of
 
 
 def counts(member_id: int, tasks) -> dict[int, int]:
@@ -63,7 +63,8 @@ def member_tasks(member_id: int) -> dict:
 
 def _item(task, count: int, claimed: set, phone: str | None) -> dict:
     period, tiers = period_key(task), tiers_of(task)
-    tier = next((tier for tier in tiers if (task.id, period, tier.number) not in claimed), None)
+    tier = next_tier(task, {number for task_id, claimed_in, number in claimed
+                            if task_id == task.id and claimed_in == period})
     shown = tier or tiers[-1]
     if tier is None:
         status = "claimed"
