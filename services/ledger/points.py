@@ -230,12 +230,19 @@ def _require_available(account: PointsAccount, amount: int) -> None:
 def _available(account: PointsAccount) -> int:
     """What the member may spend now: the balance less what holds froze and what lots past their
     expiry still hold (the expiry job takes that, but it is not spendable even before it runs)."""
-    return max(account.balance - account.frozen - _expired_but_held(account.member_id), 0)
+    return _spendable(account.balance, account.frozen, _expired_but_held(account.member_id))
+
+
+def _spendable(balance: int, frozen: int, expired_but_held: int) -> int:
+    return max(balance - frozen - expired_but_held, 0)
 
 
 _lots = PointsLot.__table__
 _EXPIRED_BUT_HELD = select(func.coalesce(func.sum(_lots.c.remaining), 0)).where(
     _lots.c.member_id == bindparam("member"), _lots.c.remaining > 0, _lots.c.expires_at <= bindparam("now"))
+# the account's figures and what its lots past their expiry hold, in one statement (summary)
+_FIGURES = select(_accounts.c.balance, _accounts.c.frozen, _EXPIRED_BUT_HELD.scalar_subquery()).where(
+    _accounts.c.member_id == bindparam("member"))
 
 
 def _expired_but_held(member_id: int) -> int:
@@ -348,17 +355,18 @@ def _credit_back(account: PointsAccount, original: PointsEntry, amount: int, **f
 def summary(member_id: int, *, expiring_limit: int = 3) -> dict:
     """Balance, frozen, available, and the soonest expiries still holding points (past ones are not
     available, even before the expiry job takes them)."""
-    account = db.session.get(PointsAccount, member_id)
-    if account is None:
+    figures = execute_prebuilt(_FIGURES, member=member_id, now=clock.now()).one_or_none()
+    if figures is None:
         raise NotFound("No such member.")
+    balance, frozen, expired_but_held = figures
     expiring = db.session.execute(
         select(PointsLot.expires_at, func.sum(PointsLot.remaining))
         .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at > clock.now())
         .group_by(PointsLot.expires_at).order_by(PointsLot.expires_at).limit(expiring_limit)).all()
     return {
-        "balance": account.balance,
-        "frozen": account.frozen,
-        "available": _available(account),
+        "balance": balance,
+        "frozen": frozen,
+        "available": _spendable(balance, frozen, expired_but_held),
         "expiring": [{"points": int(amount), "expires_at": at} for at, amount in expiring],
     }
 
