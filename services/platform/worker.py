@@ -1,5 +1,6 @@
 """The long-running worker (`flask worker`): a forking RQ worker in the app's context, with its
 scheduler and the periodic tick, that outlives Redis going away and comes back with it."""
+import json
 import logging
 import signal
 import threading
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # While Redis is away, the worker and the tick try again after these, doubling in between
 RECONNECT_FIRST_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 10
+PUBSUB_JOIN_SECONDS = 5
 
 
 class AppWorker(InAppContext, Worker):
@@ -56,16 +58,20 @@ class AppWorker(InAppContext, Worker):
             self.scheduler._process = None
 
     def unsubscribe(self):
-        """Stop listening for RQ's commands by closing the pubsub connection, which ends the subscription.
+        """Stop listening for RQ's commands: the listening thread is told to stop and woken by a message
+        RQ ignores, so that it leaves its wait and closes its own connection.
 
         RQ sends UNSUBSCRIBE first; when the connection was lost with a Redis that is back, redis-py's
         PubSub reconnects under its lock and re-subscribes under the same lock: a deadlock that kept the
-        worker from ever stopping (redis/redis-py#3640).
+        worker from ever stopping (redis/redis-py#3640). RQ then closes the connection while the thread
+        may still wait on its file descriptor (for up to a minute), which a new connection can reuse.
+        With Redis away the thread leaves on its next failed read.
         """
         if self.pubsub_thread:
             self.pubsub_thread.stop()
-            self.pubsub_thread.join(timeout=1)
-            self.pubsub.close()
+            with suppress(redis.RedisError):
+                self.connection.publish(self.pubsub_channel_name, json.dumps({"command": "wake"}))
+            self.pubsub_thread.join(timeout=PUBSUB_JOIN_SECONDS)
 
     def scheduler_died(self) -> bool:
         """Whether this worker started a scheduler process that has exited since."""
