@@ -40,6 +40,7 @@ DEFAULTS = {
     "GROWTH_PER_YUAN": 1,
     "PAYMENT_TIMEOUT_MINUTES": 15,  # an unpaid order is closed after this
     "RECONCILE_AFTER_MINUTES": 5,  # ask WeChat about payments still pending after this
+    "MALL_CONFIRM_DAYS": 7,  # a shipped mall order the member has not confirmed is completed after this
     "MESSAGE_MAX_ATTEMPTS": 8,  # subscribe-message sends before giving up
     "MESSAGE_RETRY_SECONDS": 30,  # first retry delay, doubled each time
     "MESSAGE_RETRY_MAX_SECONDS": 3600,
@@ -77,7 +78,7 @@ ENV_NAMES = {
     "WECHAT_REFUND_NOTIFY_URL": str, "WECHAT_MCH_CERT": str, "WECHAT_MCH_KEY": str,
     "WECHAT_TOKEN": str, "WECHAT_AES_KEY": str, "WECHAT_TEMPLATES": json.loads,
     "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int, "POINTS_PER_YUAN": int, "GROWTH_PER_YUAN": int,
-    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MESSAGE_MAX_ATTEMPTS": int,
+    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MALL_CONFIRM_DAYS": int, "MESSAGE_MAX_ATTEMPTS": int,
     "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int, "SIGNIN_MAKEUP_COST_POINTS": int,
     "SIGNIN_MAKEUP_PER_MONTH": int, "SIGNIN_REMINDER_HOUR": int, "SIGNIN_REMINDER_PAGE": str,
     "IDEMPOTENCY_LEASE_SECONDS": int, "IDEMPOTENCY_KEEP_DAYS": int,

@@ -139,6 +139,20 @@ def _operator_loader(write):
 member_required = _role_required("member", _load_member)
 
 
+def member_optional(view):
+    """member_required when a token is sent; without one the view runs for a visitor (g.card None)."""
+    required = member_required(view)
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if "Authorization" not in request.headers:
+            g.card = None
+            return view(*args, **kwargs)
+        return required(*args, **kwargs)
+    wrapper._apidoc = required._apidoc
+    return wrapper
+
+
 def member_reading(prefetch):
     """member_required for a hot read: the Redis calls `prefetch(member_id)` returns go in the same
     round trip as the token check (a single MGET when they are GETs of the member's own keys, which

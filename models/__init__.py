@@ -56,3 +56,4 @@ import models.signin  # noqa: E402,F401
 from models.redis_repair import RedisRepair  # noqa: E402,F401
 from models.task import Task, TaskClaim  # noqa: E402,F401
 from models.lottery import Lottery, LotteryDraw, LotteryPrize  # noqa: E402,F401
+from models.mall import Goods, MallOrder, VirtualCode  # noqa: E402,F401

@@ -11,6 +11,8 @@ PAYMENT_STATUSES = ("pending", "paid", "closed", "partially_refunded", "refunded
 # retrying (paying them failed; retried with backoff), none (paid after its close: refunded instead)
 REWARD_STATUSES = ("due", "rewarded", "withheld", "retrying", "none")
 REFUND_STATUSES = ("processing", "succeeded", "failed")
+# purchase: paid at the till or online, earns rewards; mall: the cash part of a points mall order
+PAYMENT_KINDS = ("purchase", "mall")
 
 
 class Store(db.Model):
@@ -31,7 +33,7 @@ class Payment(db.Model):
         CheckConstraint("original_amount_fen >= amount_fen", name="original_amount"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refunded"),
         CheckConstraint(f"status IN {PAYMENT_STATUSES}", name="status"),
-        CheckConstraint("kind IN ('purchase')", name="kind"),
+        CheckConstraint(f"kind IN {PAYMENT_KINDS}", name="kind"),
         CheckConstraint(f"reward_status IS NULL OR reward_status IN {REWARD_STATUSES}", name="reward_status"),
         Index("ix_payment_status_created_at", "status", "created_at"),
         Index("ix_payment_reward_status", "reward_status"),

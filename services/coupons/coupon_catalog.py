@@ -86,6 +86,15 @@ def add_pack(*, name: str, items: list[dict]) -> CouponPack:
     return pack
 
 
+def one_coupon_pack(template_id: int | None, *, name: str) -> CouponPack:
+    """A pack of one coupon of a template, for what hands out a single coupon (a lottery prize, a
+    mall goods), inside the caller's transaction; a 422 when there is no such template."""
+    if template_id is None or db.session.get(CouponTemplate, template_id) is None:
+        raise InvalidRequest("A coupon needs a coupon template.", status=422,
+                             details={"coupon_template_id": ["No such coupon template."]})
+    return add_pack(name=name[:64], items=[{"template_id": template_id, "quantity": 1}])
+
+
 def update_pack(pack_id: int, fields: dict) -> CouponPack:
     """Rename, (de)activate or refill a pack; what it already issued stays."""
     with transaction():

@@ -1,7 +1,7 @@
 """Coupons: issue packs, hold a coupon for a payment, use / release / revoke / expire.
 
-The functions other areas call (issue_pack, hold_for_payment, use_held, release_held, revoke_unused,
-expire_due, redeem) only flush: the caller's transaction commits. The operator's hand-out owns its
+The functions other areas call (issue_pack, issue_whole_pack, hold_for_payment, use_held, release_held,
+revoke_unused, any_used, expire_due, redeem) only flush: the caller's transaction commits. The operator's hand-out owns its
 own. Templates and packs themselves are kept in services/coupons/coupon_catalog.py.
 """
 import secrets
@@ -36,6 +36,16 @@ def issue_pack(member_id: int, pack_id: int, *, source: str, business_key: str,
                source_ref: str | None = None) -> list[Coupon]:
     """Hand a pack to a member once per business key; templates out of stock or at the limit are skipped."""
     return _issue(member_id, pack_id, source=source, business_key=business_key, source_ref=source_ref)[1]
+
+
+def issue_whole_pack(member_id: int, pack_id: int, *, source: str, business_key: str,
+                     source_ref: str | None = None) -> list[Coupon]:
+    """issue_pack for coupons that were paid for: all of the pack, or a 409 (`out_of_stock`,
+    `limit_reached`…) with the caller's transaction to roll back."""
+    _, coupons, skipped = _issue(member_id, pack_id, source=source, business_key=business_key, source_ref=source_ref)
+    if skipped:
+        raise Conflict("The coupon cannot be issued now.", code=skipped[0]["reason"], details={"skipped": skipped})
+    return coupons
 
 
 def _issue(member_id, pack_id, *, source, business_key, source_ref):
@@ -183,6 +193,11 @@ def revoke_unused(source_ref: str, *, reason: str) -> int:
     another payment holds is left to that payment: its hold ends in use or release, never here."""
     return _update_unused((Coupon.source_ref == source_ref) & Coupon.held_by.is_(None), status="revoked",
                           revoked_at=clock.now(), revoke_reason=reason[:64])
+
+
+def any_used(codes: list[str]) -> bool:
+    return db.session.scalar(select(func.count()).select_from(Coupon).where(
+        Coupon.code.in_(codes), Coupon.status == "used")) > 0
 
 
 def expire_due(batch: int = 500) -> int:

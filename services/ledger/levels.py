@@ -1,4 +1,6 @@
 """Member levels: operator-configured growth thresholds, and members following their growth."""
+from types import SimpleNamespace
+
 from sqlalchemy import bindparam, select
 
 from models import GrowthAccount, Level, LevelChange, Member, db
@@ -22,10 +24,16 @@ def level_for(growth: int) -> Level | None:
     return db.session.scalar(select(Level).where(Level.threshold <= growth).order_by(Level.threshold.desc()).limit(1))
 
 
+def ladder() -> dict[int, SimpleNamespace]:
+    """Every level by id, for showing: this process's copy (at most snapshots.SECONDS old)."""
+    return snapshots.get(SNAPSHOT, lambda: {level.id: SimpleNamespace(**{field: getattr(level, field) for field in (
+        "id", *LEVEL_FIELDS)}) for level in all_levels()})
+
+
 def makeup_cards(level_id: int | None) -> int:
     """The make-up cards a month a level gives, for showing (from this process's copy of the ladder)."""
-    cards = snapshots.get(SNAPSHOT, lambda: {level.id: level.makeup_cards_per_month for level in all_levels()})
-    return cards.get(level_id, 0)
+    level = ladder().get(level_id)
+    return level.makeup_cards_per_month if level else 0
 
 
 def entry_level_id() -> int | None:

@@ -4,13 +4,12 @@ import secrets
 from sqlalchemy import func, select, update
 
 from models import Lottery, LotteryDraw, LotteryPrize, db
-from models.coupon import CouponTemplate
 from services.coupons import coupon_catalog, coupons
 from services.ledger import points
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, clock
 from services.platform.db import transaction
-from services.platform.errors import Conflict, InvalidRequest, NotFound
+from services.platform.errors import Conflict, NotFound
 from services.tasks import events
 
 
@@ -36,11 +35,7 @@ def create_lottery(operator, fields: dict) -> Lottery:
 def _prize(lottery_id: int, fields: dict) -> LotteryPrize:
     template_id = fields.get("coupon_template_id")
     if fields["kind"] == "coupon":
-        if template_id is None or db.session.get(CouponTemplate, template_id) is None:
-            raise InvalidRequest("A coupon prize needs a coupon template.", status=422,
-                                 details={"coupon_template_id": ["No such coupon template."]})
-        pack_id = coupon_catalog.add_pack(name=f"抽奖：{fields['name']}"[:64],
-                                          items=[{"template_id": template_id, "quantity": 1}]).id
+        pack_id = coupon_catalog.one_coupon_pack(template_id, name=f"抽奖：{fields['name']}").id
     else:
         template_id = pack_id = None
     return LotteryPrize(lottery_id=lottery_id, name=fields["name"], kind=fields["kind"],

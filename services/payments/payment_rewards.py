@@ -17,7 +17,7 @@ from services.coupons import coupons
 from services.ledger import growth, points
 from services.members.member_lock import lock_member
 from services.messages import messages
-from services.payments import payment_rules
+from services.payments import payment_kinds, payment_rules
 from services.platform import clock
 from services.platform.db import transaction
 from services.tasks import events
@@ -82,7 +82,12 @@ def pay_owed(batch: int = 200) -> dict:
 
 
 def reward(payment: Payment) -> None:
-    """Credit a paid purchase's rewards (the caller holds the payment's and the member's locks)."""
+    """Credit a paid purchase's rewards, or settle a payment of another kind (the caller holds the
+    payment's and the member's locks)."""
+    if payment.kind != payment_kinds.PURCHASE:
+        payment_kinds.of(payment).paid(payment)
+        payment.rewarded_at = clock.now()
+        return
     member = db.session.get(Member, payment.member_id)
     key = f"pay:{payment.out_trade_no}"
     ref = f"payment:{payment.id}"
@@ -124,7 +129,10 @@ def _pay_success_message(payment: Payment) -> dict:
 
 def claw_back(payment: Payment, refund: Refund) -> None:
     """Take back the refunded share of a payment's points and growth; revoke its unused coupons once
-    the payment no longer reaches its rule's threshold."""
+    the payment no longer reaches its rule's threshold. A payment of another kind: its area's refund."""
+    if payment.kind != payment_kinds.PURCHASE:
+        payment_kinds.of(payment).refunded(payment, refund)
+        return
     key = f"pay:{payment.out_trade_no}"
     refunded_after = payment.refunded_fen + refund.amount_fen
     refund.points_reversed = _share(payment.points_awarded, payment, refunded_after) - _share(

@@ -6,7 +6,6 @@ and, when they cannot be paid now, are withheld or retried until paid once. SUCC
 WeChat only after the payment is marked paid.
 """
 import logging
-import secrets
 from datetime import timedelta
 
 from flask import current_app
@@ -15,8 +14,8 @@ from sqlalchemy import func, select
 from models import Payment, db
 from services import wechat
 from services.coupons import coupons
-from services.payments import payment_rewards, refunds, stores
-from services.platform import clock, ratelimit
+from services.payments import payment_kinds, payment_rewards, refunds, stores
+from services.platform import business_keys, clock, ratelimit
 from services.platform.db import each_on_its_own, transaction
 from services.platform.errors import NotFound, WeChatError
 from services.platform.pagination import page
@@ -34,27 +33,36 @@ def create_payment(member, *, amount_fen: int, description: str, client_ip: str,
     if store_id is not None:
         stores.get_store(store_id, active=True)
     with transaction():
-        payment = _new_payment(member, amount_fen=amount_fen, description=description, store_id=store_id)
+        payment = open_payment(member.id, amount_fen=amount_fen, description=description, store_id=store_id)
         if coupon_code:
             payment.coupon_code = coupon_code
             payment.discount_fen = coupons.hold_for_payment(
                 member.id, coupon_code, amount_fen=amount_fen, channel="store" if store_id else "online",
                 holder=_holder(payment))
             payment.amount_fen = amount_fen - payment.discount_fen
+    return payment, request_order(payment, openid=member.openid, client_ip=client_ip)
+
+
+def request_order(payment: Payment, *, openid: str, client_ip: str) -> dict:
+    """Place the committed payment's JSAPI order at WeChat; the parameters for wx.requestPayment. If
+    WeChat has no order, the payment is closed (and what it took given back) before the error goes on."""
     try:
         pay_params = wechat.create_jsapi_order(out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen,
-                                               description=description, openid=member.openid, client_ip=client_ip)
+                                               description=payment.description, openid=openid, client_ip=client_ip)
     except Exception:
-        _close(payment.id)  # no order at WeChat: nothing can be paid, give the coupon back
+        _close(payment.id)  # no order at WeChat: nothing can be paid, give back what it took
         raise
     with transaction():
         payment.prepay_id = pay_params["package"].removeprefix("prepay_id=")
-    return payment, pay_params
+    return pay_params
 
 
-def _new_payment(member, *, amount_fen, description, store_id) -> Payment:
+def open_payment(member_id: int, *, amount_fen: int, description: str, store_id: int | None = None,
+                 kind: str = payment_kinds.PURCHASE) -> Payment:
+    """A pending payment, expiring after PAYMENT_TIMEOUT_MINUTES (flushes; the caller commits, then
+    calls request_order)."""
     now = clock.now()
-    payment = Payment(out_trade_no=_out_trade_no(), member_id=member.id, kind="purchase", store_id=store_id,
+    payment = Payment(out_trade_no=business_keys.serial_number(), member_id=member_id, kind=kind, store_id=store_id,
                       description=description, original_amount_fen=amount_fen, amount_fen=amount_fen,
                       discount_fen=0, status="pending", refunded_fen=0, paid_after_close=False,
                       points_awarded=0, growth_awarded=0, created_at=now,
@@ -62,10 +70,6 @@ def _new_payment(member, *, amount_fen, description, store_id) -> Payment:
     db.session.add(payment)
     db.session.flush()
     return payment
-
-
-def _out_trade_no() -> str:
-    return clock.local().strftime("%Y%m%d%H%M%S") + secrets.token_hex(6).upper()
 
 
 def _holder(payment: Payment) -> str:
@@ -166,14 +170,30 @@ def reconcile(*, batch: int = 200) -> dict:
                            label=lambda payment: payment.out_trade_no)
 
 
-def _reconcile_one(payment: Payment) -> str:
+def settle_or_expire(payment_id: int) -> str:
+    """A pending payment past its expiry, brought to its outcome now (as reconcile would): settled if
+    WeChat says it was paid, else closed. What it came to; WeChatError while WeChat cannot be asked."""
+    payment = get_payment(payment_id)
+    if payment.status != "pending" or payment.attention or payment.expires_at > clock.now():
+        return payment.status
+    return _reconcile_one(payment)
+
+
+def close_unless_paid(payment_id: int) -> str:
+    """Close a pending payment now, at WeChat and here, unless WeChat says it was paid (then it is
+    settled). What it came to."""
+    payment = get_payment(payment_id)
+    return _reconcile_one(payment, closing=True) if payment.status == "pending" else payment.status
+
+
+def _reconcile_one(payment: Payment, *, closing: bool = False) -> str:
     order = wechat.query_order(payment.out_trade_no)
     if order and order.get("trade_state") == "SUCCESS":
         ok, _ = settle_paid(payment.out_trade_no, total_fen=int(order["total_fee"]),
                             transaction_id=order.get("transaction_id"))
         return "paid" if ok else "errors"
     if order is not None and order.get("trade_state") not in ("CLOSED", "REVOKED", "PAYERROR"):
-        if payment.expires_at > clock.now():
+        if payment.expires_at > clock.now() and not closing:
             return "pending"
         if not _close_at_wechat(payment):
             return _reconcile_one(payment)  # paid in the meantime
@@ -191,13 +211,15 @@ def _close_at_wechat(payment: Payment) -> bool:
 
 
 def _close(payment_id: int) -> None:
-    """Close a pending payment and give its coupon back (nothing else was taken)."""
+    """Close a pending payment and give back what it took: its coupon, or what its kind reserved."""
     with transaction():
         payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
         if payment.status != "pending":
             return
         payment.status, payment.closed_at = "closed", clock.now()
         coupons.release_held(_holder(payment))
+        if payment.kind != payment_kinds.PURCHASE:
+            payment_kinds.of(payment).closed(payment)
 
 
 def reconcile_all() -> dict:

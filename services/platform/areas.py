@@ -10,6 +10,8 @@ app, the worker and every CLI command see the same jobs, rebuilders, repairs and
 - repairers: Redis repair kinds, `fn(member_id | None)`, see services.index.redis_repair.
 - audit_checks: `audit-ledger` checks, `fn() -> [problem, ...]`.
 - board_sources: leaderboard rows kept by another area, `fn(at) -> [(member_id, value, reached_at)]`.
+- payment_kinds: what a payment of another kind than a purchase settles, by kind: the dotted path of an
+  object with `paid(payment)`, `closed(payment)` and `refunded(payment, refund)` (services.payments).
 """
 import importlib
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +22,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 EXTENSION = "loyalty.areas"
+PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "board_sources", "payment_kinds")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Area:
     repairers: Mapping[str, str] = field(default_factory=dict)
     audit_checks: Mapping[str, str] = field(default_factory=dict)
     board_sources: Mapping[str, str] = field(default_factory=dict)
+    payment_kinds: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Wiring:
     repairers: Mapping[str, Callable]
     audit_checks: Mapping[str, Callable]
     board_sources: Mapping[str, Callable]
+    payment_kinds: Mapping[str, object]
 
 
 def function_at(path: str) -> Callable:
@@ -60,12 +65,11 @@ def function_at(path: str) -> Callable:
 def collect(areas: Iterable[Area]) -> Wiring:
     """Resolve every area's contributions; a name contributed twice is a wiring mistake."""
     areas = tuple(areas)
-    parts: dict[str, dict] = {part: {} for part in ("periodic", "rebuilders", "repairers", "audit_checks",
-                                                   "board_sources")}
+    parts: dict[str, dict] = {part: {} for part in PARTS}
     for area in areas:
         contributed = {"periodic": {job.name: job for job in area.periodic}, "rebuilders": area.rebuilders,
                        "repairers": area.repairers, "audit_checks": area.audit_checks,
-                       "board_sources": area.board_sources}
+                       "board_sources": area.board_sources, "payment_kinds": area.payment_kinds}
         for part, entries in contributed.items():
             for name, entry in entries.items():
                 if name in parts[part]:
@@ -93,7 +97,7 @@ def describe(wired: Wiring | None = None) -> str:
     lines = [f"areas: {', '.join(wired.areas)}",
              "periodic: " + ", ".join(f"{job.name} ({job.seconds}s)" for job in sorted(
                  wired.periodic.values(), key=lambda job: job.name))]
-    for part in ("rebuilders", "repairers", "audit_checks", "board_sources"):
+    for part in PARTS[1:]:
         lines.append(f"{part}: {', '.join(sorted(getattr(wired, part)))}")
     return "\n".join(lines)
 

@@ -1,9 +1,17 @@
 """Business keys make every cause count once: a repeat returns the first entry, a mismatch is a 409."""
+import secrets
+
 from sqlalchemy import bindparam, select
 
 from models import db
+from services.platform import clock
 from services.platform.db import execute_prebuilt
 from services.platform.errors import Conflict
+
+
+def serial_number(prefix: str = "") -> str:
+    """A new order number: the local time to the second and 48 random bits (32 characters at most)."""
+    return prefix + clock.local().strftime("%Y%m%d%H%M%S") + secrets.token_hex(6).upper()
 
 
 def replay(model, business_key: str, member_id: int, delta: int | None = None):

@@ -19,7 +19,9 @@ EVENT_TYPES = {
     "phone_bound": EventType(),  # services/members/members.py: bind_phone, once
     "coupon_used": EventType(),  # services/coupons/coupons.py: use_held, redeem
     "newbie_step": EventType(),  # services/tasks/claims.py: a newbie reward claimed (the chain's bonus counts them)
-    "mall_redeemed": EventType(), "lottery_drawn": EventType(), "guide_bound": EventType(),  # as those areas land
+    "mall_redeemed": EventType(),  # services/mall/orders.py: an order paid (at once in points, or by its notify)
+    "lottery_drawn": EventType(),  # services/mall/lotteries.py: draw
+    "guide_bound": EventType(),  # as that area lands
     # reported by the mini-program
     "share": EventType(client=True, daily_cap=5),
     "browse_goods": EventType(client=True, daily_cap=10, min_duration_s=15),

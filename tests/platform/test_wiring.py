@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 import services
 from models import AuditLog, db
 from services.platform import jobs, worker
-from services.platform.areas import collect, describe, wiring
+from services.platform.areas import PARTS, collect, describe, wiring
 from services.platform.db import NestedTransaction, transaction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,12 +29,11 @@ def _area_packages():
 
 
 def _expected():
-    expected = {"periodic": set(), "rebuilders": set(), "repairers": set(), "audit_checks": set(),
-                "board_sources": set()}
+    expected = {part: set() for part in PARTS}
     for package in _area_packages():
         area = package.AREA
         expected["periodic"] |= {job.name for job in area.periodic}
-        for part in ("rebuilders", "repairers", "audit_checks", "board_sources"):
+        for part in PARTS[1:]:
             expected[part] |= set(getattr(area, part))
     return expected
 
@@ -51,6 +50,8 @@ def test_the_web_app_wires_every_contribution_of_every_area(app):
         assert set(getattr(wired, part)) == names, part
     assert all(callable(fn) for part in ("rebuilders", "repairers", "audit_checks", "board_sources")
                for fn in getattr(wired, part).values())
+    assert all(callable(getattr(kind, hook)) for kind in wired.payment_kinds.values()
+               for hook in ("paid", "closed", "refunded"))
 
 
 def test_a_contribution_named_twice_is_refused():
