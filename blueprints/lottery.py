@@ -35,6 +35,7 @@ class DrawnPrizeSchema(Schema):
     kind = fields.String()
     points = fields.Integer()
     coupons = fields.List(fields.String())
+    order_id = fields.Integer(allow_none=True, metadata={"description": "a goods prize: its mall order"})
 
 
 class DrawSchema(Schema):

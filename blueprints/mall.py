@@ -166,6 +166,21 @@ class OrderCancel(MethodView):
         return orders.cancel_order(g.card.id, order_id)
 
 
+class OrderAddressSchema(Schema):
+    address = fields.Nested(AddressSchema, required=True)
+
+
+@blp.route("/orders/<int:order_id>/address")
+class OrderAddress(MethodView):
+    @member_required
+    @blp.arguments(OrderAddressSchema)
+    @blp.response(200, OrderSchema)
+    @blp.alt_response(409, schema="Error", description="not_changeable: shipped already, or not physical")
+    def post(self, args, order_id):
+        """Give (or change) where a paid physical order goes until it is shipped, e.g. a lottery's goods prize."""
+        return orders.set_address(g.card.id, order_id, args["address"])
+
+
 @blp.route("/orders/<int:order_id>/confirm")
 class OrderConfirm(MethodView):
     @member_required

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import db
 
-PRIZE_KINDS = ("points", "coupon", "none")
+PRIZE_KINDS = ("points", "coupon", "goods", "none")
 
 
 class Lottery(db.Model):
@@ -39,6 +39,7 @@ class LotteryPrize(db.Model):
     points: Mapped[int] = mapped_column(default=0)
     coupon_template_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_template.id"))
     coupon_pack_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_pack.id"))  # a pack of that one template
+    goods_id: Mapped[int | None] = mapped_column(ForeignKey("goods.id"))  # a goods prize: one unit, as a mall order
     weight: Mapped[int]
     stock: Mapped[int | None]
     drawn: Mapped[int] = mapped_column(default=0)

@@ -20,6 +20,8 @@ class PrizeSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(PRIZE_KINDS))
     points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
     coupon_template_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    goods_id = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "a goods prize: one unit of these mall goods, as a free order"}, **ID)
     weight = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
     stock = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10**9),
                            metadata={"description": "null: unlimited"})
@@ -29,6 +31,8 @@ class PrizeSchema(Schema):
     def _reward(self, data, **_kwargs):
         if data["kind"] == "points" and not data.get("points"):
             raise ValidationError("A points prize pays at least one point.", "points")
+        if data["kind"] == "goods" and not data.get("goods_id"):
+            raise ValidationError("A goods prize names its goods.", "goods_id")
 
 
 class LotterySchema(Schema):

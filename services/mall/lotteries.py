@@ -6,6 +6,8 @@ from sqlalchemy import func, select, update
 from models import Lottery, LotteryDraw, LotteryPrize, db
 from services.coupons import coupon_catalog, coupons
 from services.ledger import points
+from services.mall import goods as catalogue
+from services.mall import orders
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, clock
 from services.platform.db import transaction
@@ -38,9 +40,11 @@ def _prize(lottery_id: int, fields: dict) -> LotteryPrize:
         pack_id = coupon_catalog.one_coupon_pack(template_id, name=f"抽奖：{fields['name']}").id
     else:
         template_id = pack_id = None
+    goods_id = catalogue.get_goods(fields.get("goods_id") or 0).id if fields["kind"] == "goods" else None
     return LotteryPrize(lottery_id=lottery_id, name=fields["name"], kind=fields["kind"],
                         points=fields.get("points") or 0 if fields["kind"] == "points" else 0,
-                        coupon_template_id=template_id, coupon_pack_id=pack_id, weight=fields["weight"],
+                        coupon_template_id=template_id, coupon_pack_id=pack_id, goods_id=goods_id,
+                        weight=fields["weight"],
                         stock=fields.get("stock"), drawn=0)
 
 
@@ -97,13 +101,14 @@ def draw(member_id: int, lottery_id: int) -> dict:
         key = f"draw:{lottery.id}:{member_id}:{today}:{done + 1}"
         points.spend(member_id, lottery.cost_points, reason="lottery", business_key=key, reference=f"lottery:{lottery.id}")
         prize, weights = _take_prize(lottery)
-        codes = _pay_prize(member_id, prize, key) if prize else []
+        codes, order_id = _pay_prize(member_id, prize, key) if prize else ([], None)
         db.session.add(LotteryDraw(lottery_id=lottery.id, member_id=member_id, prize_id=prize.id if prize else None,
                                    day=today, points_spent=lottery.cost_points, weights=weights, coupon_codes=codes,
                                    business_key=key, created_at=clock.now()))
         events.emit(member_id, "lottery_drawn", business_key=key, reference=f"lottery:{lottery.id}")
         shown = None if prize is None or prize.kind == "none" else {
-            "id": prize.id, "name": prize.name, "kind": prize.kind, "points": prize.points, "coupons": codes}
+            "id": prize.id, "name": prize.name, "kind": prize.kind, "points": prize.points, "coupons": codes,
+            "order_id": order_id}
         return {"prize": shown, "points_spent": lottery.cost_points,
                 "draws_left_today": lottery.daily_limit - done - 1}
 
@@ -121,23 +126,42 @@ def _take_prize(lottery: Lottery) -> tuple[LotteryPrize | None, dict]:
             pick -= prize.weight
             if pick < 0:
                 break
-        taken = db.session.execute(update(LotteryPrize).where(
-            LotteryPrize.id == prize.id, (LotteryPrize.stock.is_(None)) | (LotteryPrize.stock > 0)).values(
-            stock=LotteryPrize.stock - 1, drawn=LotteryPrize.drawn + 1).execution_options(synchronize_session=False))
-        if taken.rowcount == 1:
+        taken = _move_prize(prize, -1)
+        if taken and (prize.kind != "goods" or _goods_left(prize)):
             return prize, weights
+        if taken:  # its goods sold out in the mall meanwhile: put the prize back, draw around it
+            _move_prize(prize, +1)
         prizes.remove(prize)
     return None, weights
 
 
-def _pay_prize(member_id: int, prize: LotteryPrize, key: str) -> list[str]:
+def _move_prize(prize: LotteryPrize, change: int) -> bool:
+    moved = db.session.execute(update(LotteryPrize).where(
+        LotteryPrize.id == prize.id, (LotteryPrize.stock.is_(None)) | (LotteryPrize.stock + change >= 0)).values(
+        stock=LotteryPrize.stock + change, drawn=LotteryPrize.drawn - change).execution_options(synchronize_session=False))
+    return moved.rowcount == 1
+
+
+def _goods_left(prize: LotteryPrize) -> bool:
+    try:
+        catalogue.take(prize.goods_id, 1, reserve=False)
+    except catalogue.OutOfStock:
+        return False
+    return True
+
+
+def _pay_prize(member_id: int, prize: LotteryPrize, key: str) -> tuple[list[str], int | None]:
+    """Pay a drawn prize; (the coupons it handed out, the mall order of a goods prize)."""
     if prize.kind == "points" and prize.points:
         points.earn(member_id, prize.points, reason="lottery_prize", business_key=f"{key}:prize",
                     reference=f"lottery_prize:{prize.id}")
+    if prize.kind == "goods":
+        return [], orders.award_prize(member_id, prize.goods_id).id
     if prize.kind == "coupon":
         return [coupon.code for coupon in coupons.issue_pack(
-            member_id, prize.coupon_pack_id, source="mall", business_key=f"{key}:prize", source_ref=f"lottery:{prize.id}")]
-    return []
+            member_id, prize.coupon_pack_id, source="mall", business_key=f"{key}:prize",
+            source_ref=f"lottery:{prize.id}")], None
+    return [], None
 
 
 def audit_problems() -> list[str]:

@@ -187,6 +187,30 @@ def _deliver(order: MallOrder, goods: Goods) -> None:
         order.completed_at = now
 
 
+def award_prize(member_id: int, goods_id: int) -> MallOrder:
+    """A lottery's goods prize: a free order of one unit, its stock already taken by the draw; coupons
+    and codes delivered at once, physical goods shipped once the member gives an address."""
+    goods = db.session.get(Goods, goods_id)
+    order = _new_order(member_id, goods, 1, None, discount_pct=100)
+    order.points, order.amount_fen, order.discount_fen = 0, 0, 0
+    _deliver(order, goods)
+    return order
+
+
+def set_address(member_id: int, order_id: int, address: dict) -> MallOrder:
+    """Where a paid physical order goes (a goods prize has none yet); changeable until it is shipped."""
+    order = member_order(member_id, order_id)
+    with transaction():
+        changed = db.session.execute(update(MallOrder).where(
+            MallOrder.id == order.id, MallOrder.status == "paid", MallOrder.kind == "physical").values(
+            address=address).execution_options(synchronize_session=False))
+        if changed.rowcount != 1:
+            raise Conflict(f"A {order.status.replace('_', ' ')} {order.kind} order's address cannot change.",
+                           code="not_changeable", details={"status": order.status})
+    db.session.refresh(order)
+    return order
+
+
 # -- what the payment service calls back (payments.payment_kinds) -----------------------------------
 
 def _order_of(payment: Payment) -> MallOrder:
@@ -353,8 +377,9 @@ def ship_order(operator, order_id: int, *, tracking_no: str) -> MallOrder:
         shipped = db.session.execute(update(MallOrder).where(
             MallOrder.id == order.id, MallOrder.status == "paid", MallOrder.kind == "physical").values(
             status="shipped", tracking_no=tracking_no, shipped_at=now).execution_options(synchronize_session=False))
-        if shipped.rowcount != 1:
-            raise Conflict(f"A {order.status.replace('_', ' ')} {order.kind} order cannot be shipped.",
+        if shipped.rowcount != 1 or not order.address:  # an address is only ever added: read it once
+            raise Conflict(f"A {order.status.replace('_', ' ')} {order.kind} order cannot be shipped"
+                           f"{'' if order.address else ' (it has no address yet)'}.",
                            code="not_shippable", details={"status": order.status, "kind": order.kind})
         audit_trail.record(operator.id, "order.ship", target_type="mall_order", target_id=order.id, reason=None,
                            details={"tracking_no": tracking_no})

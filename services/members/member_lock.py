@@ -2,8 +2,8 @@
 
 The lock order (DESIGN.md), the same everywhere so that two units of work on one member never wait
 for each other in a circle: the business row that started the work (payment, refund, order), then
-the member row (here), then the points account, the growth account, then coupon templates, goods and
-prizes in id order. The ledgers take the member lock themselves when their caller has not, before
+the member row (here), then the points account, the growth account, then lottery prizes, goods and
+coupon templates, each in id order. The ledgers take the member lock themselves when their caller has not, before
 their own account's, so a caller only has to lock its business row first. Counted limits (a rule's
 uses per member, a task's claims) are counted while this lock is held.
 """

@@ -367,3 +367,40 @@ def test_audit_ledger_reports_broken_mall_books(app, client, operator, make_memb
         assert_reported(app, f"mall order {delivered['id']} (completed): 0 codes for 1 units",
                         f"virtual goods {virtual['id']}")
     assert_clean()
+
+
+def test_wechat_refusing_the_pay_order_cancels_it_and_gives_everything_back(client, operator, make_member, wx):
+    goods = _cash_goods(client, operator())
+    member = make_member(points_=500)
+    wx.post("faults", api="unifiedorder", errcode="SYSTEMERROR", times=1)
+    try:
+        assert assert_error(order(client, member, goods["id"]), 502)["code"] == "wechat_error"
+    finally:
+        wx.delete("faults")
+    db.session.rollback()
+    assert db.session.scalar(select(MallOrder.status).where(MallOrder.member_id == member["member"]["id"])) == "cancelled"
+    assert member_points(member)["available"] == 500 and goods_row(goods["id"]).stock == 10
+    assert_clean()
+
+
+def test_a_lottery_goods_prize_is_a_free_order_shipped_once_the_member_gives_an_address(client, operator, make_member):
+    admin = operator()
+    goods = add_goods(client, admin, stock=1)
+    lottery = client.post("/api/v1/admin/lotteries", headers=admin, json={
+        "name": "实物抽奖", "cost_points": 1, "daily_limit": 5,
+        "prizes": [{"name": "保温杯", "kind": "goods", "goods_id": goods["id"], "weight": 1}]}).get_json()
+    member = make_member(points_=10)
+    won = client.post(f"/api/v1/lottery/{lottery['id']}/draw", headers=member["headers"]).get_json()
+    assert won["prize"]["kind"] == "goods" and won["prize"]["order_id"], won
+    prize_order = client.get(f"/api/v1/mall/orders/{won['prize']['order_id']}", headers=member["headers"]).get_json()
+    assert (prize_order["status"], prize_order["points"], prize_order["amount_fen"]) == ("paid", 0, 0)
+    ship = f"/api/v1/admin/orders/{prize_order['id']}/ship"
+    assert assert_error(client.post(ship, headers=admin, json={"tracking_no": "SF1"}), 409)["code"] == "not_shippable"
+    res = client.post(f"/api/v1/mall/orders/{prize_order['id']}/address", headers=member["headers"],
+                      json={"address": ADDRESS})
+    assert res.status_code == 200 and res.get_json()["address"]["userName"] == "张三", res.get_json()
+    assert client.post(ship, headers=admin, json={"tracking_no": "SF1"}).get_json()["status"] == "shipped"
+    # the goods' one unit is gone: the prize is drawn around, the draw wins nothing
+    assert client.post(f"/api/v1/lottery/{lottery['id']}/draw", headers=member["headers"]).get_json()["prize"] is None
+    assert (goods_row(goods["id"]).stock, goods_row(goods["id"]).sold) == (0, 1)
+    assert_clean()
