@@ -404,3 +404,20 @@ def test_a_lottery_goods_prize_is_a_free_order_shipped_once_the_member_gives_an_
     assert client.post(f"/api/v1/lottery/{lottery['id']}/draw", headers=member["headers"]).get_json()["prize"] is None
     assert (goods_row(goods["id"]).stock, goods_row(goods["id"]).sold) == (0, 1)
     assert_clean()
+
+
+def test_the_members_level_takes_its_discount_off_the_cash_part_and_opens_its_goods(client, operator, make_member):
+    admin = operator()
+    code = unique("vip")
+    threshold = 9 * 10**8 + int(code.rsplit("-", 1)[1])
+    level = client.post("/api/v1/admin/levels", headers=admin, json={
+        "code": code.replace("-", "_")[-32:], "name": "黑金", "threshold": threshold, "mall_discount_pct": 80}).get_json()
+    goods = _cash_goods(client, admin, price_fen=1000, min_level_id=level["id"])
+    undiscounted = _cash_goods(client, admin, price_fen=1000, level_discount=False)
+    member = make_member(points_=1000, growth_=threshold)
+    seen = client.get(f"/api/v1/mall/goods/{goods['id']}", headers=member["headers"]).get_json()
+    assert (seen["member_price_fen"], seen["locked_by_level"]) == (800, False)
+    placed_order = placed(order(client, member, goods["id"]))["order"]
+    assert (placed_order["amount_fen"], placed_order["discount_fen"]) == (800, 200)
+    assert placed(order(client, member, undiscounted["id"]))["order"]["amount_fen"] == 1000
+    assert assert_error(order(client, make_member(points_=1000), goods["id"]), 403)["code"] == "forbidden"
