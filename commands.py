@@ -38,6 +38,16 @@ def seed_demo_command():
     click.echo(f"sign-in rules: {f'version {signin_rule} created' if signin_rule else 'present'}")
     tasks = demo.seed_tasks()
     click.echo(f"tasks: {len(tasks)} created ({', '.join(tasks) or 'all present'})")
+    goods = demo.seed_goods()
+    click.echo("goods: no operator to create them (create-operator, then seed-demo again)" if goods is None
+               else f"goods: {len(goods)} created ({', '.join(goods) or 'all present'})")
+    lottery = demo.seed_lottery()
+    click.echo("lottery: no operator to create it" if lottery is None
+               else f"lottery {demo.DEMO_LOTTERY!r}: id {lottery[0]}{' created' if lottery[1] else ' present'}")
+    member = demo.seed_demo_member_points()
+    if member:
+        click.echo(f"demo member {member[0]} (sandbox user {demo.DEMO_MEMBER_USER!r}): "
+                   f"{f'{demo.DEMO_MEMBER_POINTS} points given' if member[1] else 'points given before'}")
 
 
 @click.command("audit-ledger")

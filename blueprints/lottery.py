@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from blueprints.common import idempotent, member_required
+from blueprints.common import idempotent, list_schema, member_required
 from blueprints.edge import Blueprint
 from models.lottery import PRIZE_KINDS
 from services.mall import lotteries
@@ -42,6 +42,23 @@ class DrawSchema(Schema):
     prize = fields.Nested(DrawnPrizeSchema, allow_none=True, metadata={"description": "null: nothing this time"})
     points_spent = fields.Integer()
     draws_left_today = fields.Integer()
+
+
+class LotteryBriefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    cost_points = fields.Integer()
+    daily_limit = fields.Integer()
+    ends_at = fields.DateTime(allow_none=True)
+
+
+@blp.route("")
+class Lotteries(MethodView):
+    @member_required
+    @blp.response(200, list_schema(LotteryBriefSchema, "OpenLotteries"))
+    def get(self):
+        """The lotteries open now."""
+        return {"items": lotteries.open_lotteries()}
 
 
 @blp.route("/<int:lottery_id>")

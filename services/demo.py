@@ -2,11 +2,14 @@
 from flask import current_app
 from sqlalchemy import select
 
-from models import Level, Operator, PaymentRule, Store, Task, db
+from models import Goods, Level, Lottery, Member, Operator, PaymentRule, PointsEntry, Store, Task, VirtualCode, db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from models.signin import SigninRule
+from sandbox.crypto import derived_id
 from services.ledger import levels
-from services.members import operators
+from services.mall import goods as catalogue
+from services.mall import lotteries
+from services.members import members, operators
 from services.platform import clock, deploy_checks
 from services.platform.db import transaction
 from services.platform.deploy_checks import DEMO_OPERATOR
@@ -15,6 +18,9 @@ from services.tasks import definitions
 
 DEMO_STORE = "旗舰店"
 DEMO_RULE = "支付满50元送礼包"
+DEMO_LOTTERY = "每日积分抽奖"
+DEMO_MEMBER_USER = "demo"  # the sandbox user scripts/demo-login and the demo scripts log in as
+DEMO_MEMBER_POINTS = 10_000
 
 DEFAULT_LEVELS = [
     {"code": "normal", "name": "普通会员", "threshold": 0, "points_multiplier_pct": 100, "makeup_cards_per_month": 0,
@@ -153,3 +159,129 @@ def seed_tasks() -> list[str]:
             definitions.create_task(operator, fields)
             created.append(fields["code"])
     return created
+
+
+def _demo_operator() -> Operator | None:
+    """Who the audited demo creates are recorded for: the first operator, as for the tasks (the demo
+    operator on the sandbox). Goods and lotteries are audited with no exception: without an operator
+    they are not seeded."""
+    return db.session.scalar(select(Operator).order_by(Operator.id).limit(1))
+
+
+def _template_id(name: str) -> int | None:
+    return db.session.scalar(select(CouponTemplate.id).where(CouponTemplate.name == name, CouponTemplate.active)
+                             .order_by(CouponTemplate.id).limit(1))
+
+
+def _image(name: str) -> list[str]:
+    return [f"https://example.com/mall/{name}.png"]
+
+
+def demo_goods() -> list[dict]:
+    """Goods of every kind (physical, coupon, virtual) in every price mix: pure points, low points + high
+    cash, high points + low cash; and one for the top level only. Fields as OperatorGoodsSchema loads them;
+    a virtual goods' `codes` are uploaded after it is created."""
+    cash_off, discount = _template_id("满50减10"), _template_id("9折券")
+    goods = [
+        {"name": "品牌帆布袋", "description": "纯积分兑换，包邮到家", "images": _image("tote-bag"),
+         "category": "周边", "kind": "physical", "price_points": 800, "price_fen": 0, "stock": 200,
+         "per_order_limit": 2},
+        {"name": "不锈钢保温杯", "description": "100 积分 + 59 元", "images": _image("thermos"),
+         "category": "家居", "kind": "physical", "price_points": 100, "price_fen": 5900, "stock": 100},
+        {"name": "蓝牙耳机", "description": "2000 积分 + 9.9 元", "images": _image("earbuds"),
+         "category": "数码", "kind": "physical", "price_points": 2000, "price_fen": 990, "stock": 50},
+        {"name": "满50减10优惠券", "description": "兑换后放入券包，30 天内有效", "images": _image("coupon-cash-off"),
+         "category": "优惠券", "kind": "coupon", "coupon_template_id": cash_off, "price_points": 200, "price_fen": 0,
+         "stock": 500, "per_order_limit": 5},
+        {"name": "9折券", "description": "300 积分 + 1 元", "images": _image("coupon-discount"),
+         "category": "优惠券", "kind": "coupon", "coupon_template_id": discount, "price_points": 300, "price_fen": 100,
+         "stock": 500, "per_member_limit": 10},
+        {"name": "视频会员月卡", "description": "兑换码即时发放", "images": _image("video-vip"),
+         "category": "会员权益", "kind": "virtual", "price_points": 1500, "price_fen": 0,
+         "codes": [f"DEMO-VIP-{n:04d}" for n in range(1, 31)]},
+        {"name": "咖啡兑换码", "description": "50 积分 + 15 元，任意门店兑换中杯", "images": _image("coffee"),
+         "category": "会员权益", "kind": "virtual", "price_points": 50, "price_fen": 1500,
+         "codes": [f"DEMO-COFFEE-{n:04d}" for n in range(1, 31)]},
+        {"name": "钻石专享礼盒", "description": "钻石会员专享，每人限兑 1 份", "images": _image("gift-box"),
+         "category": "周边", "kind": "physical", "price_points": 5000, "price_fen": 0, "stock": 20,
+         "per_member_limit": 1, "min_level_id": _level_id("diamond"), "level_discount": False},
+    ]
+    defaults = {"description": "", "images": [], "category": None, "coupon_template_id": None, "stock": 0,
+                "per_order_limit": 1, "per_member_limit": None, "min_level_id": None, "level_discount": True,
+                "starts_at": None, "ends_at": None, "status": "on_sale"}
+    return [{**defaults, **fields} for fields in goods]
+
+
+def _level_id(code: str) -> int | None:
+    return db.session.scalar(select(Level.id).where(Level.code == code))
+
+
+def seed_goods() -> list[str] | None:
+    """The demo goods that are missing (by name), created by the demo operator, a virtual goods' codes
+    uploaded as CSV; their names (None: no operator to create them). The made-up codes only on the
+    sandbox: with a real app, members would pay real points for them (the goods wait for the brand's)."""
+    operator = _demo_operator()
+    if operator is None:
+        return None
+    existing = set(db.session.scalars(select(Goods.name)))
+    sandbox = deploy_checks.on_sandbox(current_app.config)
+    created = []
+    for fields in demo_goods():
+        codes = fields.pop("codes", None)
+        if not sandbox:
+            codes = None
+        if fields["name"] not in existing:
+            goods_id = catalogue.create_goods(operator, fields).id
+            created.append(fields["name"])
+        elif codes:  # created before, its codes not yet uploaded (an earlier run stopped between the two)
+            goods_id = db.session.scalar(select(Goods.id).where(Goods.name == fields["name"]).order_by(Goods.id)
+                                         .limit(1))
+            if db.session.scalar(select(VirtualCode.id).where(VirtualCode.goods_id == goods_id).limit(1)):
+                continue
+        if codes:
+            catalogue.add_codes(operator, goods_id, "code\n" + "\n".join(codes))
+    return created
+
+
+def seed_lottery() -> tuple[int, bool] | None:
+    """The demo lottery (20 points a draw, 3 a day) unless one of its name is active, created by the demo
+    operator; its id and whether it was created now (None: no operator to create it)."""
+    lottery_id = db.session.scalar(select(Lottery.id).where(Lottery.name == DEMO_LOTTERY, Lottery.active)
+                                   .order_by(Lottery.id).limit(1))
+    if lottery_id is not None:
+        return lottery_id, False
+    operator = _demo_operator()
+    if operator is None:
+        return None
+    prizes = [
+        {"name": "50 积分", "kind": "points", "points": 50, "weight": 30, "stock": None},
+        {"name": "500 积分", "kind": "points", "points": 500, "weight": 2, "stock": 100},
+        {"name": "满50减10优惠券", "kind": "coupon", "coupon_template_id": _template_id("满50减10"), "weight": 18,
+         "stock": 200},
+        {"name": "谢谢参与", "kind": "none", "weight": 50, "stock": None},
+    ]
+    lottery = lotteries.create_lottery(operator, {"name": DEMO_LOTTERY, "cost_points": 20, "daily_limit": 3,
+                                                  "starts_at": None, "ends_at": None, "prizes": prizes})
+    return lottery.id, True
+
+
+def seed_demo_member_points() -> tuple[int, bool] | None:
+    """On the sandbox only: the member the sandbox's user "demo" logs in as (created now if it has not
+    logged in yet) gets DEMO_MEMBER_POINTS once, an audited adjustment by the demo operator, so that it
+    can redeem goods and draw. Its id and whether the points were given now (None: not on the sandbox,
+    or no operator)."""
+    operator = _demo_operator()
+    if not deploy_checks.on_sandbox(current_app.config) or operator is None:
+        return None
+    openid = derived_id("o", current_app.config["WECHAT_APPID"], DEMO_MEMBER_USER)  # as the sandbox derives it
+    with transaction():
+        member = db.session.scalar(select(Member).where(Member.openid == openid))
+        member_id = (member or members.create_member(openid)).id
+    request_key = "seed-demo:demo-member-points"
+    # operators.adjust_points' business key: given once, whichever operator comes first
+    if db.session.scalar(select(PointsEntry.id).where(PointsEntry.member_id == member_id,
+                                                      PointsEntry.business_key.like(f"admin:%:{request_key}"))):
+        return member_id, False
+    operators.adjust_points(operator, member_id, delta=DEMO_MEMBER_POINTS, reason="demo points (seed-demo)",
+                            request_key=request_key)
+    return member_id, True

@@ -66,10 +66,22 @@ def deactivate_lottery(operator, lottery_id: int) -> None:
 
 
 def _open_lottery(lottery_id: int) -> Lottery:
-    lottery, now = get_lottery(lottery_id), clock.now()
-    if not lottery.active or (lottery.starts_at and now < lottery.starts_at) or (lottery.ends_at and now >= lottery.ends_at):
+    lottery = get_lottery(lottery_id)
+    if not _is_open(lottery):
         raise NotFound("No such lottery open now.")
     return lottery
+
+
+def _is_open(lottery: Lottery) -> bool:
+    now = clock.now()
+    return lottery.active and not (lottery.starts_at and now < lottery.starts_at) and not (
+        lottery.ends_at and now >= lottery.ends_at)
+
+
+def open_lotteries() -> list[Lottery]:
+    """The lotteries a member may draw now."""
+    return [lottery for lottery in db.session.scalars(select(Lottery).where(Lottery.active).order_by(Lottery.id))
+            if _is_open(lottery)]
 
 
 def member_view(member_id: int, lottery_id: int) -> dict:

@@ -86,7 +86,7 @@ def reward(payment: Payment) -> None:
     payment's and the member's locks)."""
     if payment.kind != payment_kinds.PURCHASE:
         payment_kinds.of(payment).paid(payment)
-        payment.rewarded_at = clock.now()
+        payment.coupon_codes, payment.rewarded_at = [], clock.now()
         return
     member = db.session.get(Member, payment.member_id)
     key = f"pay:{payment.out_trade_no}"

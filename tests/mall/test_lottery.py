@@ -91,3 +91,12 @@ def test_bad_lotteries_are_refused(client, operator):
                   "prizes": [{"name": "c", "kind": "coupon", "coupon_template_id": 2147483647, "weight": 1}]},
                  {"name": "x", "cost_points": "1", "daily_limit": 1, "prizes": [{"name": "n", "kind": "none", "weight": 1}]}):
         assert_error(client.post("/api/v1/admin/lotteries", headers=admin, json=body), 422)
+
+
+def test_members_find_the_lotteries_open_now(client, operator, make_member):
+    admin = operator()
+    lottery = _lottery(client, admin)
+    member = make_member()
+    assert lottery["id"] in {item["id"] for item in client.get("/api/v1/lottery", headers=member["headers"]).get_json()["items"]}
+    client.delete(f"/api/v1/admin/lotteries/{lottery['id']}", headers=admin)
+    assert lottery["id"] not in {item["id"] for item in client.get("/api/v1/lottery", headers=member["headers"]).get_json()["items"]}
