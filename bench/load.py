@@ -1,5 +1,8 @@
-"""Bounded load generators on loopback: wrk with a token-rotating script, or Python threads."""
+"""Bounded load generators on loopback: wrk with a token-rotating script, or Python threads; and a
+burst of one attempt per token (the flash sale)."""
+import asyncio
 import http.client
+import json
 import re
 import subprocess
 import tempfile
@@ -134,3 +137,66 @@ def warm(base, method, path, tokens, *, connections) -> int:
     for t in threads:
         t.join()
     return ok[0]
+
+
+def burst(base, method, path, tokens, body: bytes, *, concurrency, timeout=60.0) -> tuple[list[dict], float]:
+    """Each token exactly once, as a client of its own (a new connection, `Connection: close`), at most
+    `concurrency` in flight: asyncio on raw sockets, so that the client costs little beside the server.
+    Returns one record per attempt (status, error code and details, latency in ms, done_s: when it was
+    answered, from the start of the burst) and the wall time from the first send to the last answer."""
+    url = urlsplit(base)
+    heads = [(f"{method} {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {token}\r\n"
+              f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+             .encode() + body for token in tokens]
+
+    async def attempt(request, gate, t0):
+        async with gate:
+            started = time.perf_counter()
+            status, code, details = None, None, None
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(url.hostname, url.port), timeout)
+                try:
+                    writer.write(request)
+                    await writer.drain()
+                    status, error = _answer(await asyncio.wait_for(reader.read(), timeout))
+                    code, details = (error.get("code"), error.get("details")) if error else (None, None)
+                finally:
+                    writer.close()
+            except (OSError, ValueError, IndexError) as exc:  # TimeoutError is an OSError
+                code = type(exc).__name__
+            finished = time.perf_counter()
+            return {"status": status, "code": code, "details": details, "ms": (finished - started) * 1000,
+                    "done_s": finished - t0}
+
+    async def run():
+        gate, t0 = asyncio.Semaphore(concurrency), time.perf_counter()
+        results = await asyncio.gather(*(attempt(request, gate, t0) for request in heads))
+        return results, time.perf_counter() - t0
+
+    return asyncio.run(run())
+
+
+def _answer(raw: bytes) -> tuple[int, dict | None]:
+    """The status and the error (`{"error": {"code": …, "details": …}}`) of a whole HTTP/1.1 response."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    if any(line.lower().replace(" ", "") == "transfer-encoding:chunked" for line in lines[1:]):
+        body = _unchunked(body)
+    try:
+        error = json.loads(body).get("error") if body else None
+    except ValueError:
+        error = None
+    return status, error if isinstance(error, dict) else None
+
+
+def _unchunked(body: bytes) -> bytes:
+    out = bytearray()
+    while body:
+        size, _, body = body.partition(b"\r\n")
+        n = int(size.split(b";")[0], 16)
+        if not n:
+            break
+        out += body[:n]
+        body = body[n + 2:]
+    return bytes(out)

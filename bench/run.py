@@ -8,6 +8,11 @@ REDIS_URL (default redis://127.0.0.1:6379/11, flushed before and after), migrate
 with tokens through the services, loads the points_week board, then drives each endpoint for a
 fixed number of seconds with wrk (or, without wrk, Python threads on keep-alive connections).
 An endpoint that answers 404 (not written yet) is skipped. Everything stops and is cleaned up by itself.
+
+    .venv/bin/python bench/run.py --only flash_sale [--flash-attempts 2000] [--flash-stock 100] [--flash-cash]
+
+The flash sale (only with --only): --flash-attempts distinct members each try once, at the same time,
+to redeem goods with --flash-stock units; checked in SQL afterwards (exit status 1 if oversold or unsold).
 """
 import argparse
 import contextlib
@@ -26,6 +31,7 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,20 +40,51 @@ import load  # noqa: E402  (bench/load.py)
 
 GOALS = {"signin": 0.5, "calendar": 0.8, "leaderboard": 0.8}
 SYNTHETIC_ID_BASE = 100_000_000  # board members that are not in SQL: ids no real member has
+SEEDED = ("signin", "calendar", "leaderboard", "me", "tasks")  # what the board and the task events are for
+FLASH = "flash_sale"  # a mode of its own, only with --only: not a wrk endpoint
+MALL_GOODS = 20  # goods on sale for GET /mall/goods
+FLASH_POINTS, PRICE_POINTS, FLASH_CASH_FEN = 1000, 100, 990  # credited to each flash member; one unit's price
+FLASH_WARM = 20  # extra members who warm the order path up on goods of their own before the sale
+ORDERS_PATH = "/api/v1/mall/orders"
+ADDRESS = {"userName": "张三", "telNumber": "13800000000", "provinceName": "上海市", "cityName": "上海市",
+           "countyName": "浦东新区", "detailInfo": "世纪大道 1 号"}
 
 
 def main():
     args = _parse()
     secret = secrets.token_hex(32)
+    results, sales, failures = {}, [], []
     try:
-        with _database(args.database_url) as database_url:
+        with _database(args.database_url) as database_url, _sandbox(args) as sandbox_url:
             os.environ.update(DATABASE_URL=database_url, REDIS_URL=args.redis_url, SECRET_KEY=secret)
-            tokens = _prepare(args)
-            with _gunicorn(_free_port(), args) as base:
-                results = _measure(base, tokens, args)
+            prepared = _prepare(args, sandbox_url)
+            with _gunicorn(_free_port(), args, sandbox_url) as base:
+                if _regular(args):
+                    results = _measure(base, prepared.tokens, args, failures)
+                if _wanted(args, FLASH):
+                    sales.append(_flash_sale(base, prepared, args, database_url, cash=False))
+                    if args.flash_cash:
+                        sales.append(_flash_sale(base, prepared, args, database_url, cash=True))
     finally:
         _flush_redis(args.redis_url)
-    _report(results, args)
+    if results:
+        _report(results, args)
+    for sale in sales:
+        _report_flash(sale)
+        failures += sale["failures"]
+    if failures:
+        print("\n==> FAILED:\n  " + "\n  ".join(failures))
+        sys.exit(1)
+
+
+def _wanted(args, name) -> bool:
+    """The flash sale only when named; every other endpoint also when --only is not given."""
+    return name in args.only if args.only else name != FLASH
+
+
+def _regular(args) -> bool:
+    """Whether any endpoint of the wrk measurement (bare and the rest) is to be measured."""
+    return any(_wanted(args, name) for name in _endpoints())
 
 
 def _parse():
@@ -59,13 +96,26 @@ def _parse():
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="load generator threads")
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
-    p.add_argument("--only", nargs="*", help="bare signin calendar leaderboard me tasks")
+    p.add_argument("--only", nargs="*", help="bare signin calendar leaderboard me tasks mall_goods flash_sale "
+                                              "(flash_sale runs only when named here)")
     p.add_argument("--task-members", type=int, default=200, help="members with TASK_EVENTS events each (GET /tasks)")
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"))
     p.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
     p.add_argument("--cold", action="store_true", help="measure reads without a warm-up pass (cold Redis index)")
-    return p.parse_args()
+    p.add_argument("--flash-attempts", type=int, default=2000, help="flash sale: distinct members, one attempt each")
+    p.add_argument("--flash-stock", type=int, default=100, help="flash sale: units of the goods")
+    p.add_argument("--flash-concurrency", type=int, default=500,
+                   help="flash sale: attempts in flight at once (each on a connection of its own)")
+    p.add_argument("--flash-cash", action="store_true",
+                   help="flash sale: also a points + cash round (JSAPI orders at the WeChat sandbox)")
+    args = p.parse_args()
+    unknown = set(args.only or ()) - set(_endpoints()) - {FLASH}
+    if unknown:
+        p.error(f"--only: no endpoint {', '.join(sorted(unknown))}")
+    if _wanted(args, FLASH) and args.members < args.flash_attempts:
+        p.error(f"--members ({args.members}) must be at least --flash-attempts ({args.flash_attempts})")
+    return args
 
 
 @contextlib.contextmanager
@@ -88,11 +138,30 @@ def _database(url):
         print(f"==> database {name} dropped")
 
 
-def _prepare(args) -> list[str]:
-    """Migrate, create the members and their tokens, load the leaderboard; returns the tokens."""
+@contextlib.contextmanager
+def _app():
+    """An app context of the bench process (its own throwaway instance folder; its connections closed after)."""
+    from app import create_app
+    from models import db
+
+    instance = tempfile.mkdtemp(prefix="bench-instance-")
+    try:
+        app = create_app(instance_path=instance)
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def _prepare(args, sandbox_url=None) -> SimpleNamespace:
+    """Migrate, create the members and their tokens, load the leaderboard and what the selected
+    endpoints need (mall goods; the flash sale's points); returns the tokens."""
     from flask_migrate import upgrade
 
-    from app import create_app
     from models import db
     from services.index import redis_rebuild
     from services.leaderboards import leaderboards
@@ -101,23 +170,31 @@ def _prepare(args) -> list[str]:
     from services.platform.db import transaction
     from services.platform.redis_client import get_redis
 
-    instance = tempfile.mkdtemp(prefix="bench-instance-")
-    app = create_app(instance_path=instance)
-    try:
-        with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"), revision="heads")
-            get_redis().flushdb()
-            started, ids = time.monotonic(), []
-            for start in range(0, args.members, 1000):
-                with transaction():
-                    batch = [members.create_member(f"bench-{os.getpid()}-{n}")
-                             for n in range(start, min(start + 1000, args.members))]
-                ids += [m.id for m in batch]
-                db.session.remove()
-            print(f"==> {len(ids)} members in {time.monotonic() - started:.1f}s")
-            started = time.monotonic()
-            cards = redis_rebuild.rebuild_all()["member_cards"][0]
-            print(f"==> rebuild-redis: {cards} member cards in {time.monotonic() - started:.1f}s")
+    flash, seeded = _wanted(args, FLASH), any(_wanted(args, name) for name in SEEDED)
+    names = [f"bench-{os.getpid()}-{n}" for n in range(args.members)]
+    names += [f"bench-{os.getpid()}-warm-{n}" for n in range(FLASH_WARM if flash else 0)]
+    # the WeChat sandbox places JSAPI orders only for openids it handed out (a wx.login of each member)
+    openids = _sandbox_openids(sandbox_url, names) if sandbox_url else names
+    with _app():
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        get_redis().flushdb()
+        started, ids = time.monotonic(), []
+        for start in range(0, len(openids), 1000):
+            with transaction():
+                batch = [members.create_member(openid) for openid in openids[start:start + 1000]]
+            ids += [m.id for m in batch]
+            db.session.remove()
+        ids, warm_ids = ids[:args.members], ids[args.members:]
+        print(f"==> {len(ids) + len(warm_ids)} members in {time.monotonic() - started:.1f}s")
+        operator_id = _operator() if flash or _wanted(args, "mall_goods") else None
+        if _wanted(args, "mall_goods"):
+            _seed_goods(operator_id)
+        if flash:
+            _credit(ids[:args.flash_attempts] + warm_ids, FLASH_POINTS)
+        started = time.monotonic()
+        cards = redis_rebuild.rebuild_all()["member_cards"][0]
+        print(f"==> rebuild-redis: {cards} member cards in {time.monotonic() - started:.1f}s")
+        if seeded:
             started = time.monotonic()
             now, rng = leaderboards.clock.now(), random.Random(42)
             rows = [(SYNTHETIC_ID_BASE + n, rng.randint(1, 5000), now - timedelta(seconds=rng.randint(0, 3600)))
@@ -127,9 +204,63 @@ def _prepare(args) -> list[str]:
             print(f"==> points_week: {written} members in {time.monotonic() - started:.1f}s "
                   f"({get_redis().zcard(leaderboards.key(leaderboards.BOARDS['points_week'])) - 1} in Redis)")
             _seed_tasks(ids[:args.task_members])
-            return [tokens.issue("member", mid, 0) for mid in ids]
-    finally:
-        shutil.rmtree(instance, ignore_errors=True)
+        member_tokens = [tokens.issue("member", mid, 0) for mid in ids]
+        return SimpleNamespace(tokens=member_tokens, flash_tokens=member_tokens[:args.flash_attempts],
+                               warm_tokens=[tokens.issue("member", mid, 0) for mid in warm_ids],
+                               operator_id=operator_id)
+
+
+def _operator() -> int:
+    """An admin operator for the goods (create_goods records its id in the audit log)."""
+    from services.members import operators
+    return operators.create_operator(username=f"bench-{os.getpid()}", password=secrets.token_hex(16),
+                                     role="admin").id
+
+
+def _goods_fields(name, **fields) -> dict:
+    """Goods as an operator sends them (blueprints/admin/mall.py OperatorGoodsSchema), physical, pure points."""
+    return {"name": name, "kind": "physical", "price_points": PRICE_POINTS, "price_fen": 0, "stock": 1000,
+            "per_order_limit": 1, "per_member_limit": 5, "description": "", "images": [], "category": "bench",
+            "level_discount": True, "status": "on_sale", **fields}
+
+
+def _seed_goods(operator_id) -> None:
+    from models import Operator, db
+    from services.mall import goods
+    operator = db.session.get(Operator, operator_id)
+    for n in range(MALL_GOODS):
+        goods.create_goods(operator, _goods_fields(f"bench goods {n}", price_points=100 + n))
+    print(f"==> {MALL_GOODS} goods on sale")
+
+
+def _credit(member_ids, amount) -> None:
+    """`amount` points for each member, through the ledger (earn), 500 members a transaction."""
+    from models import db
+    from services.ledger import points
+    from services.platform.db import transaction
+    started = time.monotonic()
+    for start in range(0, len(member_ids), 500):
+        with transaction():
+            for mid in member_ids[start:start + 500]:
+                points.earn(mid, amount, reason="bench", business_key=f"bench:flash:{mid}")
+        db.session.remove()
+    print(f"==> {amount} points for each of {len(member_ids)} members in {time.monotonic() - started:.1f}s")
+
+
+def _sandbox_openids(sandbox_url, users) -> list[str]:
+    """One wx.login code per user at the sandbox: the openids it knows (and will place orders for)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def mint(user):
+        request = urllib.request.Request(f"{sandbox_url}sandbox/login-code", data=json.dumps({"user": user}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as res:
+            return json.load(res)["openid"]
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        openids = list(pool.map(mint, users))
+    print(f"==> {len(openids)} openids from the WeChat sandbox in {time.monotonic() - started:.1f}s")
+    return openids
 
 
 TASKS = 20  # open tasks every member sees
@@ -167,8 +298,49 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _gunicorn(port, args):
-    env = dict(os.environ, BIND=f"127.0.0.1:{port}", ACCESS_LOG="/dev/null")
+def _sandbox(args):
+    """The WeChat sandbox (`python -m sandbox`, as scripts/run starts it) for the points + cash flash
+    sale, on a free port; its URL, or None when not needed."""
+    if not (args.flash_cash and _wanted(args, FLASH)):
+        yield None
+        return
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(100):
+            if _status(f"{url}sandbox/sent") is not None:
+                break
+            if proc.poll() is not None:
+                raise SystemExit("the WeChat sandbox exited during start-up")
+            time.sleep(0.1)
+        else:
+            raise SystemExit("the WeChat sandbox did not answer in 10 s")
+        print(f"==> WeChat sandbox on {url}")
+        yield url
+    finally:
+        _stop(proc)
+        print("==> WeChat sandbox stopped")
+
+
+def _stop(proc) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def _gunicorn(port, args, sandbox_url=None):
+    # every request comes from 127.0.0.1 (RATE_LIMITS_ENABLED=1 in the environment keeps the limits on)
+    env = dict(os.environ, BIND=f"127.0.0.1:{port}", ACCESS_LOG="/dev/null",
+               RATE_LIMITS_ENABLED=os.environ.get("RATE_LIMITS_ENABLED", "0"))
+    if sandbox_url:
+        env.update(WECHAT_API_BASE_URL=sandbox_url, WECHAT_PAY_BASE_URL=sandbox_url)
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
     gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -187,13 +359,7 @@ def _gunicorn(port, args):
         print(f"==> gunicorn on {base}, workers: {env.get('WEB_CONCURRENCY', 'gunicorn.conf.py default')}")
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _stop(proc)
         print("==> gunicorn stopped")
 
 
@@ -221,15 +387,26 @@ def _endpoints():
             # no goal, for context: a signed-in read through the ORM (the member, level and points: 5 queries)
             "me": ("GET", "/api/v1/me"),
             # the task list of a member with TASKS tasks and TASK_EVENTS events: 4 statements whatever the events
-            "tasks": ("GET", "/api/v1/tasks")}
+            "tasks": ("GET", "/api/v1/tasks"),
+            # a page of MALL_GOODS goods on sale as a signed-in member sees them (points, level, units ordered)
+            "mall_goods": ("GET", f"/api/v1/mall/goods?limit={MALL_GOODS}")}
 
 
-def _measure(base, tokens, args) -> dict:
+def _get_json(url, token):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as res:
+            return res.status, json.load(res)
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def _measure(base, tokens, args, failures) -> dict:
     runner = load.Wrk if shutil.which("wrk") and not args.python_load else load.PythonLoad
     print(f"==> load generator: {runner.__name__}, {args.connections} connections, {args.seconds}s each")
     results = {}
     for name, (method, path) in _endpoints().items():
-        if args.only and name not in args.only and name != "bare":
+        if not _wanted(args, name) and name != "bare":
             continue
         probe = tokens[-1]  # the probe's sign-in uses a member the measurement does not
         members = tokens[:args.task_members] + [probe] if name == "tasks" else tokens
@@ -239,6 +416,12 @@ def _measure(base, tokens, args) -> dict:
             continue
         if status not in (200, 201):
             print(f"--- {name}: {method} {path} answers {status} to a probe; measuring anyway")
+        if name == "mall_goods":
+            status, page = _get_json(base + path, probe)
+            items = len(page["items"]) if page else None
+            print(f"    {path}: {status}, {items} items")
+            if (status, items) != (200, MALL_GOODS):
+                failures.append(f"mall_goods: {path} answered {status} with {items} items, not 200 with {MALL_GOODS}")
         if method == "GET" and not args.cold:
             started = time.monotonic()
             ok = load.warm(base, method, path, members[:-1], connections=args.connections)
@@ -291,6 +474,124 @@ def _report(results, args):
     print(json.dumps({"seconds": args.seconds, "board_size": args.board_size,
                       **{k: round(v["rps"], 1) for k, v in results.items()},
                       "bare_beside": {k: round(v["bare_rps"], 1) for k, v in results.items() if "bare_rps" in v}}))
+
+
+def _flash_sale(base, prepared, args, database_url, *, cash) -> dict:
+    """--flash-attempts distinct members, one attempt each and --flash-concurrency in flight, on one goods
+    with --flash-stock units (pure points, or points + cash: a JSAPI order at the sandbox for each
+    winner); then SQL must show exactly --flash-stock orders and no stock left."""
+    from models import Operator, db
+    from services.mall import goods
+
+    label = "flash_sale (points + cash)" if cash else "flash_sale (pure points)"
+    price = {"price_fen": FLASH_CASH_FEN} if cash else {}
+    with _app():
+        operator = db.session.get(Operator, prepared.operator_id)
+        warm_id = goods.create_goods(operator, _goods_fields("bench warm-up", stock=FLASH_WARM, **price)).id
+        goods_id = goods.create_goods(operator, _goods_fields("bench flash sale", stock=args.flash_stock,
+                                                              **price)).id
+    print(f"==> {label}: goods {goods_id}, {args.flash_stock} units at {PRICE_POINTS} points"
+          f"{f' + {FLASH_CASH_FEN} fen' if cash else ''}; {len(prepared.flash_tokens)} members, one attempt each, "
+          f"{args.flash_concurrency} in flight")
+    sale = {"label": label, "failures": []}
+    status = _status(f"{base}/api/v1/mall/goods/{goods_id}", token=prepared.flash_tokens[0])
+    if status == 404:
+        print(f"--- {label}: GET /api/v1/mall/goods/{goods_id} answers 404: not there yet, skipped")
+        return sale
+
+    def body(gid):
+        return json.dumps({"goods_id": gid, "quantity": 1, "address": ADDRESS}).encode()
+
+    # the order path once in every worker, winning and losing, by members of its own on goods of its own
+    for round_ in ("win", "lose"):
+        answers, _ = load.burst(base, "POST", ORDERS_PATH, prepared.warm_tokens, body(warm_id), concurrency=4)
+        print(f"    warm-up ({round_}): {_counts(answers)}")
+    cpu = time.process_time()
+    answers, wall = load.burst(base, "POST", ORDERS_PATH, prepared.flash_tokens, body(goods_id),
+                               concurrency=args.flash_concurrency)
+    cpu = time.process_time() - cpu
+    winners = sorted(a["ms"] for a in answers if a["status"] == 201)
+    losers = sorted(a["ms"] for a in answers if (a["status"], a["code"]) == (409, "out_of_stock"))
+    every = sorted(a["ms"] for a in answers)
+    sale.update(attempts=len(answers), wall_s=wall, rps=len(answers) / wall, p50_ms=_pick(every, 0.5),
+                p99_ms=_pick(every, 0.99), max_ms=every[-1], winners=len(winners), winners_p50_ms=_pick(winners, 0.5),
+                winners_p99_ms=_pick(winners, 0.99), winners_max_ms=winners[-1] if winners else None,
+                losers=len(losers), losers_p50_ms=_pick(losers, 0.5), losers_p99_ms=_pick(losers, 0.99),
+                losers_max_ms=losers[-1] if losers else None, counts=_counts(answers), client_cpu_s=cpu,
+                # out of stock at the goods row's conditional update (details without "stock"): the
+                # whole order was done, waited on the winners' row lock and was rolled back; the others
+                # were answered by the plain read before any lock
+                losers_at_update=sum(1 for a in answers if (a["status"], a["code"]) == (409, "out_of_stock")
+                                     and "stock" not in (a["details"] or {})),
+                sold_out_s=max((a["done_s"] for a in answers if a["status"] == 201), default=None))
+    sale["sql"] = _check_sale(database_url, goods_id, args.flash_stock, cash, sale["failures"])
+    if len(winners) != args.flash_stock:
+        sale["failures"].append(f"{label}: {len(winners)} attempts answered 201, not {args.flash_stock}")
+    if len(winners) + len(losers) != len(answers):
+        sale["failures"].append(f"{label}: answers other than 201 and 409 out_of_stock: {sale['counts']}")
+    return sale
+
+
+def _counts(answers) -> dict:
+    counts = {}
+    for a in answers:
+        key = f"{a['status']} {a['code']}" if a["code"] else str(a["status"])
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _pick(ordered, q):
+    return round(ordered[min(int(q * len(ordered)), len(ordered) - 1)], 1) if ordered else None
+
+
+def _check_sale(database_url, goods_id, stock, cash, failures) -> dict:
+    """What SQL says after the sale: orders of the goods, its stock movements, and (cash) the payments
+    with a JSAPI order placed."""
+    import psycopg
+    with psycopg.connect(database_url) as conn:
+        orders, members, statuses, points = conn.execute(
+            "SELECT count(*), count(DISTINCT member_id), array_agg(DISTINCT status), coalesce(sum(points), 0) "
+            "FROM mall_order WHERE goods_id = %s", (goods_id,)).fetchone()
+        left, reserved, sold, total = conn.execute(
+            "SELECT stock, reserved, sold, total FROM goods WHERE id = %s", (goods_id,)).fetchone()
+        prepaid = conn.execute(
+            "SELECT count(*) FROM mall_order o JOIN payment p ON p.id = o.payment_id "
+            "WHERE o.goods_id = %s AND p.prepay_id IS NOT NULL", (goods_id,)).fetchone()[0]
+    sql = {"orders": orders, "members": members, "statuses": statuses, "points": points, "stock": left,
+           "reserved": reserved, "sold": sold, "total": total, "prepaid": prepaid}
+    print(f"    SQL: {sql}")
+    taken = reserved if cash else sold
+    expected_status = ["pending_payment"] if cash else ["paid"]
+    if orders != stock or members != stock:
+        failures.append(f"goods {goods_id}: {orders} orders of {members} members, not {stock}")
+    if left != 0 or taken != stock:
+        failures.append(f"goods {goods_id}: stock {left}, reserved {reserved}, sold {sold} after the sale")
+    if orders and statuses != expected_status:
+        failures.append(f"goods {goods_id}: orders {statuses}, not {expected_status}")
+    if points != stock * PRICE_POINTS:
+        failures.append(f"goods {goods_id}: orders for {points} points, not {stock * PRICE_POINTS}")
+    if cash and prepaid != stock:
+        failures.append(f"goods {goods_id}: {prepaid} JSAPI orders placed, not {stock}")
+    return sql
+
+
+def _report_flash(sale) -> None:
+    print(f"\n==> {sale['label']}")
+    if "attempts" not in sale:
+        print("  skipped")
+        return
+    print(f"  {sale['attempts']} attempts in {sale['wall_s']:.2f}s: {sale['rps']:.0f} attempts/s; "
+          f"all: p50 {sale['p50_ms']} ms, p99 {sale['p99_ms']} ms, max {sale['max_ms']:.1f} ms")
+    print(f"  winners (201): {sale['winners']}, p50 {sale['winners_p50_ms']} ms, p99 {sale['winners_p99_ms']} ms, "
+          f"max {sale['winners_max_ms'] and round(sale['winners_max_ms'], 1)} ms; the last one answered "
+          f"{sale['sold_out_s'] and round(sale['sold_out_s'], 2)}s after the start")
+    print(f"  losers (409 out_of_stock): {sale['losers']}, p50 {sale['losers_p50_ms']} ms, "
+          f"p99 {sale['losers_p99_ms']} ms, the last one waited {sale['losers_max_ms'] and round(sale['losers_max_ms'], 1)} ms;"
+          f" {sale['losers_at_update']} of them turned away at the stock update (after the whole order, rolled back)")
+    print(f"  the load generator's own CPU: {sale['client_cpu_s']:.2f}s (same 2 cores as the server)")
+    print(f"  answers: {sale['counts']}")
+    print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in sale.items() if k != "failures"},
+                     ensure_ascii=False))
 
 
 def _flush_redis(url):

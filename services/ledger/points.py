@@ -359,7 +359,7 @@ def summary(member_id: int, *, expiring_limit: int = 3) -> dict:
     if figures is None:
         raise NotFound("No such member.")
     balance, frozen, expired_but_held = figures
-    expiring = db.session.execute(
+    expiring = [] if not expiring_limit else db.session.execute(
         select(PointsLot.expires_at, func.sum(PointsLot.remaining))
         .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at > clock.now())
         .group_by(PointsLot.expires_at).order_by(PointsLot.expires_at).limit(expiring_limit)).all()
