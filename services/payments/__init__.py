@@ -1,7 +1,9 @@
 """Payments (WeChat Pay v2 JSAPI), refunds, 支付有礼 rules and rewards, and the stores payments happen in.
 
-Other areas may call: payments.create_payment / get_payment / settle_paid; refunds.open_refund /
-refundable_fen; stores.get_store. Owns reconciliation with WeChat (every minute) and the audit of
+Other areas may call: payments.create_payment / get_payment / settle_paid, and for a payment of
+their own kind (contributed as `payment_kinds`, see payment_kinds.py) payments.open_payment /
+request_order / settle_or_expire / close_unless_paid; refunds.open_refund / refundable_fen / send;
+stores.get_store. Owns reconciliation with WeChat (every minute) and the audit of
 every paid payment's rewards.
 """
 from services.platform.areas import Area, Periodic
