@@ -44,6 +44,9 @@ def seed_demo_command():
     lottery = demo.seed_lottery()
     click.echo("lottery: no operator to create it" if lottery is None
                else f"lottery {demo.DEMO_LOTTERY!r}: id {lottery[0]}{' created' if lottery[1] else ' present'}")
+    guide = demo.seed_guide()
+    if guide:
+        click.echo(f"demo guide: {guide} created (password {demo.DEMO_GUIDE[1]!r})")
     member = demo.seed_demo_member_points()
     if member:
         click.echo(f"demo member {member[0]} (sandbox user {demo.DEMO_MEMBER_USER!r}): "

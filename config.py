@@ -4,7 +4,9 @@ import os
 import secrets
 from pathlib import Path
 
-from sandbox import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET
+from sandbox import (SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET,
+                     SANDBOX_WECHAT_AES_KEY, SANDBOX_WECHAT_TOKEN, SANDBOX_WECOM_AES_KEY,
+                     SANDBOX_WECOM_CORP_ID, SANDBOX_WECOM_SECRET, SANDBOX_WECOM_TOKEN)
 
 SANDBOX_TEMPLATES = {
     "pay_success": "sandbox-tpl-pay-success",
@@ -16,6 +18,11 @@ SANDBOX_TEMPLATES = {
 WECHAT_BASE_URLS = {"WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
                     "WECHAT_PAY_BASE_URL": "https://api.mch.weixin.qq.com/"}
 SANDBOX_URL = "http://127.0.0.1:8701/"  # where the run script starts `flask wechat-sandbox`
+WECOM_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
+# WeCom is optional (unset: guides' uploaded QR images); with the sandbox's WeChat credentials and no
+# WECOM_CORP_ID of its own the app uses the sandbox's corp, whose API sits at SANDBOX_URL + "cgi-bin/"
+SANDBOX_WECOM = {"WECOM_CORP_ID": SANDBOX_WECOM_CORP_ID, "WECOM_SECRET": SANDBOX_WECOM_SECRET,
+                 "WECOM_TOKEN": SANDBOX_WECOM_TOKEN, "WECOM_AES_KEY": SANDBOX_WECOM_AES_KEY}
 
 DEFAULTS = {
     "TIMEZONE": "Asia/Shanghai",
@@ -27,8 +34,8 @@ DEFAULTS = {
     "WECHAT_REFUND_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/refund-notify",
     "WECHAT_MCH_CERT": None,  # paths to the merchant certificate and key (refunds need them at WeChat)
     "WECHAT_MCH_KEY": None,
-    "WECHAT_TOKEN": "sandboxtoken",
-    "WECHAT_AES_KEY": "",
+    "WECHAT_TOKEN": SANDBOX_WECHAT_TOKEN,
+    "WECHAT_AES_KEY": SANDBOX_WECHAT_AES_KEY,
     "WECHAT_TEMPLATES": SANDBOX_TEMPLATES,
     "WECHAT_TIMEOUT": 5,
     "MEMBER_TOKEN_TTL": 7 * 24 * 3600,
@@ -40,6 +47,9 @@ DEFAULTS = {
     "GROWTH_PER_YUAN": 1,
     "PAYMENT_TIMEOUT_MINUTES": 15,  # an unpaid order is closed after this
     "RECONCILE_AFTER_MINUTES": 5,  # ask WeChat about payments still pending after this
+    "GUIDE_RECEIPT_MAX_FEN": 5_000_000,  # the most one in-store receipt a guide records may carry (50,000 元)
+    # the customer-service answer for a member without a guide (a store may set its own)
+    "SERVICE_REPLY": "您好，欢迎光临！门店导购稍后为您服务。",
     "MALL_CONFIRM_DAYS": 7,  # a shipped mall order the member has not confirmed is completed after this
     "MESSAGE_MAX_ATTEMPTS": 8,  # subscribe-message sends before giving up
     "MESSAGE_RETRY_SECONDS": 30,  # first retry delay, doubled each time
@@ -77,8 +87,11 @@ ENV_NAMES = {
     "WECHAT_API_BASE_URL": str, "WECHAT_PAY_BASE_URL": str, "WECHAT_NOTIFY_URL": str,
     "WECHAT_REFUND_NOTIFY_URL": str, "WECHAT_MCH_CERT": str, "WECHAT_MCH_KEY": str,
     "WECHAT_TOKEN": str, "WECHAT_AES_KEY": str, "WECHAT_TEMPLATES": json.loads,
+    "WECOM_CORP_ID": str, "WECOM_SECRET": str, "WECOM_TOKEN": str, "WECOM_AES_KEY": str,
+    "WECOM_API_BASE_URL": str,
     "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int, "POINTS_PER_YUAN": int, "GROWTH_PER_YUAN": int,
-    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MALL_CONFIRM_DAYS": int, "MESSAGE_MAX_ATTEMPTS": int,
+    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MALL_CONFIRM_DAYS": int, "GUIDE_RECEIPT_MAX_FEN": int,
+    "SERVICE_REPLY": str, "MESSAGE_MAX_ATTEMPTS": int,
     "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int, "SIGNIN_MAKEUP_COST_POINTS": int,
     "SIGNIN_MAKEUP_PER_MONTH": int, "SIGNIN_REMINDER_HOUR": int, "SIGNIN_REMINDER_PAGE": str,
     "IDEMPOTENCY_LEASE_SECONDS": int, "IDEMPOTENCY_KEEP_DAYS": int,
@@ -109,6 +122,13 @@ def load_config(app, test_config=None):
     for name, wechat_url in WECHAT_BASE_URLS.items():
         url = app.config.get(name) or (SANDBOX_URL if on_sandbox else wechat_url)
         app.config[name] = url.rstrip("/") + "/"
+    wecom_defaults = SANDBOX_WECOM if on_sandbox and "WECOM_CORP_ID" not in app.config else {}
+    for name in SANDBOX_WECOM:
+        app.config.setdefault(name, wecom_defaults.get(name))
+    on_wecom_sandbox = app.config["WECOM_CORP_ID"] == SANDBOX_WECOM_CORP_ID
+    url = app.config.get("WECOM_API_BASE_URL") or (
+        SANDBOX_URL + "cgi-bin/" if on_wecom_sandbox else WECOM_API_BASE_URL)
+    app.config["WECOM_API_BASE_URL"] = url.rstrip("/") + "/"
 
 
 def _engine_options(config) -> dict:

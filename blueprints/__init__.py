@@ -1,6 +1,8 @@
 """HTTP only: each blueprint parses, calls one service, serialises. Every blueprint is registered here."""
-from blueprints import coupons, health, leaderboards, lottery, mall, members, payments, points, signin, subscriptions, tasks
+from blueprints import (callbacks, coupons, guides, health, leaderboards, lottery, mall, members, payments, points, signin,
+                        subscriptions, tasks)
 from blueprints.admin import coupons as admin_coupons
+from blueprints.admin import guides as admin_guides
 from blueprints.admin import levels as admin_levels
 from blueprints.admin import mall as admin_mall
 from blueprints.admin import lotteries as admin_lotteries
@@ -10,9 +12,10 @@ from blueprints.admin import signin as admin_signin
 from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
-MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions, tasks, mall, lottery)
+MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions, tasks, mall, lottery, guides,
+              callbacks)
 OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_lotteries,
-                admin_mall)
+                admin_mall, admin_guides)
 
 
 def register_blueprints(app, api):

@@ -6,6 +6,7 @@ from functools import wraps
 from flask import current_app, g, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from services.guides import guides
 from services.members import members, operators
 from services.platform import idempotency, tokens
 from services.platform.errors import Forbidden, InvalidRequest, Unauthorized
@@ -159,6 +160,11 @@ def member_reading(prefetch):
     share the card's hash tag), and the view finds their results in g.prefetched (None when Redis is
     away). g.card is the member's card (services.members.member_cards.Card), as with member_required."""
     return _role_required("member", _load_member, prefetch)
+def _load_guide(claims, _prefetch):
+    g.guide = guides.authenticate(claims)
+
+
+guide_required = _role_required("guide", _load_guide)
 operator_required = _role_required("operator", _operator_loader(write=True))
 operator_read_required = _role_required("operator", _operator_loader(write=False))
 

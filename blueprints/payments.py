@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from blueprints.common import client_address, idempotent, member_required
 from blueprints.edge import Blueprint
 from services import wechat
+from services.guides import guides
 from services.members import members
 from services.payments import payments, refunds
 
@@ -85,7 +86,11 @@ class PaymentResult(MethodView):
     def get(self, payment_id):
         """One of the member's payments and, once paid, what it earned."""
         payment = payments.get_member_payment(g.card.id, payment_id)
-        return {"payment": payment, "rewards": payment if payment.rewarded_at else None}
+        if not payment.rewarded_at:
+            return {"payment": payment, "rewards": None}
+        return {"payment": payment, "rewards": {
+            "points_awarded": payment.points_awarded, "growth_awarded": payment.growth_awarded,
+            "coupon_codes": payment.coupon_codes or [], "guide": guides.guide_card(g.card.id)}}
 
 
 @blp.route("/wechat/notify", methods=["POST"])

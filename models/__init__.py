@@ -57,3 +57,5 @@ from models.redis_repair import RedisRepair  # noqa: E402,F401
 from models.task import Task, TaskClaim  # noqa: E402,F401
 from models.lottery import Lottery, LotteryDraw, LotteryPrize  # noqa: E402,F401
 from models.mall import Goods, MallOrder, VirtualCode  # noqa: E402,F401
+from models.guide import (Guide, GuideBinding, GuideBindingChange, GuideScan, GuideTarget, MemberCodeSecret,  # noqa: E402,F401
+                          StorePurchase, WeComContact)

@@ -22,6 +22,8 @@ class Store(db.Model):
     name: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    assigned: Mapped[int] = mapped_column(default=0)  # members it gave a guide: the round-robin's turn
+    service_reply: Mapped[str | None] = mapped_column(String(255))  # customer service, for members without a guide
 
 
 class Payment(db.Model):

@@ -4,7 +4,8 @@ import threading
 
 import click
 
-from .config import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET
+from .config import (SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_PUSH_URL,
+                     SANDBOX_SECRET, SANDBOX_WECOM_CALLBACK_URL)
 from .server import SandboxServer
 
 
@@ -23,10 +24,16 @@ def _on_sigterm(stop_event):
 @click.option("--secret", default=SANDBOX_SECRET, show_default=True)
 @click.option("--mch-id", default=SANDBOX_MCH_ID, show_default=True)
 @click.option("--pay-key", default=SANDBOX_PAY_KEY, show_default=True)
-def wechat_sandbox_command(host, port, appid, secret, mch_id, pay_key):
-    """Run the WeChat sandbox (mini-program API + WeChat Pay v2) until Ctrl-C/SIGTERM."""
+@click.option("--push-url", default=SANDBOX_PUSH_URL, show_default=True,
+              help="the app's mini-program message-push URL")
+@click.option("--wecom-callback-url", default=SANDBOX_WECOM_CALLBACK_URL, show_default=True,
+              help="the app's WeCom callback URL")
+def wechat_sandbox_command(host, port, appid, secret, mch_id, pay_key, push_url,
+                           wecom_callback_url):
+    """Run the WeChat sandbox (mini-program API, WeChat Pay v2, WeCom) until Ctrl-C/SIGTERM."""
     server = SandboxServer(host=host, port=port, appid=appid, secret=secret,
-                           mch_id=mch_id, pay_key=pay_key, log_requests=True).start()
+                           mch_id=mch_id, pay_key=pay_key, push_url=push_url,
+                           wecom_callback_url=wecom_callback_url, log_requests=True).start()
     stop_event = threading.Event()
     previous = _on_sigterm(stop_event)
     click.echo(f"WeChat sandbox listening on {server.url}")

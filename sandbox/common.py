@@ -12,6 +12,10 @@ KNOWN_ERRMSG = {
     43101: "user refuse to accept the msg", 45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit mustslower retry next minute",
     47003: "argument invalid!", 40001: "invalid credential, access_token is invalid or not latest",
+    40014: "invalid access_token", 42001: "access_token expired",
+    45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit", 60111: "userid not found",
+    84061: "not external contact",
 }
 
 
@@ -49,8 +53,12 @@ def _fault_errcode(fault):
         errcode, "sandbox injected error"))
 
 
-def wechat_api(name, needs_token=True):
-    """Decorate a JSON WeChat API view: faults, access_token check, ApiError -> JSON."""
+def wechat_api(name, needs_token=True, tokens=None):
+    """Decorate a JSON WeChat API view: faults, access_token check, ApiError -> JSON.
+
+    ``tokens``: which issuer's tokens are valid, as ``tokens(state)`` returning an object with
+    ``check_token``; default the mini-program's (WeCom views pass their own book).
+    """
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -61,7 +69,8 @@ def wechat_api(name, needs_token=True):
                 return fault_response(fault, _fault_errcode)
             try:
                 if needs_token:
-                    state.store.check_token(request.args.get("access_token"))
+                    issuer = tokens(state) if tokens else state.store
+                    issuer.check_token(request.args.get("access_token"))
                 return view(*args, **kwargs)
             except ApiError as err:
                 return errcode_response(err.errcode, err.errmsg)

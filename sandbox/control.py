@@ -109,5 +109,7 @@ def clock():
 
 @bp.post("/tokens/expire")
 def expire_tokens():
-    sandbox().store.expire_tokens()
+    state = sandbox()
+    state.store.expire_tokens()
+    state.wecom.expire_tokens()
     return jsonify({"ok": True})

@@ -103,6 +103,8 @@ def custom_send():
     msgtype = body.get("msgtype")
     if not msgtype or not isinstance(body.get(msgtype), dict):
         raise ApiError(40008, "invalid message type")
+    # only within the window a user action opened (POST /sandbox/push): 45015 / 45047
+    sandbox().store.take_cs_message(body["touser"])
     _record("custom", body, msgtype=msgtype, content=body[msgtype],
             customservice=body.get("customservice"))
     return jsonify({"errcode": 0, "errmsg": "ok"})

@@ -11,8 +11,13 @@ FAULT_APIS = frozenset({
     "token", "stable_token", "jscode2session", "getuserphonenumber",
     "subscribe_send", "custom_send", "media_upload", "getwxacodeunlimit",
     "unifiedorder", "orderquery", "closeorder", "refund", "refundquery",
+    "wecom_gettoken", "add_contact_way", "get_contact_way", "del_contact_way",
+    "externalcontact_get",
 })
 TOKEN_GRACE = 300  # a replaced /cgi-bin/token token stays valid this long
+# Customer-service (客服消息) quota a user action opens: (messages, seconds). WeChat's rule:
+# quotas do not add up; an action raises the count left and the deadline to at least its own.
+CS_QUOTAS = {"message": (5, 48 * 3600), "enter_session": (2, 60)}
 
 
 class ApiError(Exception):
@@ -41,6 +46,7 @@ class Store:
             self.stable_token = None
             self.faults = {}            # api -> [fault dict]
             self.sent = {"subscribe": [], "custom": []}
+            self.cs_quota = {}          # openid -> {"left", "until"} (customer-service window)
             self.stats = Counter()
             self.seq = 0
 
@@ -102,6 +108,33 @@ class Store:
     def is_known_openid(self, openid):
         with self.lock:
             return openid in self.openids
+
+    def add_openid(self, openid):
+        with self.lock:
+            self.openids.add(openid)
+
+    # -- customer-service window -------------------------------------------
+    def open_cs_window(self, openid, action):
+        """The user wrote (``message``) or entered the contact session (``enter_session``)."""
+        count, seconds = CS_QUOTAS[action]
+        with self.lock:
+            now = self.now()
+            quota = self.cs_quota.get(openid)
+            if quota is None or quota["until"] <= now:
+                quota = self.cs_quota[openid] = {"left": 0, "until": now}
+            quota["left"] = max(quota["left"], count)
+            quota["until"] = max(quota["until"], now + seconds)
+            return dict(quota)
+
+    def take_cs_message(self, openid):
+        """One customer-service message to ``openid``: 45015 outside the window, 45047 over it."""
+        with self.lock:
+            quota = self.cs_quota.get(openid)
+            if quota is None or quota["until"] <= self.now():
+                raise ApiError(45015, "response out of time limit or subscription is canceled")
+            if quota["left"] <= 0:
+                raise ApiError(45047, "out of response count limit")
+            quota["left"] -= 1
 
     # -- access tokens ---------------------------------------------------
     def _new_token(self):

@@ -2,11 +2,12 @@
 from flask import current_app
 from sqlalchemy import select
 
-from models import Goods, Level, Lottery, Member, Operator, PaymentRule, PointsEntry, Store, Task, VirtualCode, db
+from models import Goods, Guide, Level, Lottery, Member, Operator, PaymentRule, PointsEntry, Store, Task, VirtualCode, db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from models.signin import SigninRule
 from sandbox.crypto import derived_id
 from services.ledger import levels
+from services.guides import guides
 from services.mall import goods as catalogue
 from services.mall import lotteries
 from services.members import members, operators
@@ -285,3 +286,21 @@ def seed_demo_member_points() -> tuple[int, bool] | None:
     operators.adjust_points(operator, member_id, delta=DEMO_MEMBER_POINTS, reason="demo points (seed-demo)",
                             request_key=request_key)
     return member_id, True
+
+
+DEMO_GUIDE = ("13800000088", "demo-guide-pass")  # phone, password: printed by scripts/run (sandbox only)
+
+
+def seed_guide() -> str | None:
+    """On the sandbox only: the demo store's demo guide, with the WeCom userid the sandbox's corp knows
+    (its 联系我 code is made by the worker); the guide's phone when created."""
+    operator = _demo_operator()
+    if not deploy_checks.on_sandbox(current_app.config) or operator is None:
+        return None
+    phone, password = DEMO_GUIDE
+    if db.session.scalar(select(Guide.id).where(Guide.phone == phone)):
+        return None
+    store_id = db.session.scalar(select(Store.id).where(Store.name == DEMO_STORE).order_by(Store.id).limit(1))
+    guides.create_guide(operator, {"store_id": store_id, "name": "导购小美", "phone": phone, "password": password,
+                                   "wecom_userid": "demo-guide", "qr_image_url": None})
+    return phone

@@ -3,14 +3,20 @@
 Base URLs come from config, so the same code talks to WeChat in production and to the sandbox in
 tests and the embedded default. Access tokens live in Redis so every process shares one.
 """
+import json
 import re
+from xml.etree import ElementTree
 
 import requests
 from flask import current_app
 from wechatpy import WeChatClient
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.enterprise import WeChatClient as WeComClient
+from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.exceptions import WeChatClientException, WeChatPayException
 from wechatpy.pay import WeChatPay
 from wechatpy.session.redisstorage import RedisStorage
+from wechatpy.utils import check_signature
 
 from services.platform.errors import Unauthorized, WeChatError
 from services.platform.redis_client import get_redis
@@ -105,6 +111,113 @@ def wxa_code(scene: str, page: str | None = None) -> bytes:
     if isinstance(response, dict):
         raise WeChatError(details=response)
     return response.content
+
+
+# -- mini-program message push and customer-service messages ------------------------------------------
+
+def push_signature_ok(*, signature: str, timestamp: str, nonce: str) -> bool:
+    """The push's plain-mode signature: sha1 of the sorted [token, timestamp, nonce]."""
+    try:
+        check_signature(current_app.config["WECHAT_TOKEN"], signature, timestamp, nonce)
+    except Exception:  # InvalidSignatureException, or the text cannot even be hashed
+        return False
+    return True
+
+
+def parse_push(body: bytes, args) -> dict:
+    """A message push (XML or JSON, plain or safe mode) as a dict of its fields; InvalidNotification
+    when it cannot be trusted or read."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        if args.get("encrypt_type") == "aes":
+            envelope = json.loads(text) if text.startswith("{") else None
+            xml = text if envelope is None else (
+                f"<xml><ToUserName><![CDATA[{envelope.get('ToUserName', '')}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
+            cfg = current_app.config
+            text = WeChatCrypto(cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APPID"]).decrypt_message(
+                xml, args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", ""))
+            text = text.decode() if isinstance(text, bytes) else text
+        if text.startswith("{"):
+            message = json.loads(text)
+            return {key: str(value) for key, value in message.items() if isinstance(value, str | int)}
+        return {child.tag: (child.text or "") for child in ElementTree.fromstring(text)}
+    except Exception as exc:
+        raise InvalidNotification(f"message push refused: {type(exc).__name__}") from exc
+
+
+def send_service_text(openid: str, text: str) -> None:
+    _call(_client().message.send_text, openid, text)
+
+
+def send_service_image(openid: str, media_id: str) -> None:
+    _call(_client().message.send_image, openid, media_id)
+
+
+def upload_temporary_image(png: bytes) -> str:
+    """A temporary media id for an image (WeChat keeps it 3 days)."""
+    answer = _call(_client().media.upload, "image", ("qr.png", png, "image/png"))
+    return answer["media_id"]
+
+
+# -- WeCom (企业微信): guides' 联系我 codes and their customers -----------------------------------------
+
+class _WeComClient(WeComClient):
+    def fetch_access_token(self):
+        # wechatpy hard-codes qyapi.weixin.qq.com for the token
+        return self._fetch_access_token(url=f"{self.API_BASE_URL}gettoken",
+                                        params={"corpid": self.corp_id, "corpsecret": self.secret})
+
+
+def wecom_configured() -> bool:
+    cfg = current_app.config
+    return bool(cfg.get("WECOM_CORP_ID") and cfg.get("WECOM_SECRET"))
+
+
+def _wecom() -> _WeComClient:
+    client = current_app.extensions.get("wecom_client")
+    if client is None:
+        cfg = current_app.config
+        client = _WeComClient(cfg["WECOM_CORP_ID"], cfg["WECOM_SECRET"], session=RedisStorage(get_redis(), prefix="wecom"),
+                              timeout=cfg["WECHAT_TIMEOUT"])
+        client.API_BASE_URL = cfg["WECOM_API_BASE_URL"]
+        current_app.extensions["wecom_client"] = client
+    return client
+
+
+def wecom_contact_way(userid: str, state: str) -> tuple[str, str]:
+    """A 联系我 QR code for one staff member (type 1, scene 2) carrying `state`; (config_id, qr_code URL)."""
+    answer = _call(_wecom().external_contact.add_contact_way, type=1, scene=2, state=state, user=[userid])
+    return answer["config_id"], answer["qr_code"]
+
+
+def wecom_external_contact(external_userid: str) -> dict:
+    """WeCom's externalcontact/get: `external_contact` (with `unionid` when the corp and the
+    mini-program share an Open Platform account) and `follow_user`."""
+    return _call(_wecom().external_contact.get, external_userid)
+
+
+def wecom_event(body: bytes, *, msg_signature: str, timestamp: str, nonce: str) -> dict:
+    """A WeCom callback's decrypted event as a dict of its XML fields; InvalidNotification if its
+    signature or encryption is wrong (wechatpy 1.8.18 has no class for change_external_contact)."""
+    cfg = current_app.config
+    try:
+        xml = WeComCrypto(cfg["WECOM_TOKEN"], cfg["WECOM_AES_KEY"], cfg["WECOM_CORP_ID"]).decrypt_message(
+            body, msg_signature, timestamp, nonce)
+        return {child.tag: (child.text or "") for child in ElementTree.fromstring(xml)}
+    except Exception as exc:  # InvalidSignatureException, bad base64 / padding / XML
+        raise InvalidNotification(f"WeCom callback refused: {type(exc).__name__}") from exc
+
+
+def wecom_echo(*, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+    """WeCom's URL verification: the decrypted echostr, or InvalidNotification."""
+    cfg = current_app.config
+    try:
+        echoed = WeComCrypto(cfg["WECOM_TOKEN"], cfg["WECOM_AES_KEY"], cfg["WECOM_CORP_ID"]).check_signature(
+            msg_signature, timestamp, nonce, echostr)
+    except Exception as exc:
+        raise InvalidNotification(f"WeCom verification refused: {type(exc).__name__}") from exc
+    return echoed.decode() if isinstance(echoed, bytes) else echoed
 
 
 # -- WeChat Pay v2 (MD5-signed orders: wechatpy's notify parser checks MD5 signatures only) ----------

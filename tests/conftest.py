@@ -54,6 +54,7 @@ def _app_in(instance, sandbox):
         "RATE_LIMITS_ENABLED": False,  # hundreds of logins from 127.0.0.1; tests of the limits turn them on
         "WECHAT_API_BASE_URL": sandbox.url,
         "WECHAT_PAY_BASE_URL": sandbox.url,
+        "WECOM_API_BASE_URL": f"{sandbox.url}cgi-bin/",
     }
     if not os.environ.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'test.sqlite3'}"

@@ -1,7 +1,7 @@
 """The ledgers: points (earn, spend, hold / post / release, reverse, expire), growth value and levels.
 
 Other areas may call: points.earn / spend / hold / post / release / reverse / summary; growth.earn /
-reverse; levels.level_for / summary / makeup_cards / follow_growth; audit.check_books (audit-ledger).
+reverse; levels.level_for / summary / makeup_cards / purchase_rewards / ladder / follow_growth; audit.check_books (audit-ledger).
 Each only flushes: the caller's transaction commits. Points expire hourly (the worker).
 """
 from services.platform.areas import Area, Periodic

@@ -1,6 +1,8 @@
 """Member levels: operator-configured growth thresholds, and members following their growth."""
 from types import SimpleNamespace
 
+from flask import current_app
+
 from sqlalchemy import bindparam, select
 
 from models import GrowthAccount, Level, LevelChange, Member, db
@@ -28,6 +30,16 @@ def ladder() -> dict[int, SimpleNamespace]:
     """Every level by id, for showing: this process's copy (at most snapshots.SECONDS old)."""
     return snapshots.get(SNAPSHOT, lambda: {level.id: SimpleNamespace(**{field: getattr(level, field) for field in (
         "id", *LEVEL_FIELDS)}) for level in all_levels()})
+
+
+def purchase_rewards(level_id: int | None, amount_fen: int) -> tuple[int, int]:
+    """(points, growth) a purchase earns: POINTS_PER_YUAN per whole yuan × the level's multiplier, and
+    GROWTH_PER_YUAN per whole yuan (the level read from SQL: this is paid)."""
+    level = db.session.get(Level, level_id) if level_id else None
+    multiplier = level.points_multiplier_pct if level else 100
+    yuan = amount_fen // 100
+    return (yuan * current_app.config["POINTS_PER_YUAN"] * multiplier // 100,
+            yuan * current_app.config["GROWTH_PER_YUAN"])
 
 
 def makeup_cards(level_id: int | None) -> int:

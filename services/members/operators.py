@@ -1,6 +1,4 @@
 """Operators: accounts, login, member lookup and audited points adjustments."""
-import hashlib
-
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,11 +10,6 @@ from services.platform.db import transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from services.platform.pagination import page
 
-LOGIN_WINDOW = 900
-# failed logins a window allows, per (name, limit, subject): one address guessing one account; one
-# address guessing many; and one account from everywhere, high enough that no single address can
-# lock its operator out (successes never count)
-LOGIN_FAILURES = (("operator-login-pair", 5), ("operator-login-address", 30), ("operator-login-account", 100))
 ADJUST_LIMIT = 1_000_000  # points in one manual adjustment
 
 
@@ -35,21 +28,14 @@ def create_operator(*, username: str, password: str, role: str = "admin") -> Ope
 
 def login(*, username: str, password: str, client_address: str) -> str:
     """A bearer token for an operator's username and password; too many failures are a 429."""
-    subjects = _login_subjects(username, client_address)
-    for name, limit in LOGIN_FAILURES:
-        ratelimit.refuse_if_over(name, subjects[name], limit=limit, window=LOGIN_WINDOW)
-    operator = db.session.scalar(select(Operator).where(Operator.username == username))
-    if operator is None or not operator.active or not check_password_hash(operator.password_hash, password):
-        for name, _ in LOGIN_FAILURES:
-            ratelimit.count(name, subjects[name], window=LOGIN_WINDOW)
-        raise Unauthorized("Wrong username or password.")
+    def verify():
+        operator = db.session.scalar(select(Operator).where(Operator.username == username))
+        if operator is not None and operator.active and check_password_hash(operator.password_hash, password):
+            return operator
+        return None
+
+    operator = ratelimit.password_login("operator", username, client_address, verify)
     return tokens.issue("operator", operator.id, operator.token_version)
-
-
-def _login_subjects(username: str, client_address: str) -> dict[str, str]:
-    account = hashlib.sha256(username.encode()).hexdigest()[:24]  # any text, as a safe key part
-    return {"operator-login-pair": f"{account}@{client_address}", "operator-login-address": client_address,
-            "operator-login-account": account}
 
 
 def revoke_tokens(operator: Operator, operator_id: int) -> None:

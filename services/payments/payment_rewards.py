@@ -9,12 +9,12 @@ the cause is gone. The payment row's lock makes sure they are paid once.
 import logging
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select
 
-from models import Level, Member, Payment, Refund, db
+from models import Member, Payment, Refund, db
 from services.coupons import coupons
-from services.ledger import growth, points
+from services.guides import bindings
+from services.ledger import growth, levels, points
 from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payment_kinds, payment_rules
@@ -91,8 +91,7 @@ def reward(payment: Payment) -> None:
     member = db.session.get(Member, payment.member_id)
     key = f"pay:{payment.out_trade_no}"
     ref = f"payment:{payment.id}"
-    payment.points_awarded = purchase_points(member, payment.amount_fen)
-    payment.growth_awarded = payment.amount_fen // 100 * current_app.config["GROWTH_PER_YUAN"]
+    payment.points_awarded, payment.growth_awarded = levels.purchase_rewards(member.level_id, payment.amount_fen)
     if payment.points_awarded:
         points.earn(member.id, payment.points_awarded, reason="purchase", business_key=key, reference=ref)
     if payment.growth_awarded:
@@ -107,15 +106,10 @@ def reward(payment: Payment) -> None:
     payment.rewarded_at = clock.now()
     events.emit(member.id, "payment_paid", business_key=key, reference=ref,
                 payload={"amount_fen": payment.amount_fen, "store_id": payment.store_id})
+    if payment.store_id:
+        bindings.assign_by_store(member.id, payment.store_id)
     messages.enqueue(member.id, "pay_success", _pay_success_message(payment), business_key=f"msg:{key}",
                      page=f"pages/payment/result?id={payment.id}")
-
-
-def purchase_points(member: Member, amount_fen: int) -> int:
-    """Points per whole yuan × the member's level multiplier."""
-    level = db.session.get(Level, member.level_id) if member.level_id else None
-    multiplier = level.points_multiplier_pct if level else 100
-    return amount_fen // 100 * current_app.config["POINTS_PER_YUAN"] * multiplier // 100
 
 
 def _pay_success_message(payment: Payment) -> dict:

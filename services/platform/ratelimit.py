@@ -5,13 +5,14 @@ on failures (count only what failed, refuse once too many did). RATE_LIMITS_ENAB
 limit off (load tests from one address). With Redis away the limits let everything through: they
 protect WeChat quotas and slow guessing, and SQL still decides every rule.
 """
+import hashlib
 import logging
 
 from flask import current_app
 from redis.exceptions import RedisError
 
 from services.platform import clock
-from services.platform.errors import ServiceError
+from services.platform.errors import ServiceError, Unauthorized
 from services.platform.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,28 @@ def refuse_if_over(name: str, subject: str, *, limit: int, window: int) -> None:
 def count(name: str, subject: str, *, window: int) -> None:
     """Count one (failed) attempt against `subject`."""
     _add(name, subject, window)
+
+
+LOGIN_WINDOW = 900
+# failed password logins a window allows: one address guessing one account; one address guessing
+# many; and one account from everywhere, high enough that no single address can lock its owner out
+# (successes never count)
+LOGIN_FAILURES = (("pair", 5), ("address", 30), ("account", 100))
+
+
+def password_login(kind: str, account: str, client_address: str, verify):
+    """What `verify()` returns for a password login of `kind` (operator, guide), throttled on failures
+    (429 over LOGIN_FAILURES); a failure (None) is a 401."""
+    account_key = hashlib.sha256(account.encode()).hexdigest()[:24]  # any text, as a safe key part
+    subjects = {"pair": f"{account_key}@{client_address}", "address": client_address, "account": account_key}
+    for part, limit in LOGIN_FAILURES:
+        refuse_if_over(f"{kind}-login-{part}", subjects[part], limit=limit, window=LOGIN_WINDOW)
+    found = verify()
+    if found is None:
+        for part, _ in LOGIN_FAILURES:
+            count(f"{kind}-login-{part}", subjects[part], window=LOGIN_WINDOW)
+        raise Unauthorized("Wrong account or password.")
+    return found
 
 
 def _over(counted: int | None, limit: int) -> bool:

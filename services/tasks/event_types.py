@@ -21,7 +21,7 @@ EVENT_TYPES = {
     "newbie_step": EventType(),  # services/tasks/claims.py: a newbie reward claimed (the chain's bonus counts them)
     "mall_redeemed": EventType(),  # services/mall/orders.py: an order paid (at once in points, or by its notify)
     "lottery_drawn": EventType(),  # services/mall/lotteries.py: draw
-    "guide_bound": EventType(),  # as that area lands
+    "guide_bound": EventType(),  # services/guides/bindings.py: a member's first exclusive guide
     # reported by the mini-program
     "share": EventType(client=True, daily_cap=5),
     "browse_goods": EventType(client=True, daily_cap=10, min_duration_s=15),

@@ -1,0 +1,82 @@
+"""WeChat's and WeCom's callbacks: the mini-program's message push (customer service) and WeCom's
+external-contact events. Both answer at once: WeChat sends a push again after 5 s without an answer."""
+import logging
+
+from flask import Response, request
+
+from blueprints.edge import Blueprint
+from services import wechat
+from services.guides import contact_ways, customer_service
+from services.platform.errors import Forbidden, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+wechat_blp = Blueprint("wechat_callback", __name__, url_prefix="/wechat", description="WeChat message push")
+wecom_blp = Blueprint("wecom_callback", __name__, url_prefix="/wecom", description="WeCom callbacks")
+BLUEPRINTS = (wechat_blp, wecom_blp)
+
+TEXT = {"responses": {"200": {"description": "plain text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
+
+
+def _text(body: str) -> Response:
+    return Response(body, mimetype="text/plain")
+
+
+def _query(*names: str) -> dict:
+    values = {name: request.args.get(name, "") for name in names}
+    if any(len(value) > 512 for value in values.values()):
+        raise InvalidRequest("A query parameter is too long.")
+    return values
+
+
+@wechat_blp.route("/callback", methods=["GET"])
+@wechat_blp.doc(**TEXT)
+def wechat_verify():
+    """The push URL's verification: echostr back when the signature is WeChat's."""
+    args = _query("signature", "timestamp", "nonce", "echostr")
+    if not wechat.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
+        raise Forbidden("Bad signature.")
+    return _text(args["echostr"])
+
+
+@wechat_blp.route("/callback", methods=["POST"])
+@wechat_blp.doc(**TEXT)
+def wechat_push():
+    """A message push (plain or safe mode, XML or JSON): a member entering customer service or writing
+    to it is answered with their guide's QR. Answers `success`."""
+    args = _query("signature", "timestamp", "nonce", "encrypt_type", "msg_signature")
+    if not wechat.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
+        raise Forbidden("Bad signature.")
+    try:
+        message = wechat.parse_push(request.get_data(cache=False), args)
+    except wechat.InvalidNotification as exc:
+        log.warning("%s", exc)
+        raise InvalidRequest("The message could not be read.") from exc
+    customer_service.handle_push(message)
+    return _text("success")
+
+
+@wecom_blp.route("/callback", methods=["GET"])
+@wecom_blp.doc(**TEXT)
+def wecom_verify():
+    """WeCom's URL verification: the decrypted echostr."""
+    args = _query("msg_signature", "timestamp", "nonce", "echostr")
+    try:
+        return _text(wechat.wecom_echo(**args))
+    except wechat.InvalidNotification as exc:
+        raise Forbidden("Bad signature.") from exc
+
+
+@wecom_blp.route("/callback", methods=["POST"])
+@wecom_blp.doc(**TEXT)
+def wecom_event():
+    """WeCom's encrypted change_external_contact events: an add through a guide's 联系我 code binds the
+    member (by unionid) to the guide if unbound; every change is recorded. Answers `success`."""
+    args = _query("msg_signature", "timestamp", "nonce")
+    try:
+        event = wechat.wecom_event(request.get_data(cache=False), **args)
+    except wechat.InvalidNotification as exc:
+        log.warning("%s", exc)
+        raise Forbidden("Bad signature.") from exc
+    contact_ways.handle_event(event)
+    return _text("success")

@@ -1,0 +1,12 @@
+"""Stores' shopping guides (导购): accounts and login, members' exclusive guides (bound by the guide's
+mini-program code, by the guide scanning the member's code, or by the store after a payment there),
+rotating member codes, the guide's tools (in-store receipts, coupon write-off, their members and
+results), the WeCom 联系我 code each guide gets, and WeCom's add-contact callback.
+
+Other areas may call: bindings.assign_by_store (in a paid purchase's reward transaction) and
+guides.guide_card. A receipt's points and growth go through the ledgers under `receipt:{store}:{no}`.
+"""
+from services.platform.areas import Area, Periodic
+
+AREA = Area("guides",
+            periodic=(Periodic("guides.contact_ways", "services.guides.contact_ways.make_missing", 300),))

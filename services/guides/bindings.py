@@ -1,0 +1,35 @@
+"""A member's exclusive guide: the first binding wins and lasts; every binding is recorded with how
+and when, and emits `guide_bound` for the task centre."""
+from sqlalchemy import select, update
+
+from models import Guide, GuideBinding, GuideBindingChange, Store, db
+from services.platform import clock
+from services.platform.db import insert_once
+from services.tasks import events
+
+
+def bind(member_id: int, guide: Guide, how: str) -> GuideBinding:
+    """Bind the member to the guide unless they have one (inside the caller's transaction); the binding
+    that holds. A parallel first binding is waited for, not raced: one wins."""
+    binding_id = insert_once(GuideBinding.__table__, key="member_id", member_id=member_id, guide_id=guide.id, how=how,
+                             bound_at=clock.now())
+    if binding_id is not None:
+        db.session.add(GuideBindingChange(member_id=member_id, from_guide_id=None, to_guide_id=guide.id, how=how,
+                                          created_at=clock.now()))
+        events.emit(member_id, "guide_bound", business_key=f"guide_bound:{member_id}", reference=f"guide:{guide.id}",
+                    payload={"guide_id": guide.id, "how": how})
+    return db.session.scalar(select(GuideBinding).where(GuideBinding.member_id == member_id)
+                             .execution_options(populate_existing=True))
+
+
+def assign_by_store(member_id: int, store_id: int) -> None:
+    """After a paid purchase at a store, a member without a guide gets one of its active guides, in turn."""
+    if db.session.scalar(select(GuideBinding.id).where(GuideBinding.member_id == member_id)):
+        return
+    guide_ids = list(db.session.scalars(select(Guide.id).where(Guide.store_id == store_id, Guide.status == "active")
+                                        .order_by(Guide.id)))
+    if not guide_ids:
+        return
+    turn = db.session.execute(update(Store).where(Store.id == store_id).values(assigned=Store.assigned + 1)
+                              .returning(Store.assigned).execution_options(synchronize_session=False)).scalar()
+    bind(member_id, db.session.get(Guide, guide_ids[(turn - 1) % len(guide_ids)]), "store_assigned")
