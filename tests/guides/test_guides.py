@@ -204,3 +204,20 @@ def test_a_guides_targets_count_their_week(client, store, make_member):
     assert set(tasks) >= {"本周拉新", "本周核销"} and "他人任务" not in tasks
     assert (tasks["本周拉新"]["progress"], tasks["本周拉新"]["done"]) == (2, True)
     assert (tasks["本周核销"]["progress"], tasks["本周核销"]["done"]) == (0, False)
+
+
+def test_the_guides_mini_program_code_is_made_once_and_logout_or_disabling_ends_tokens(client, store, wx):
+    guide = store["add_guide"]()
+    first = client.get("/api/v1/guide/qrcode", headers=guide["headers"])
+    assert first.status_code == 200 and first.mimetype == "image/png" and first.data[:8] == b"\x89PNG\r\n\x1a\n"
+    wx.post("faults", api="getwxacodeunlimit", errcode=45009, times=-1)
+    try:
+        assert client.get("/api/v1/guide/qrcode", headers=guide["headers"]).data == first.data  # kept, not made again
+    finally:
+        wx.delete("faults")
+    assert client.post("/api/v1/guide/auth/logout", headers=guide["headers"]).status_code == 204
+    assert_error(client.get("/api/v1/guide/me", headers=guide["headers"]), 401)
+    other = store["add_guide"]()
+    client.patch(f"/api/v1/admin/guides/{other['id']}", headers=store["admin"], json={"status": "disabled"})
+    assert_error(client.get("/api/v1/guide/me", headers=other["headers"]), 401)
+    assert_error(client.post("/api/v1/guide/auth/login", json={"phone": other["phone"], "password": "guide-password"}), 401)
