@@ -157,7 +157,8 @@ def test_a_store_coupon_is_written_off_once_in_parallel(client, store, make_memb
 
 GUIDE_CALLS = [("POST", "/api/v1/guide/scan", {"member_code": "1" * 18}), ("GET", "/api/v1/guide/members", None),
                ("GET", "/api/v1/guide/stats", None), ("GET", "/api/v1/guide/me", None),
-               ("POST", "/api/v1/guide/coupons/NOSUCHCODE/redeem", None)]
+               ("POST", "/api/v1/guide/coupons/NOSUCHCODE/redeem", None), ("GET", "/api/v1/guide/tasks", None),
+               ("GET", "/api/v1/guide/qrcode", None), ("POST", "/api/v1/guide/auth/logout", None)]
 
 
 @pytest.mark.parametrize("who", ["nobody", "member", "operator", "disabled_guide", "other_store_guide"])
