@@ -13,7 +13,6 @@ from blueprints.edge import Blueprint
 from blueprints.schemas import LevelBriefSchema
 from services.guides import bindings, guide_codes, guides, member_codes, store_work, targets
 from services.platform import clock, tokens
-from services.platform.db import transaction
 
 me_blp = Blueprint("me_guide", __name__, url_prefix="/me", description="The member's code and guide")
 guides_blp = Blueprint("guides", __name__, url_prefix="/guides", description="Binding to a guide")
@@ -156,10 +155,7 @@ class Bind(MethodView):
     def post(self, guide_id):
         """The member scanned a guide's mini-program code (scene `g=<id>`): that guide becomes theirs,
         unless they have one already (the first binding lasts). Answers the guide that holds."""
-        guide = guides.get_guide(guide_id)
-        if guide.status == "active":
-            with transaction():
-                bindings.bind(g.card.id, guide, "guide_code")
+        bindings.bind_by_guide_code(g.card.id, guide_id)
         return {"guide": guides.guide_card(g.card.id)}
 
 

@@ -4,7 +4,8 @@ from sqlalchemy import select, update
 
 from models import Guide, GuideBinding, GuideBindingChange, Store, db
 from services.platform import clock
-from services.platform.db import insert_once
+from services.platform.db import insert_once, transaction
+from services.platform.errors import NotFound
 from services.tasks import events
 
 
@@ -20,6 +21,16 @@ def bind(member_id: int, guide: Guide, how: str) -> GuideBinding:
                     payload={"guide_id": guide.id, "how": how})
     return db.session.scalar(select(GuideBinding).where(GuideBinding.member_id == member_id)
                              .execution_options(populate_existing=True))
+
+
+def bind_by_guide_code(member_id: int, guide_id: int) -> None:
+    """The member scanned a guide's mini-program code: that guide, if active and the member has none."""
+    guide = db.session.get(Guide, guide_id)
+    if guide is None:
+        raise NotFound("No such guide.")
+    if guide.status == "active":
+        with transaction():
+            bind(member_id, guide, "guide_code")
 
 
 def assign_by_store(member_id: int, store_id: int) -> None:
