@@ -2,7 +2,7 @@
 N in-store purchases or an amount), their progress counted from the same rows as the guide's results."""
 from sqlalchemy import or_, select
 
-from models import Guide, GuideTarget, db
+from models import Guide, GuideTarget, Store, db
 from services.guides import store_work
 from services.platform import audit_trail, clock
 from services.platform.db import transaction
@@ -13,6 +13,8 @@ def create_target(operator, fields: dict) -> GuideTarget:
     """A target for one guide, a store's guides, or every guide (audited)."""
     if fields.get("guide_id") and db.session.get(Guide, fields["guide_id"]) is None:
         raise InvalidRequest("No such guide.", status=422, details={"guide_id": ["No such guide."]})
+    if fields.get("store_id") and db.session.get(Store, fields["store_id"]) is None:
+        raise InvalidRequest("No such store.", status=422, details={"store_id": ["No such store."]})
     with transaction():
         target = GuideTarget(**fields, active=True, created_at=clock.now())
         db.session.add(target)
