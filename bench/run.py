@@ -9,6 +9,11 @@ with tokens through the services, loads the points_week board, then drives each 
 fixed number of seconds with wrk (or, without wrk, Python threads on keep-alive connections).
 An endpoint that answers 404 (not written yet) is skipped. Everything stops and is cleaned up by itself.
 
+    .venv/bin/python bench/run.py --only bare member_code guide_scan --seconds 10 --members 5000
+
+GET /me/member-code (signed-in members) and POST /guide/scan (one guide; every scan a fresh code of a
+distinct member, computed in this process just before each slice, each sent once).
+
     .venv/bin/python bench/run.py --only flash_sale [--flash-attempts 2000] [--flash-stock 100] [--flash-cash]
 
 The flash sale (only with --only): --flash-attempts distinct members each try once, at the same time,
@@ -19,6 +24,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -36,7 +42,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-import load  # noqa: E402  (bench/load.py)
+import load
 
 GOALS = {"signin": 0.5, "calendar": 0.8, "leaderboard": 0.8}
 SYNTHETIC_ID_BASE = 100_000_000  # board members that are not in SQL: ids no real member has
@@ -46,6 +52,8 @@ MALL_GOODS = 20  # goods on sale for GET /mall/goods
 FLASH_POINTS, PRICE_POINTS, FLASH_CASH_FEN = 1000, 100, 990  # credited to each flash member; one unit's price
 FLASH_WARM = 20  # extra members who warm the order path up on goods of their own before the sale
 ORDERS_PATH = "/api/v1/mall/orders"
+SCAN = "guide_scan"  # measured in turns with bare like the rest, but on bodies of its own (codes used once)
+SCAN_FAILURES = 0.01  # the share of scans not answered 200 above which the run fails
 ADDRESS = {"userName": "张三", "telNumber": "13800000000", "provinceName": "上海市", "cityName": "上海市",
            "countyName": "浦东新区", "detailInfo": "世纪大道 1 号"}
 
@@ -60,7 +68,7 @@ def main():
             prepared = _prepare(args, sandbox_url)
             with _gunicorn(_free_port(), args, sandbox_url) as base:
                 if _regular(args):
-                    results = _measure(base, prepared.tokens, args, failures)
+                    results = _measure(base, prepared, args, failures)
                 if _wanted(args, FLASH):
                     sales.append(_flash_sale(base, prepared, args, database_url, cash=False))
                     if args.flash_cash:
@@ -96,8 +104,8 @@ def _parse():
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="load generator threads")
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
-    p.add_argument("--only", nargs="*", help="bare signin calendar leaderboard me tasks mall_goods flash_sale "
-                                              "(flash_sale runs only when named here)")
+    p.add_argument("--only", nargs="*", help="bare signin calendar leaderboard me tasks mall_goods member_code "
+                                              "guide_scan flash_sale (flash_sale runs only when named here)")
     p.add_argument("--task-members", type=int, default=200, help="members with TASK_EVENTS events each (GET /tasks)")
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"))
@@ -115,6 +123,8 @@ def _parse():
         p.error(f"--only: no endpoint {', '.join(sorted(unknown))}")
     if _wanted(args, FLASH) and args.members < args.flash_attempts:
         p.error(f"--members ({args.members}) must be at least --flash-attempts ({args.flash_attempts})")
+    if _wanted(args, SCAN) and args.seconds // args.slices > 50:
+        p.error("guide_scan: a slice (--seconds / --slices) must be at most 50 s: its codes live 60 to 120 s")
     return args
 
 
@@ -186,9 +196,10 @@ def _prepare(args, sandbox_url=None) -> SimpleNamespace:
             db.session.remove()
         ids, warm_ids = ids[:args.members], ids[args.members:]
         print(f"==> {len(ids) + len(warm_ids)} members in {time.monotonic() - started:.1f}s")
-        operator_id = _operator() if flash or _wanted(args, "mall_goods") else None
+        operator_id = _operator() if flash or _wanted(args, "mall_goods") or _wanted(args, SCAN) else None
         if _wanted(args, "mall_goods"):
             _seed_goods(operator_id)
+        guide_id, guide_token = _seed_guide(operator_id, ids) if _wanted(args, SCAN) else (None, None)
         if flash:
             _credit(ids[:args.flash_attempts] + warm_ids, FLASH_POINTS)
         started = time.monotonic()
@@ -205,9 +216,9 @@ def _prepare(args, sandbox_url=None) -> SimpleNamespace:
                   f"({get_redis().zcard(leaderboards.key(leaderboards.BOARDS['points_week'])) - 1} in Redis)")
             _seed_tasks(ids[:args.task_members])
         member_tokens = [tokens.issue("member", mid, 0) for mid in ids]
-        return SimpleNamespace(tokens=member_tokens, flash_tokens=member_tokens[:args.flash_attempts],
+        return SimpleNamespace(tokens=member_tokens, ids=ids, flash_tokens=member_tokens[:args.flash_attempts],
                                warm_tokens=[tokens.issue("member", mid, 0) for mid in warm_ids],
-                               operator_id=operator_id)
+                               operator_id=operator_id, guide_id=guide_id, guide_token=guide_token)
 
 
 def _operator() -> int:
@@ -222,6 +233,40 @@ def _goods_fields(name, **fields) -> dict:
     return {"name": name, "kind": "physical", "price_points": PRICE_POINTS, "price_fen": 0, "stock": 1000,
             "per_order_limit": 1, "per_member_limit": 5, "description": "", "images": [], "category": "bench",
             "level_discount": True, "status": "on_sale", **fields}
+
+
+def _seed_guide(operator_id, member_ids) -> tuple[int, str]:
+    """A store and a guide of it (through the services), the guide's token, and every member's code
+    secret (as after each had opened GET /me/member-code once)."""
+    from models import Operator, db
+    from services.guides import guides
+    from services.payments import stores
+    from services.platform import tokens
+
+    store = stores.create_store(name=f"bench store {os.getpid()}")
+    guide = guides.create_guide(db.session.get(Operator, operator_id), {
+        "store_id": store.id, "name": "bench guide", "phone": "13900000000", "password": secrets.token_hex(16),
+        "wecom_userid": None, "qr_image_url": None})
+    store_id, guide_id, token = store.id, guide.id, tokens.issue("guide", guide.id, guide.token_version)
+    started = time.monotonic()
+    _codes_now(member_ids)
+    print(f"==> store {store_id}, guide {guide_id}; code secrets of {len(member_ids)} members "
+          f"in {time.monotonic() - started:.1f}s")
+    return guide_id, token
+
+
+def _codes_now(member_ids) -> list[str]:
+    """Each member's code now, as GET /me/member-code computes it (services.guides.member_codes.current_code,
+    in an app context of this process: SECRET_KEY is in the environment gunicorn inherits), without
+    drawing its QR (~3.6 ms a code, and not what is measured). A code is good for this 60 s step and the next."""
+    from unittest import mock
+
+    from models import db
+    from services.guides import member_codes
+    with mock.patch.object(member_codes, "qr_svg", lambda code: ""):
+        codes = [member_codes.current_code(mid)["code"] for mid in member_ids]
+    db.session.remove()  # no transaction left open beside the measurement
+    return codes
 
 
 def _seed_goods(operator_id) -> None:
@@ -389,24 +434,36 @@ def _endpoints():
             # the task list of a member with TASKS tasks and TASK_EVENTS events: 4 statements whatever the events
             "tasks": ("GET", "/api/v1/tasks"),
             # a page of MALL_GOODS goods on sale as a signed-in member sees them (points, level, units ordered)
-            "mall_goods": ("GET", f"/api/v1/mall/goods?limit={MALL_GOODS}")}
+            "mall_goods": ("GET", f"/api/v1/mall/goods?limit={MALL_GOODS}"),
+            # the member's code for a guide to scan (18 digits and its QR as SVG)
+            "member_code": ("GET", "/api/v1/me/member-code"),
+            # a guide scans a member's code (used up): the member card; every request a distinct member
+            SCAN: ("POST", "/api/v1/guide/scan")}
 
 
-def _get_json(url, token):
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+def _get_json(url, token, body=None):
+    """GET (or, with a body, POST it as JSON): the status and the JSON answer (an error's too)."""
+    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=10) as res:
             return res.status, json.load(res)
     except urllib.error.HTTPError as exc:
+        with contextlib.suppress(ValueError):
+            return exc.code, json.load(exc)
         return exc.code, None
 
 
-def _measure(base, tokens, args, failures) -> dict:
+def _measure(base, prepared, args, failures) -> dict:
     runner = load.Wrk if shutil.which("wrk") and not args.python_load else load.PythonLoad
     print(f"==> load generator: {runner.__name__}, {args.connections} connections, {args.seconds}s each")
-    results = {}
+    results, tokens = {}, prepared.tokens
     for name, (method, path) in _endpoints().items():
         if not _wanted(args, name) and name != "bare":
+            continue
+        if name == SCAN:
+            if (result := _scans(runner, base, prepared, args, failures)) is not None:
+                results[name] = result
             continue
         probe = tokens[-1]  # the probe's sign-in uses a member the measurement does not
         members = tokens[:args.task_members] + [probe] if name == "tasks" else tokens
@@ -422,6 +479,14 @@ def _measure(base, tokens, args, failures) -> dict:
             print(f"    {path}: {status}, {items} items")
             if (status, items) != (200, MALL_GOODS):
                 failures.append(f"mall_goods: {path} answered {status} with {items} items, not 200 with {MALL_GOODS}")
+        if name == "member_code":
+            status, answer = _get_json(base + path, probe)
+            code, svg = (answer or {}).get("code"), (answer or {}).get("qr_svg")
+            print(f"    {path}: {status}, code {code}, expires_in {(answer or {}).get('expires_in')}, "
+                  f"qr_svg {len(svg or '')} characters")
+            if status != 200 or not re.fullmatch(r"\d{18}", code or "") or not (svg or "").startswith("<svg"):
+                failures.append(f"member_code: {path} answered {status} {answer!r:.200}, not 200 with an 18-digit "
+                                f"code and an SVG")
         if method == "GET" and not args.cold:
             started = time.monotonic()
             ok = load.warm(base, method, path, members[:-1], connections=args.connections)
@@ -463,6 +528,80 @@ def _interleaved(runner, base, method, path, tokens, args) -> dict:
             "bare_rps": sum(part["rps"] for part in bare) / len(bare), "members_used": used}
 
 
+def _scans(runner, base, prepared, args, failures) -> dict | None:
+    """POST /guide/scan in turns with bare (bare before each slice and once after the last). Just before
+    each slice, the codes of the members no slice reached yet are computed in this process; each wrk
+    thread walks its own stride of them and sends each code once, so every scan is a first scan of a
+    distinct member (and, the members being unbound, binds them to the guide). The next slice starts
+    past the furthest code any thread reached. Every answer is tallied: more than SCAN_FAILURES of them
+    not 200 fails the run."""
+    method, path = _endpoints()[SCAN]
+    probe, walk = prepared.ids[-1], prepared.ids[:-1]  # the probe member is not in the walk
+    code = _in_app(_codes_now, [probe])[0]
+    status, card = _get_json(base + path, prepared.guide_token, {"member_code": code})
+    if status == 404:
+        print(f"--- {SCAN}: {method} {path} answers 404: not there yet, skipped")
+        return None
+    again, error = _get_json(base + path, prepared.guide_token, {"member_code": code})
+    member = (card or {}).get("member") or {}
+    print(f"    {path}: {status}, member {member.get('id')}, guide_id {(card or {}).get('guide_id')}; "
+          f"the same code again: {again} {((error or {}).get('error') or {}).get('code')}")
+    if status != 200 or member.get("id") != probe or card.get("guide_id") != prepared.guide_id:
+        failures.append(f"{SCAN}: the probe scan answered {status} {card!r:.200}, not 200 with member {probe} "
+                        f"bound to guide {prepared.guide_id}")
+    if (again, ((error or {}).get("error") or {}).get("code")) != (409, "code_expired"):
+        failures.append(f"{SCAN}: a second scan of the same code answered {again} {error!r:.200}, not 409 code_expired")
+    if os.environ.get("RATE_LIMITS_ENABLED", "0").strip().lower() not in ("0", "false", "no", "off"):
+        print("    (RATE_LIMITS_ENABLED is on: a guide may scan 30 codes a minute, the rest are 429s)")
+    seconds, bare_path = max(1, args.seconds // args.slices), _endpoints()["bare"]
+    slices, bare, used, statuses, exhausted, coding = [], [], 0, {}, None, 0.0
+    for _ in range(args.slices):
+        bare.append(_load(runner, base, *bare_path, prepared.tokens, args, seconds))
+        started = time.monotonic()
+        # the codes this slice may reach: every member left, or after a slice 4 times what it reached
+        # (this host's speed drifts by half, not fourfold) and a request per connection besides
+        batch = walk[used:] if not slices else walk[used:used + 4 * max(p["next"] for p in slices)
+                                                    + 2 * args.threads * args.connections]
+        if not batch:
+            exhausted = exhausted or (0, 0)
+            break
+        bodies = [json.dumps({"member_code": c}) for c in _in_app(_codes_now, batch)]
+        coding += time.monotonic() - started
+        part = runner(base, method, path, [prepared.guide_token], seconds=seconds, connections=args.connections,
+                      threads=args.threads, bodies=bodies).run()
+        slices.append(part)
+        if part["next"] > len(bodies):
+            exhausted = exhausted or (len(bodies), len(walk) - used)
+        used = min(used + part["next"], len(walk))
+        for key, n in part["statuses"].items():
+            statuses[key] = statuses.get(key, 0) + n
+    bare.append(_load(runner, base, *bare_path, prepared.tokens, args, seconds))
+    total = sum(part["requests"] for part in slices)
+    answered = sum(statuses.values())
+    # the answers other than 200, and the requests never answered (wrk's socket errors: timeouts, resets)
+    not_ok = answered - statuses.get("200", 0) + sum(part.get("socket_errors", 0) for part in slices)
+    p50s = sorted(part.get("p50_ms") or 0 for part in slices)
+    result = {"rps": sum(part["rps"] for part in slices) / len(slices), "requests": total, "errors": not_ok,
+              "p50_ms": p50s[len(p50s) // 2], "p99_ms": max(part.get("p99_ms") or 0 for part in slices),
+              "bare_rps": sum(part["rps"] for part in bare) / len(bare), "members_used": used,
+              "statuses": dict(sorted(statuses.items())), "codes_s": round(coding, 1)}
+    print(f"--- {SCAN}: {result['rps']:.0f} scans/s, {total} scans (the walk {used} members in), answers "
+          f"{result['statuses']}, {not_ok} not 200, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
+          f"(codes computed in {coding:.1f}s between the slices)")
+    if exhausted:
+        batch, left = exhausted
+        failures.append(f"{SCAN}: a slice ran past its {batch} codes" + (
+            f" (all that the {len(walk)} members had left): raise --members" if batch == left else " (its batch)"))
+    if not_ok > SCAN_FAILURES * max(total, 1):
+        failures.append(f"{SCAN}: {not_ok} of {total} scans not answered 200 ({result['statuses']})")
+    return result
+
+
+def _in_app(fn, *args):
+    with _app():
+        return fn(*args)
+
+
 def _report(results, args):
     print("\n==> results (ratio = endpoint req/s ÷ bare req/s measured in turns with it, same run)")
     for name, result in results.items():
@@ -470,10 +609,13 @@ def _report(results, args):
         ratio = result["rps"] / bare
         goal = GOALS.get(name)
         verdict = "" if goal is None else f"  goal ≥ {goal}: {'met' if ratio >= goal else 'NOT met'}"
-        print(f"  {name:12} {result['rps']:9.0f} req/s  bare {bare:6.0f}  ratio {ratio:5.2f}{verdict}")
+        print(f"  {name:12} {result['rps']:9.0f} req/s  p50 {result.get('p50_ms') or 0:7.1f} ms  "
+              f"p99 {result.get('p99_ms') or 0:7.1f} ms  bare {bare:6.0f}  ratio {ratio:5.2f}{verdict}")
     print(json.dumps({"seconds": args.seconds, "board_size": args.board_size,
                       **{k: round(v["rps"], 1) for k, v in results.items()},
-                      "bare_beside": {k: round(v["bare_rps"], 1) for k, v in results.items() if "bare_rps" in v}}))
+                      "bare_beside": {k: round(v["bare_rps"], 1) for k, v in results.items() if "bare_rps" in v},
+                      "p99_ms": {k: v.get("p99_ms") for k, v in results.items()},
+                      **{f"{k}_answers": v["statuses"] for k, v in results.items() if "statuses" in v}}))
 
 
 def _flash_sale(base, prepared, args, database_url, *, cash) -> dict:
