@@ -30,19 +30,18 @@ def scan(guide: Guide, code: str) -> dict:
     with transaction():
         member_id = member_codes.use(code)
         db.session.add(GuideScan(guide_id=guide.id, member_id=member_id, scanned_at=clock.now()))
-        binding = bindings.bind(member_id, guide, "member_code")
-    return member_card(member_id, binding)
+        guide_id = bindings.bind(member_id, guide, "member_code").guide_id  # read before the commit expires it
+    return member_card(member_id, guide_id)
 
 
-def member_card(member_id: int, binding: GuideBinding | None = None) -> dict:
+def member_card(member_id: int, guide_id: int | None) -> dict:
     member = db.session.get(Member, member_id)
     level = levels.ladder().get(member.level_id)
-    binding = binding or db.session.scalar(select(GuideBinding).where(GuideBinding.member_id == member_id))
     return {"member": {"id": member.id, "nickname": member.nickname, "avatar_url": member.avatar_url,
                        "level": {"code": level.code, "name": level.name} if level else None,
                        "points": points.summary(member_id, expiring_limit=0)["available"]},
             "coupons": _store_coupons(member_id),
-            "guide_id": binding.guide_id if binding else None}
+            "guide_id": guide_id}
 
 
 def _store_coupons(member_id: int) -> list[Coupon]:
