@@ -170,9 +170,7 @@ def _lock(goods_id: int) -> Goods:
 # -- what a member sees --------------------------------------------------------------------------
 
 def on_sale(goods: Goods) -> bool:
-    now = clock.now()
-    return (goods.status == "on_sale" and (goods.starts_at is None or goods.starts_at <= now)
-            and (goods.ends_at is None or now < goods.ends_at))
+    return goods.status == "on_sale" and clock.within(goods.starts_at, goods.ends_at)
 
 
 def locked_by_level(goods: Goods, level_id: int | None) -> bool:

@@ -73,9 +73,7 @@ def _open_lottery(lottery_id: int) -> Lottery:
 
 
 def _is_open(lottery: Lottery) -> bool:
-    now = clock.now()
-    return lottery.active and not (lottery.starts_at and now < lottery.starts_at) and not (
-        lottery.ends_at and now >= lottery.ends_at)
+    return lottery.active and clock.within(lottery.starts_at, lottery.ends_at)
 
 
 def open_lotteries() -> list[Lottery]:

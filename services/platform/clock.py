@@ -83,6 +83,12 @@ def backoff(attempt: int, *, first: float, most: float) -> timedelta:
     return timedelta(seconds=min(first * 2 ** (attempt - 1), most))
 
 
+def within(starts_at: datetime | None, ends_at: datetime | None, at: datetime | None = None) -> bool:
+    """Whether `at` (now) falls in the window [starts_at, ends_at); a missing end is open."""
+    at = at or now()
+    return (starts_at is None or starts_at <= at) and (ends_at is None or at < ends_at)
+
+
 def start_of_day(day: date) -> datetime:
     """The instant (UTC) a business day begins."""
     return datetime(day.year, day.month, day.day, tzinfo=zone()).astimezone(UTC)

@@ -54,9 +54,7 @@ def period_start(task: Task, at: datetime | None = None) -> datetime | None:
 
 
 def is_open(task: Task, at: datetime | None = None) -> bool:
-    now = at or clock.now()
-    return task.enabled and (task.starts_at is None or task.starts_at <= now) and (
-        task.ends_at is None or now < task.ends_at)
+    return task.enabled and clock.within(task.starts_at, task.ends_at, at)
 
 
 def all_tasks() -> list[Task]:
