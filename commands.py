@@ -5,7 +5,8 @@ from sandbox.cli import wechat_sandbox_command
 from services import demo
 from services.coupons import coupons
 from services.index.redis_rebuild import rebuild_redis_command
-from services.ledger import audit, points
+from services.ledger import audit, expiry_warnings, points
+from services.levels import evaluation, gifts
 from services.members import operators
 from services.payments import payments
 from services.platform.areas import areas_command
@@ -74,6 +75,34 @@ def expire_points_command():
     click.echo(f"expired {expired} points from {lots} lots")
 
 
+@click.command("warn-expiring")
+def warn_expiring_command():
+    """Warn members holding a grant of points expiring within POINTS_EXPIRY_WARN_DAYS (the worker runs it hourly)."""
+    outcome = expiry_warnings.warn_expiring(progress=lambda items: click.progressbar(items, label="members"))
+    click.echo(f"warned {outcome['members']} members with expiring points: {outcome['messages']} messages written")
+
+
+@click.command("evaluate-levels")
+def evaluate_levels_command():
+    """Run every level evaluation that is due, and the grace notices before the next (the worker runs both hourly)."""
+    done = evaluation.evaluate_due(progress=lambda ids: click.progressbar(ids, label="members evaluated"))
+    for run in done:
+        click.echo(f"evaluation due {run['due_at'].isoformat()} ({run['growth_window']}, downgrade "
+                   f"{run['downgrade']}): {run['members_lowered']} members lowered")
+    if not done:
+        click.echo(f"no evaluation due; the next is at {evaluation.next_due().isoformat()}")
+    notices = evaluation.grace_period(progress=lambda rows: click.progressbar(rows, label="grace notices"))
+    click.echo(f"grace notices written: {notices}")
+
+
+@click.command("birthday-gifts")
+def birthday_gifts_command():
+    """Pay the birthday gifts of this month's birthdays not paid this year (the worker runs it hourly)."""
+    outcome = gifts.pay_birthday_gifts(progress=lambda ids: click.progressbar(ids, label="birthdays"))
+    click.echo(f"birthday gifts paid: {outcome['paid']}; frozen members waiting: {outcome['frozen']}; "
+               f"errors: {outcome['errors']}")
+
+
 @click.command("expire-coupons")
 def expire_coupons_command():
     """Expire every unused coupon past its validity (the worker runs it hourly)."""
@@ -94,6 +123,7 @@ def reconcile_payments_command():
 
 def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
-                    expire_coupons_command, reconcile_payments_command, rebuild_redis_command, signin_remind_command,
+                    expire_coupons_command, warn_expiring_command, evaluate_levels_command, birthday_gifts_command,
+                    reconcile_payments_command, rebuild_redis_command, signin_remind_command,
                     worker_command, wechat_sandbox_command, areas_command):
         app.cli.add_command(command)

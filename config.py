@@ -13,6 +13,7 @@ SANDBOX_TEMPLATES = {
     "signin_reminder": "sandbox-tpl-signin-reminder",
     "points_expiring": "sandbox-tpl-points-expiring",
     "order_shipped": "sandbox-tpl-order-shipped",
+    "level_grace": "sandbox-tpl-level-grace",
 }
 
 WECHAT_BASE_URLS = {"WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
@@ -50,6 +51,8 @@ DEFAULTS = {
     "GUIDE_RECEIPT_MAX_FEN": 5_000_000,  # the most one in-store receipt a guide records may carry (50,000 元)
     # the customer-service answer for a member without a guide (a store may set its own)
     "SERVICE_REPLY": "您好，欢迎光临！门店导购稍后为您服务。",
+    "POINTS_EXPIRY_WARN_DAYS": 30,  # members are warned of points expiring within this many days
+    "POINTS_EXPIRY_WARN_PAGE": "pages/points/index",
     "MALL_CONFIRM_DAYS": 7,  # a shipped mall order the member has not confirmed is completed after this
     "MESSAGE_MAX_ATTEMPTS": 8,  # subscribe-message sends before giving up
     "MESSAGE_RETRY_SECONDS": 30,  # first retry delay, doubled each time
@@ -90,7 +93,8 @@ ENV_NAMES = {
     "WECOM_CORP_ID": str, "WECOM_SECRET": str, "WECOM_TOKEN": str, "WECOM_AES_KEY": str,
     "WECOM_API_BASE_URL": str,
     "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int, "POINTS_PER_YUAN": int, "GROWTH_PER_YUAN": int,
-    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MALL_CONFIRM_DAYS": int, "GUIDE_RECEIPT_MAX_FEN": int,
+    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MALL_CONFIRM_DAYS": int, "POINTS_EXPIRY_WARN_DAYS": int,
+    "POINTS_EXPIRY_WARN_PAGE": str, "GUIDE_RECEIPT_MAX_FEN": int,
     "SERVICE_REPLY": str, "MESSAGE_MAX_ATTEMPTS": int,
     "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int, "SIGNIN_MAKEUP_COST_POINTS": int,
     "SIGNIN_MAKEUP_PER_MONTH": int, "SIGNIN_REMINDER_HOUR": int, "SIGNIN_REMINDER_PAGE": str,

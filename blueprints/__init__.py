@@ -1,6 +1,6 @@
 """HTTP only: each blueprint parses, calls one service, serialises. Every blueprint is registered here."""
-from blueprints import (callbacks, coupons, guides, health, leaderboards, lottery, mall, members, payments, points, signin,
-                        subscriptions, tasks)
+from blueprints import (callbacks, coupons, guides, health, leaderboards, levels, lottery, mall, members, payments, points,
+                        signin, subscriptions, tasks)
 from blueprints.admin import coupons as admin_coupons
 from blueprints.admin import guides as admin_guides
 from blueprints.admin import levels as admin_levels
@@ -12,7 +12,7 @@ from blueprints.admin import signin as admin_signin
 from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
-MEMBER_API = (members, points, signin, leaderboards, payments, coupons, subscriptions, tasks, mall, lottery, guides,
+MEMBER_API = (members, levels, points, signin, leaderboards, payments, coupons, subscriptions, tasks, mall, lottery, guides,
               callbacks)
 OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_lotteries,
                 admin_mall, admin_guides)

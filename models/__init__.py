@@ -42,8 +42,14 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK condition: the column holds one of the values."""
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
 from models.member import Member  # noqa: E402,F401
-from models.level import Level, LevelChange  # noqa: E402,F401
+from models.level import Level, LevelChange, LevelEvaluation, LevelGift, LevelPolicy  # noqa: E402,F401
 from models.points import PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot  # noqa: E402,F401
 from models.growth import GrowthAccount, GrowthEntry  # noqa: E402,F401
 from models.operator import AuditLog, Operator  # noqa: E402,F401

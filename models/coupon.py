@@ -4,16 +4,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import db
+from models import db, one_of
 
 TEMPLATE_KINDS = ("cash_off", "discount", "gift")
 CHANNELS = ("online", "store", "all")
 COUPON_STATUSES = ("unused", "used", "expired", "revoked")
-COUPON_SOURCES = ("payment", "signin", "task", "mall", "levelup", "operator")
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+COUPON_SOURCES = ("payment", "signin", "task", "mall", "levelup", "birthday", "operator")
 
 
 class CouponTemplate(db.Model):
@@ -21,8 +17,8 @@ class CouponTemplate(db.Model):
 
     __tablename__ = "coupon_template"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", TEMPLATE_KINDS), name="kind"),
-        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(one_of("kind", TEMPLATE_KINDS), name="kind"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
         CheckConstraint("kind <> 'cash_off' OR amount_fen > 0", name="cash_off"),
         CheckConstraint("kind <> 'discount' OR discount_pct BETWEEN 1 AND 99", name="discount"),
         CheckConstraint("kind <> 'gift' OR gift_name IS NOT NULL", name="gift"),
@@ -78,7 +74,7 @@ class CouponIssue(db.Model):
     """One hand-out of a pack to a member; its business key makes a repeat hand out nothing more."""
 
     __tablename__ = "coupon_issue"
-    __table_args__ = (CheckConstraint(_one_of("source", COUPON_SOURCES), name="source"),)
+    __table_args__ = (CheckConstraint(one_of("source", COUPON_SOURCES), name="source"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -94,8 +90,8 @@ class Coupon(db.Model):
 
     __tablename__ = "coupon"
     __table_args__ = (
-        CheckConstraint(_one_of("status", COUPON_STATUSES), name="status"),
-        CheckConstraint(_one_of("source", COUPON_SOURCES), name="source"),
+        CheckConstraint(one_of("status", COUPON_STATUSES), name="status"),
+        CheckConstraint(one_of("source", COUPON_SOURCES), name="source"),
         CheckConstraint("valid_until > valid_from", name="validity"),
         CheckConstraint("held_by IS NULL OR status = 'unused'", name="held"),
         CheckConstraint("status <> 'used' OR used_at IS NOT NULL", name="used"),

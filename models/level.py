@@ -1,9 +1,13 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import db
+from models import db, one_of
+
+LEVEL_WINDOWS = ("lifetime", "calendar_year", "rolling_12_months")
+DOWNGRADES = ("none", "one_level")
+LEVEL_GIFT_KINDS = ("levelup", "birthday")
 
 
 class Level(db.Model):
@@ -15,6 +19,7 @@ class Level(db.Model):
         CheckConstraint("points_multiplier_pct BETWEEN 1 AND 1000", name="multiplier"),
         CheckConstraint("makeup_cards_per_month >= 0", name="makeup_cards"),
         CheckConstraint("mall_discount_pct BETWEEN 1 AND 100", name="mall_discount"),
+        CheckConstraint("birthday_points >= 0", name="birthday_points"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,11 +31,16 @@ class Level(db.Model):
     mall_discount_pct: Mapped[int] = mapped_column(default=100)
     exclusive_goods: Mapped[bool] = mapped_column(default=False)
     levelup_pack_id: Mapped[int | None]
+    birthday_points: Mapped[int] = mapped_column(default=0)
+    birthday_pack_id: Mapped[int | None]
     created_at: Mapped[datetime]
+    # when the thresholds last changed: the audit replays the policy from then on
+    ladder_changed_at: Mapped[datetime | None]
 
 
 class LevelChange(db.Model):
-    """A member's level history: one row per move, written with the growth entry that caused it."""
+    """A member's level history: one row per move, with its cause (the growth entry's reason, an
+    evaluation, or a change of the ladder) and the growth in the window that decided it."""
 
     __tablename__ = "level_change"
 
@@ -40,4 +50,69 @@ class LevelChange(db.Model):
     to_level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id", ondelete="SET NULL"))
     growth_total: Mapped[int]
     growth_entry_id: Mapped[int | None] = mapped_column(ForeignKey("growth_entry.id"))
+    cause: Mapped[str] = mapped_column(String(32), default="growth")
+    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("level_evaluation.id"))
+    created_at: Mapped[datetime]
+
+
+class LevelPolicy(db.Model):
+    """How growth is counted for levels and whether levels go down. Rows are never edited: a change is
+    a new row that takes effect at the next evaluation (`effective_from`); the newest row in effect rules."""
+
+    __tablename__ = "level_policy"
+    __table_args__ = (
+        CheckConstraint(one_of("growth_window", LEVEL_WINDOWS), name="growth_window"),
+        CheckConstraint(one_of("downgrade", DOWNGRADES), name="downgrade"),
+        CheckConstraint("grace_days BETWEEN 0 AND 180", name="grace_days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    growth_window: Mapped[str] = mapped_column(String(32))
+    downgrade: Mapped[str] = mapped_column(String(16))
+    grace_days: Mapped[int] = mapped_column(default=30)
+    effective_from: Mapped[datetime] = mapped_column(index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    created_at: Mapped[datetime]
+
+
+class LevelEvaluation(db.Model):
+    """One scheduled evaluation at a period's end (`due_at`), run once, member by member in id order
+    (`last_member_id` commits with each member's change, so a crashed run resumes where it stopped)."""
+
+    __tablename__ = "level_evaluation"
+    __table_args__ = (
+        CheckConstraint(one_of("growth_window", LEVEL_WINDOWS), name="growth_window"),
+        CheckConstraint(one_of("downgrade", DOWNGRADES), name="downgrade"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(unique=True)
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("level_policy.id"))
+    growth_window: Mapped[str] = mapped_column(String(32))
+    downgrade: Mapped[str] = mapped_column(String(16))
+    last_member_id: Mapped[int] = mapped_column(default=0)
+    members_lowered: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class LevelGift(db.Model):
+    """A level benefit paid to a member: the level-up gift once per level ever reached
+    (`levelup:{member}:{level}`), the birthday gift once a year (`birthday:{member}:{year}`). The
+    unique key is the guard; the points and coupons are paid under the same key."""
+
+    __tablename__ = "level_gift"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", LEVEL_GIFT_KINDS), name="kind"),
+        CheckConstraint("points >= 0", name="points"),
+        Index("ix_level_gift_member_id_kind", "member_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id", ondelete="SET NULL"))
+    business_key: Mapped[str] = mapped_column(String(64), unique=True)
+    points: Mapped[int] = mapped_column(default=0)
+    coupon_pack_id: Mapped[int | None]
     created_at: Mapped[datetime]

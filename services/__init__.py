@@ -4,8 +4,8 @@ AREAS is the one list of areas: create_app wires what each contributes (periodic
 rebuilders and repairs, audit checks, leaderboard sources), so the web app, the worker and the CLI
 all run the same set. An area missing here contributes nothing (tests/platform/test_wiring.py).
 """
-from services import (coupons, guides, index, leaderboards, ledger, mall, members, messages, payments, platform, signin,
-                      tasks)
+from services import (coupons, guides, index, leaderboards, ledger, levels, mall, members, messages, payments, platform,
+                      signin, tasks)
 
-AREAS = (platform.AREA, index.AREA, members.AREA, ledger.AREA, signin.AREA, leaderboards.AREA, payments.AREA, coupons.AREA,
+AREAS = (platform.AREA, index.AREA, members.AREA, ledger.AREA, levels.AREA, signin.AREA, leaderboards.AREA, payments.AREA, coupons.AREA,
          messages.AREA, tasks.AREA, mall.AREA, guides.AREA)

@@ -6,7 +6,7 @@ from models import Goods, Guide, Level, Lottery, Member, Operator, PaymentRule, 
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from models.signin import SigninRule
 from sandbox.crypto import derived_id
-from services.ledger import levels
+from services.levels import levels
 from services.guides import guides
 from services.mall import goods as catalogue
 from services.mall import lotteries
@@ -49,7 +49,7 @@ def seed_levels() -> list[str]:
             db.session.add(Level(**fields, created_at=clock.now()))
             created.append(fields["code"])
         db.session.flush()
-        levels.refollow_all()
+        levels.ladder_changed()
     return created
 
 

@@ -48,7 +48,7 @@ def app(sandbox):
         yield from _app_in(Path(folder), sandbox)
 
 
-def _app_in(instance, sandbox):
+def _app_in(instance, sandbox, overrides: dict | None = None):
     config = {
         "TESTING": True,
         "RATE_LIMITS_ENABLED": False,  # hundreds of logins from 127.0.0.1; tests of the limits turn them on
@@ -58,6 +58,7 @@ def _app_in(instance, sandbox):
     }
     if not os.environ.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'test.sqlite3'}"
+    config.update(overrides or {})
     app = create_app(config, instance_path=str(instance))
     with app.app_context():
         upgrade(directory="migrations", revision="heads")

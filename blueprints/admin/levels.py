@@ -1,10 +1,13 @@
-"""Operator API: the level ladder."""
+"""Operator API: the level ladder, the level policy, a member's level."""
+from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from blueprints.common import list_schema, operator_read_required, operator_required
 from blueprints.edge import Blueprint
-from services.ledger import levels
+from blueprints.levels import MemberLevelSchema
+from models.level import DOWNGRADES, LEVEL_WINDOWS
+from services.levels import levels, member_level, policy
 
 blp = Blueprint("admin_levels", __name__, url_prefix="/admin", description="Operators: levels")
 BLUEPRINTS = (blp,)
@@ -21,6 +24,9 @@ class LevelSchema(Schema):
     exclusive_goods = fields.Boolean(load_default=False)
     levelup_pack_id = fields.Integer(load_default=None, allow_none=True, strict=True,
                                      validate=validate.Range(min=1, max=2**31 - 1))
+    birthday_points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=10**6))
+    birthday_pack_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                      validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class LevelChangesSchema(LevelSchema):
@@ -28,6 +34,21 @@ class LevelChangesSchema(LevelSchema):
 
 
 LevelListSchema = list_schema(LevelSchema, "LevelList")
+
+
+class PolicyFieldsSchema(Schema):
+    growth_window = fields.String(required=True, validate=validate.OneOf(LEVEL_WINDOWS))
+    downgrade = fields.String(required=True, validate=validate.OneOf(DOWNGRADES))
+    grace_days = fields.Integer(load_default=30, strict=True, validate=validate.Range(min=0, max=180))
+
+
+class PolicyInForceSchema(PolicyFieldsSchema):
+    effective_from = fields.DateTime(allow_none=True)
+
+
+class PolicySchema(PolicyInForceSchema):
+    next_evaluation = fields.DateTime()
+    pending = fields.Nested(PolicyInForceSchema, allow_none=True)
 
 
 @blp.route("/levels")
@@ -42,8 +63,8 @@ class Levels(MethodView):
     @blp.arguments(LevelSchema)
     @blp.response(201, LevelSchema)
     def post(self, args):
-        """Add a level; members whose growth reaches it move up."""
-        return levels.create_level(args)
+        """Add a level (audited); members whose growth reaches it move up and get its level-up gift."""
+        return levels.create_level(g.operator.id, args)
 
 
 @blp.route("/levels/<int:level_id>")
@@ -58,11 +79,36 @@ class LevelDetail(MethodView):
     @blp.arguments(LevelChangesSchema(partial=True))
     @blp.response(200, LevelSchema)
     def patch(self, args, level_id):
-        """Change a level; members follow the new thresholds."""
-        return levels.update_level(level_id, args)
+        """Change a level (audited); members whose growth reaches a higher level move up, nobody moves down."""
+        return levels.update_level(g.operator.id, level_id, args)
 
     @operator_required
     @blp.response(204)
     def delete(self, level_id):
-        """Remove a level; its members move to the level their growth reaches."""
-        levels.delete_level(level_id)
+        """Remove a level (audited); its members move to the level below it."""
+        levels.delete_level(g.operator.id, level_id)
+
+
+@blp.route("/level-policy")
+class LevelPolicy(MethodView):
+    @operator_read_required
+    @blp.response(200, PolicySchema)
+    def get(self):
+        """The level policy in force, the one set for the next evaluation, and when that is."""
+        return policy.describe()
+
+    @operator_required
+    @blp.arguments(PolicyFieldsSchema)
+    @blp.response(200, PolicySchema)
+    def put(self, args):
+        """Set the growth window and the downgrade policy (audited); they apply from the next evaluation."""
+        return policy.set_policy(g.operator.id, **args)
+
+
+@blp.route("/members/<int:member_id>/level")
+class MemberLevel(MethodView):
+    @operator_read_required
+    @blp.response(200, MemberLevelSchema)
+    def get(self, member_id):
+        """A member's level as they see it: growth, benefits, history, the next evaluation."""
+        return member_level.detail(member_id)

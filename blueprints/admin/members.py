@@ -50,6 +50,15 @@ class BalanceSchema(Schema):
     balance = fields.Integer()
 
 
+class GrantGrowthSchema(Schema):
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=operators.ADJUST_LIMIT))
+    reason = REASON
+
+
+class GrowthTotalSchema(Schema):
+    growth = fields.Integer()
+
+
 class MemberStatusSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["active", "frozen"]))
     reason = REASON
@@ -121,6 +130,18 @@ class MemberPoints(MethodView):
         """Credit or debit a member's points by hand (audited, reason required; Idempotency-Key required)."""
         balance = operators.adjust_points(g.operator, member_id, request_key=g.request_key, **args)
         return {"balance": balance}
+
+
+@blp.route("/members/<int:member_id>/growth")
+class MemberGrowth(MethodView):
+    @operator_required
+    @idempotent(required=True)
+    @blp.arguments(GrantGrowthSchema)
+    @blp.response(200, GrowthTotalSchema)
+    def post(self, args, member_id):
+        """Grant a member growth value by hand (audited, reason required; Idempotency-Key required): the
+        member moves up a level, level-up gift included, as any earning would move them."""
+        return {"growth": operators.grant_growth(g.operator, member_id, request_key=g.request_key, **args)}
 
 
 @blp.route("/members/<int:member_id>/revoke-tokens")

@@ -11,7 +11,8 @@ from models.coupon import Coupon, CouponTemplate
 from models.guide import GUIDE_METRICS
 from services.coupons import coupons
 from services.guides import bindings, member_codes
-from services.ledger import growth, levels, points
+from services.ledger import growth, points
+from services.levels import levels
 from services.members.member_lock import lock_member
 from services.platform import clock, ratelimit
 from services.platform.db import insert_once, transaction

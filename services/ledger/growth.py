@@ -1,11 +1,11 @@
-"""The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels.
+"""The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels up.
 
 Like the points ledger, every change holds the member row's lock (services.members.member_lock)
 before the growth account's, so a level is always compared and changed on the locked member."""
 from sqlalchemy import bindparam, func, select, update
 
 from models import GrowthAccount, GrowthEntry, db
-from services.ledger import levels
+from services.levels import levels
 from services.members.member_lock import lock_member
 from services.platform import business_keys, clock
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once
@@ -26,7 +26,7 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
     if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
         _credit(member_id, -amount)
         return business_keys.replayed_id(GrowthEntry, business_key, member_id, amount)
-    levels.follow_growth(member_id, total, entry_id, reached_id=reached_id)
+    levels.follow_growth(member_id, total, entry_id, reached_id=reached_id, cause=reason)
     return entry_id
 
 
@@ -48,7 +48,8 @@ def _credit(member_id: int, amount: int) -> tuple[int, int | None]:
 
 def reverse(original_key: str, *, business_key: str, amount: int | None = None,
             reason: str = "reversal") -> GrowthEntry | None:
-    """Take back (part of) a growth earn; the level follows the new total. None if nothing is left."""
+    """Take back (part of) a growth earn. None if nothing is left. The level stays: only an evaluation
+    lowers it, as the level policy says (services.levels.evaluation)."""
     original = db.session.scalar(select(GrowthEntry).where(GrowthEntry.business_key == original_key))
     if original is None or original.kind != "earn":
         raise NotFound("No growth earn with that business key.")
@@ -80,5 +81,4 @@ def _record(account: GrowthAccount, delta: int, **fields) -> GrowthEntry:
                         created_at=clock.now(), **fields)
     db.session.add(entry)
     db.session.flush()
-    levels.follow_growth(account.member_id, account.total, entry.id)
     return entry

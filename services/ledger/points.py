@@ -6,7 +6,6 @@ changes nothing; the same key with a different amount is a 409. Each change lock
 holds of one member are only ever touched under those locks), and only flushes: the caller's
 transaction (services.platform.db.transaction) commits the whole unit of work.
 """
-from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -19,6 +18,7 @@ from services.platform import business_keys, clock
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, transaction
 from services.platform.errors import Conflict, InsufficientPoints, NotFound
 from services.platform.pagination import page
+from services.platform.progress import shown
 
 DRAW_BATCH = 50
 
@@ -186,7 +186,7 @@ def expire_due(progress=None) -> tuple[int, int]:
     """Expire every due lot, one transaction each; (lots expired, points expired)."""
     lots = expired = last_id = 0
     while ids := due_lot_ids(after_id=last_id):
-        with progress(ids) if progress else nullcontext(ids) as batch:
+        with shown(progress, ids) as batch:
             for lot_id in batch:
                 with transaction():
                     entry = expire_lot(lot_id)

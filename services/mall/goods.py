@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 from models import Goods, Level, MallOrder, VirtualCode, db
 from models.mall import LIVE_ORDER_STATUSES
 from services.coupons import coupon_catalog
-from services.ledger import levels, points
+from services.ledger import points
+from services.levels import levels
 from services.platform import audit_trail, clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound

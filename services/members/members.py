@@ -7,7 +7,8 @@ from models import GrowthAccount, Member, PointsAccount, db
 from services import wechat
 from services.index import redis_index, redis_repair
 from services.leaderboards import leaderboard_reads
-from services.ledger import levels, points
+from services.ledger import points
+from services.levels import levels
 from services.members import member_cards
 from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import transaction

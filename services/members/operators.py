@@ -1,9 +1,9 @@
-"""Operators: accounts, login, member lookup and audited points adjustments."""
+"""Operators: accounts, login, member lookup, audited points adjustments and growth grants."""
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Member, Operator, db
-from services.ledger import points
+from models import GrowthAccount, Member, Operator, db
+from services.ledger import growth, points
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import transaction
@@ -85,3 +85,16 @@ def adjust_points(operator: Operator, member_id: int, *, delta: int, reason: str
                               reason=reason, details={"member_id": member_id, "delta": delta})
         balance = points.summary(member_id)["balance"]
     return balance
+
+
+def grant_growth(operator: Operator, member_id: int, *, amount: int, reason: str, request_key: str) -> int:
+    """Credit a member's growth value by hand (audited); the member moves up as any earning moves them,
+    level-up gifts included. Growth is earn-only: an operator takes none back. The new lifetime total."""
+    business_key = f"admin-growth:{operator.id}:{request_key}"
+    with transaction():
+        entry_id = growth.earn(member_id, amount, reason="admin_adjust", business_key=business_key,
+                               reference=f"operator:{operator.id}")
+        audit_trail.record_once(operator.id, "growth.grant", target_type="growth_entry", target_id=entry_id,
+                                reason=reason, details={"member_id": member_id, "amount": amount})
+        total = db.session.scalar(select(GrowthAccount.total).where(GrowthAccount.member_id == member_id))
+    return total

@@ -108,6 +108,14 @@ def enqueue(member_id: int, template_key: str, data: dict, *, business_key: str,
     return message
 
 
+def enqueue_new(member_id: int, template_key: str, data: dict, *, business_key: str, page: str | None = None) -> bool:
+    """enqueue for batch jobs that count what they wrote: True when the message was written now (False:
+    written before under its business key, or no grant, or no template)."""
+    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.business_key == business_key)):
+        return False
+    return enqueue(member_id, template_key, data, business_key=business_key, page=page) is not None
+
+
 def _queue_all(message_ids: list[int]) -> None:
     for message_id in message_ids:
         _queue(message_id)

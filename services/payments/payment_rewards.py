@@ -14,7 +14,8 @@ from sqlalchemy import or_, select
 from models import Member, Payment, Refund, db
 from services.coupons import coupons
 from services.guides import bindings
-from services.ledger import growth, levels, points
+from services.ledger import growth, points
+from services.levels import levels
 from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payment_kinds, payment_rules

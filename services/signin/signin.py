@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Level, db
-from models.message import OutboxMessage, SubscriptionGrant
+from models.message import SubscriptionGrant
 from models.signin import MemberBadge, SigninRecord
 from services.coupons import coupons
 from services.leaderboards import leaderboards
@@ -245,13 +245,10 @@ def _unsigned_batch(template_id: str, today: date, after: int, batch: int) -> li
 
 def _remind(member_id: int, today: date) -> int:
     key = f"msg:signin_reminder:{member_id}:{today}"
-    if db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                         .where(OutboxMessage.business_key == key)):
-        return 0
     data = {"thing1": messages.thing("今天还没有签到哦"), "date2": messages.date(today),
             "thing3": messages.thing("签到领积分，连签有惊喜")}
-    return int(messages.enqueue(member_id, "signin_reminder", data, business_key=key,
-                                page=current_app.config["SIGNIN_REMINDER_PAGE"]) is not None)
+    return int(messages.enqueue_new(member_id, "signin_reminder", data, business_key=key,
+                                    page=current_app.config["SIGNIN_REMINDER_PAGE"]))
 
 
 @click.command("signin-remind")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from models import db
 from models.signin import MemberBadge
-from services.ledger import levels
+from services.levels import levels
 from services.members.member_cards import Card
 from services.platform import clock
 from services.platform.errors import InvalidRequest

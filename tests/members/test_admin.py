@@ -96,7 +96,8 @@ def test_growth_levels_member_up_in_the_same_transaction(client, login):
     assert len(changes) == 1 and changes[0].growth_entry_id is not None
 
 
-def test_growth_reversal_moves_level_back(client, login):
+def test_a_growth_reversal_keeps_the_level_under_the_default_policy(client, login):
+    """Lifetime growth, no downgrade: a refund takes growth back, never the level (tests/levels for the others)."""
     me = login()
     key = unique("growth")
     with transaction():
@@ -104,7 +105,7 @@ def test_growth_reversal_moves_level_back(client, login):
     with transaction():
         growth.reverse(key, business_key=unique("refund"), amount=1700)
     level = client.get("/api/v1/me", headers=me["headers"]).get_json()["level"]
-    assert (level["code"], level["growth"]) == ("normal", 400)
+    assert (level["code"], level["growth"]) == ("gold", 400)
 
 
 def test_levels_crud(client, operator, login):

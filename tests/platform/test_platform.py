@@ -46,7 +46,7 @@ def test_http_errors_use_the_envelope(client, method, path, status, code):
 
 
 def test_unexpected_error_is_a_500_envelope_without_internals(client, operator, monkeypatch):
-    from services.ledger import levels
+    from services.levels import levels
 
     def broken():
         raise RuntimeError("secret internals")

@@ -1,0 +1,78 @@
+"""Expiry warnings: one `points_expiring` subscribe message per member and expiry date, ahead of time.
+
+Members holding a grant whose lots still hold points that lapse within POINTS_EXPIRY_WARN_DAYS are told
+the amount and the last day they can use them. The message's business key (member and date) makes a
+second run write nothing; a member with no grant left is skipped and warned on a later run once they
+grant one. Points already spent or expired are not in any lot's remainder, so they are never named.
+"""
+from collections import defaultdict
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from models import PointsLot, db
+from models.message import SubscriptionGrant
+from services.messages import messages
+from services.platform import clock
+from services.platform.db import transaction
+from services.platform.progress import shown
+
+TEMPLATE = "points_expiring"
+BATCH = 500
+
+
+def warn_expiring(progress=None) -> dict:
+    """The periodic job (and `flask warn-expiring`): write the warnings due; what it did."""
+    template_id = messages.templates().get(TEMPLATE)
+    written = members = 0
+    if template_id is None:
+        return {"members": 0, "messages": 0}
+    now = clock.now()
+    until = now + timedelta(days=int(current_app.config["POINTS_EXPIRY_WARN_DAYS"]))
+    last_id = 0
+    while ids := _members_to_warn(template_id, now, until, after_id=last_id):
+        with shown(progress, _expiring(ids, now, until)) as batch:
+            for member_id, by_day in batch:
+                members += 1
+                for day, amount in sorted(by_day.items()):
+                    with transaction():
+                        written += _warn(member_id, day, amount)
+        last_id = ids[-1]
+    return {"members": members, "messages": written}
+
+
+def _members_to_warn(template_id: str, now, until, *, after_id: int) -> list[int]:
+    """Members with a grant left and points lapsing in (now, until], in id order."""
+    lapsing = select(PointsLot.id).where(PointsLot.member_id == SubscriptionGrant.member_id, PointsLot.remaining > 0,
+                                         PointsLot.expires_at > now, PointsLot.expires_at <= until)
+    return list(db.session.scalars(
+        select(SubscriptionGrant.member_id).where(SubscriptionGrant.template_id == template_id,
+                                                  SubscriptionGrant.grants > 0, SubscriptionGrant.member_id > after_id,
+                                                  lapsing.exists())
+        .order_by(SubscriptionGrant.member_id).limit(BATCH)))
+
+
+def _expiring(member_ids: list[int], now, until) -> list[tuple[int, dict]]:
+    """[(member, {last day the points can be used: amount})], the days in business time."""
+    rows = db.session.execute(
+        select(PointsLot.member_id, PointsLot.expires_at, func.sum(PointsLot.remaining))
+        .where(PointsLot.member_id.in_(member_ids), PointsLot.remaining > 0, PointsLot.expires_at > now,
+               PointsLot.expires_at <= until)
+        .group_by(PointsLot.member_id, PointsLot.expires_at)).all()
+    by_member = defaultdict(lambda: defaultdict(int))
+    for member_id, expires_at, amount in rows:
+        by_member[member_id][last_day(expires_at)] += int(amount)
+    return sorted(by_member.items())
+
+
+def last_day(expires_at):
+    """The last business day points expiring at `expires_at` can be used."""
+    return clock.local(expires_at - timedelta(microseconds=1)).date()
+
+
+def _warn(member_id: int, day, amount: int) -> int:
+    data = {"number1": messages.number(amount), "date2": messages.date(day),
+            "thing3": messages.thing("积分即将过期，快去积分商城兑换吧")}
+    return int(messages.enqueue_new(member_id, TEMPLATE, data, business_key=f"msg:{TEMPLATE}:{member_id}:{day}",
+                                    page=current_app.config["POINTS_EXPIRY_WARN_PAGE"]))

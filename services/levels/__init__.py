@@ -1,0 +1,14 @@
+"""Member levels: the ladder, the level policy (window and downgrades), evaluations, and the level gifts.
+
+Other areas may call: levels.level_for / summary / detail / makeup_cards / purchase_rewards / ladder /
+follow_growth / entry_level_id (growth.earn calls follow_growth inside its transaction); policy.in_effect.
+Owns the evaluations at each period's end, their grace notices, the birthday gifts (the worker, hourly)
+and the audit of levels and gifts.
+"""
+from services.platform.areas import Area, Periodic
+
+AREA = Area("levels",
+            periodic=(Periodic("levels.evaluate", "services.levels.evaluation.evaluate_due", 3600),
+                      Periodic("levels.grace", "services.levels.evaluation.grace_period", 3600),
+                      Periodic("levels.birthday", "services.levels.gifts.pay_birthday_gifts", 3600)),
+            audit_checks={"levels": "services.levels.level_audit.audit_problems"})

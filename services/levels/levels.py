@@ -1,0 +1,214 @@
+"""Member levels: operator-configured growth thresholds, and members moving up them as their growth grows.
+
+A level goes up in the transaction of the growth that reaches it (counted over the policy's window) and
+never down there, a refund included: levels go down only at an evaluation, as the policy says
+(services.levels.evaluation). Every move is a LevelChange row with its cause; a move up pays the
+level-up gift of each level it reaches (services.levels.gifts)."""
+from types import SimpleNamespace
+
+from flask import current_app
+
+from sqlalchemy import bindparam, select
+
+from models import Level, LevelChange, Member, db
+from services.levels import gifts, policy
+from services.members import member_cards
+from services.members.member_lock import lock_member
+from services.platform import audit_trail, clock, snapshots
+from services.platform.db import duplicates_conflict, execute_prebuilt, expire_loaded, transaction
+from services.platform.errors import NotFound
+
+SNAPSHOT = "levels"
+BENEFIT_FIELDS = ("points_multiplier_pct", "makeup_cards_per_month", "mall_discount_pct", "exclusive_goods",
+                  "levelup_pack_id", "birthday_points", "birthday_pack_id")
+LEVEL_FIELDS = ("code", "name", "threshold", *BENEFIT_FIELDS)
+
+
+def all_levels() -> list[Level]:
+    return list(db.session.scalars(select(Level).order_by(Level.threshold)))
+
+
+def level_for(growth: int) -> Level | None:
+    """The highest level whose threshold the growth value reaches."""
+    return db.session.scalar(select(Level).where(Level.threshold <= growth).order_by(Level.threshold.desc()).limit(1))
+
+
+def ladder() -> dict[int, SimpleNamespace]:
+    """Every level by id, for showing: this process's copy (at most snapshots.SECONDS old)."""
+    return snapshots.get(SNAPSHOT, lambda: {level.id: SimpleNamespace(**{field: getattr(level, field) for field in (
+        "id", *LEVEL_FIELDS)}) for level in all_levels()})
+
+
+def purchase_rewards(level_id: int | None, amount_fen: int) -> tuple[int, int]:
+    """(points, growth) a purchase earns: POINTS_PER_YUAN per whole yuan × the level's multiplier, and
+    GROWTH_PER_YUAN per whole yuan (the level read from SQL: this is paid)."""
+    level = db.session.get(Level, level_id) if level_id else None
+    multiplier = level.points_multiplier_pct if level else 100
+    yuan = amount_fen // 100
+    return (yuan * current_app.config["POINTS_PER_YUAN"] * multiplier // 100,
+            yuan * current_app.config["GROWTH_PER_YUAN"])
+
+
+def makeup_cards(level_id: int | None) -> int:
+    """The make-up cards a month a level gives, for showing (from this process's copy of the ladder)."""
+    level = ladder().get(level_id)
+    return level.makeup_cards_per_month if level else 0
+
+
+def entry_level_id() -> int | None:
+    level = level_for(0)
+    return level.id if level else None
+
+
+def follow_growth(member_id: int, total: int, entry_id: int | None = None, *,
+                  reached_id: int | None | bool = False, cause: str = "growth") -> LevelChange | None:
+    """Move the member up to the level their growth reaches (inside the caller's transaction); never down.
+
+    The growth that counts is the policy's window (`total` is the lifetime total). The member's level
+    is the locked row's (member_lock), never a statement's snapshot: two growth earnings of one member
+    are serialised by that lock, so a level change is recorded (and its gift paid) once.
+    `reached_id`: the level `total` reaches, when the statement that changed the growth returned it
+    already (reached_level_column); otherwise it is read.
+    """
+    member = lock_member(member_id)
+    growth_window = policy.in_effect().growth_window
+    if growth_window != "lifetime":
+        total = policy.window_growth(member_id, growth_window)
+        reached_id = _reached(total)
+    elif reached_id is False:
+        reached_id = _reached(total)
+    if member.level_id == reached_id or not rises(member.level_id, reached_id):
+        return None
+    return move(member, reached_id, cause=cause, growth=total, entry_id=entry_id)
+
+
+def move(member, to_id: int | None, *, cause: str, growth: int, entry_id: int | None = None,
+         evaluation_id: int | None = None) -> LevelChange:
+    """Record and make a move of the locked `member`; a move up pays the gifts of the levels it reaches."""
+    from_id = member.level_id
+    change = LevelChange(member_id=member.id, from_level_id=from_id, to_level_id=to_id, growth_total=growth,
+                         growth_entry_id=entry_id, cause=cause[:32], evaluation_id=evaluation_id, created_at=clock.now())
+    execute_prebuilt(_SET_LEVEL, member=member.id, level=to_id)
+    expire_loaded(Member, member.id)
+    member.level_id = to_id
+    db.session.add(change)
+    member_cards.changed(db.session.get(Member, member.id))
+    if rises(from_id, to_id):
+        gifts.level_up(member.id, from_id, to_id)
+    return change
+
+
+def thresholds() -> dict[int, int]:
+    """Every level's threshold by id, from SQL (what is paid is decided on it)."""
+    return dict(db.session.execute(select(Level.id, Level.threshold)).all())
+
+
+def rises(from_id: int | None, to_id: int | None, ladder: dict[int, int] | None = None) -> bool:
+    """Whether `to_id` is above `from_id` (no level is below every level)."""
+    ladder = thresholds() if ladder is None else ladder
+    return ladder.get(to_id, -1) > ladder.get(from_id, -1)
+
+
+def _reached(total: int) -> int | None:
+    return execute_prebuilt(_REACHED, total=total).scalar()
+
+
+_levels, _members = Level.__table__, Member.__table__
+
+
+def reached_level_column(total):
+    """The level a growth total reaches (as level_for), as a scalar subquery on an SQL expression:
+    a statement that changes growth can return it with the total."""
+    return (select(_levels.c.id).where(_levels.c.threshold <= total)
+            .order_by(_levels.c.threshold.desc()).limit(1).scalar_subquery())
+
+
+_REACHED = select(reached_level_column(bindparam("total")))
+_SET_LEVEL = _members.update().where(_members.c.id == bindparam("member")).values(level_id=bindparam("level"))
+
+
+def summary(member: Member) -> dict:
+    """The member's level, growth value in the policy's window and what the next level needs."""
+    total = policy.window_growth(member.id, policy.in_effect().growth_window)
+    current = db.session.get(Level, member.level_id) if member.level_id else None
+    following = db.session.scalar(select(Level).where(Level.threshold > (current.threshold if current else -1))
+                                  .order_by(Level.threshold).limit(1))
+    return {
+        "code": current.code if current else None,
+        "name": current.name if current else None,
+        "growth": total,
+        "next_level": following.name if following else None,
+        "next_threshold": following.threshold if following else None,
+        "growth_to_next": max(following.threshold - total, 0) if following else None,
+    }
+
+
+def get_level(level_id: int) -> Level:
+    level = db.session.get(Level, level_id)
+    if level is None:
+        raise NotFound("No such level.")
+    return level
+
+
+def create_level(operator_id: int, fields: dict) -> Level:
+    """Add a level (audited); members whose growth reaches it move up."""
+    with duplicates_conflict("Another level has that code or threshold.", "level_conflict"), transaction():
+        level = Level(**{k: v for k, v in fields.items() if k in LEVEL_FIELDS}, created_at=clock.now())
+        db.session.add(level)
+        db.session.flush()
+        audit_trail.record(operator_id, "level.create", target_type="level", target_id=level.id, reason=None,
+                           details=_jsonable(fields))
+        ladder_changed()
+    return level
+
+
+def update_level(operator_id: int, level_id: int, fields: dict) -> Level:
+    """Change a level (audited). A benefit changed applies from now on; members whose growth now
+    reaches a level move up, and nobody moves down (only an evaluation lowers a level)."""
+    with duplicates_conflict("Another level has that code or threshold.", "level_conflict"), transaction():
+        level = get_level(level_id)
+        for key in LEVEL_FIELDS:
+            if key in fields:
+                setattr(level, key, fields[key])
+        db.session.flush()
+        audit_trail.record(operator_id, "level.update", target_type="level", target_id=level.id, reason=None,
+                           details=_jsonable(fields))
+        ladder_changed()
+    return level
+
+
+def delete_level(operator_id: int, level_id: int) -> None:
+    """Remove a level (audited); its members move to the level below it."""
+    with transaction():
+        level = get_level(level_id)
+        below = db.session.scalar(select(Level.id).where(Level.threshold < level.threshold)
+                                  .order_by(Level.threshold.desc()).limit(1))
+        for member_id in db.session.scalars(select(Member.id).where(Member.level_id == level_id).order_by(Member.id)):
+            move(lock_member(member_id), below, cause="ladder", growth=0)
+        db.session.delete(level)
+        db.session.flush()
+        audit_trail.record(operator_id, "level.delete", target_type="level", target_id=level_id, reason=None,
+                           details={"code": level.code})
+        ladder_changed()
+
+
+def ladder_changed() -> None:
+    """After the ladder changed: stamp the change (the audit replays the policy from it on) and move up
+    the members whose growth reaches a higher level than they hold."""
+    snapshots.changed(SNAPSHOT)
+    now = clock.now()
+    db.session.execute(Level.__table__.update().values(ladder_changed_at=now))
+    growth_window = policy.in_effect().growth_window
+    ladder = thresholds()
+    growths = policy.window_growths(growth_window)
+    for member_id, level_id in db.session.execute(select(Member.id, Member.level_id).order_by(Member.id)).all():
+        growth = growths.get(member_id, 0)
+        reached = max((lid for lid, threshold in ladder.items() if threshold <= growth),
+                      key=ladder.get, default=None)
+        if rises(level_id, reached, ladder):
+            member = lock_member(member_id)
+            move(member, reached, cause="ladder", growth=growth)
+
+
+def _jsonable(fields: dict) -> dict:
+    return {key: value for key, value in fields.items() if key in LEVEL_FIELDS}
