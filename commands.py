@@ -33,6 +33,9 @@ def seed_demo_command():
     click.echo(f"operator: {operator + ' created' if operator else 'demo operator present'}")
     pack_id = demo.seed_coupons()
     click.echo(f"coupons: templates 满50减10 and 9折券 in pack {pack_id}")
+    level_pack = demo.seed_level_gifts()
+    click.echo(f"level gifts: pack {level_pack} ({demo.LEVEL_GIFT_PACK}) on each level above the entry, "
+               f"birthday points {demo.BIRTHDAY_POINTS}")
     store, rule = demo.seed_store_and_payment_rule(pack_id)
     click.echo(f"store {store!r}; payment rule {rule!r} (pay ≥ 50 元 → pack {pack_id})")
     signin_rule = demo.seed_signin_rules()

@@ -91,6 +91,34 @@ def seed_coupons() -> int:
     return pack_id
 
 
+LEVEL_GIFT_PACK = "升级礼包"
+BIRTHDAY_POINTS = {"silver": 50, "gold": 100, "platinum": 200, "diamond": 500}
+
+
+def seed_level_gifts() -> int | None:
+    """The level-up pack (one 9折券) on every level above the entry that has none, and the levels'
+    birthday points; the pack id (None without the demo levels)."""
+    with transaction():
+        template_id = db.session.scalar(select(CouponTemplate.id).where(CouponTemplate.name == "9折券",
+                                                                        CouponTemplate.active).limit(1))
+        if template_id is None:
+            return None
+        pack = db.session.scalar(select(CouponPack).where(CouponPack.name == LEVEL_GIFT_PACK, CouponPack.active)
+                                 .order_by(CouponPack.id).limit(1))
+        if pack is None:
+            pack = CouponPack(name=LEVEL_GIFT_PACK, active=True, created_at=clock.now(),
+                              items=[CouponPackItem(template_id=template_id, quantity=1)])
+            db.session.add(pack)
+            db.session.flush()
+        for level in db.session.scalars(select(Level).where(Level.threshold > 0)):
+            if level.levelup_pack_id is None:
+                level.levelup_pack_id = pack.id
+            if not level.birthday_points:
+                level.birthday_points = BIRTHDAY_POINTS.get(level.code, 0)
+        pack_id = pack.id
+    return pack_id
+
+
 def seed_store_and_payment_rule(pack_id: int) -> tuple[str, str]:
     """A demo store, and the rule "pay ≥ 50 元 → the 支付有礼 pack", unless present."""
     with transaction():

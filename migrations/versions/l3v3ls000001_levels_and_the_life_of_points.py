@@ -99,12 +99,12 @@ def upgrade():
                " WHERE growth_entry.id = level_change.growth_entry_id), 'ladder')")
     # levels reached before gifts were paid: marked reached (no pack), so reaching them again pays nothing
     op.execute("INSERT INTO level_gift (member_id, kind, level_id, business_key, points, coupon_pack_id, created_at)"
-               " SELECT member.id, 'levelup', reached.id, 'levelup:' || member.id || ':' || reached.id, 0, NULL,"
+               " SELECT member.id, 'levelup', reached.id, 'levelup:' || member.id || ':' || reached.id, 0, CAST(NULL AS INTEGER),"
                " CURRENT_TIMESTAMP FROM member JOIN level AS held ON held.id = member.level_id"
                " JOIN level AS reached ON reached.threshold <= held.threshold AND reached.threshold > 0")
     op.execute("INSERT INTO level_gift (member_id, kind, level_id, business_key, points, coupon_pack_id, created_at)"
                " SELECT DISTINCT level_change.member_id, 'levelup', level.id,"
-               " 'levelup:' || level_change.member_id || ':' || level.id, 0, NULL, CURRENT_TIMESTAMP"
+               " 'levelup:' || level_change.member_id || ':' || level.id, 0, CAST(NULL AS INTEGER), CURRENT_TIMESTAMP"
                " FROM level_change JOIN level ON level.id = level_change.to_level_id WHERE level.threshold > 0"
                " AND NOT EXISTS (SELECT 1 FROM level_gift WHERE level_gift.business_key ="
                " 'levelup:' || level_change.member_id || ':' || level.id)")

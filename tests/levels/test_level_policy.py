@@ -12,13 +12,6 @@ from tests.ledger.test_audit_can_fail import assert_reported, audit, corrupted
 LADDER = (("normal", 0), ("silver", 100), ("gold", 200), ("platinum", 300))
 
 
-@pytest.fixture(autouse=True)
-def _long_tokens(app, monkeypatch):
-    """These tests travel years ahead: tokens must outlive the trip."""
-    for name in ("MEMBER_TOKEN_TTL", "OPERATOR_TOKEN_TTL"):
-        monkeypatch.setitem(app.config, name, 200 * 365 * 24 * 3600)
-
-
 @pytest.fixture
 def admin(client, operator, clock):
     clock.freeze(at("2030-03-01T10:00:00+08:00"))
