@@ -76,10 +76,11 @@ DEFAULTS = {
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     # no pre-ping: it costs a round trip per request; recycle connections before servers drop them
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
-    # connections kept per process: one per request thread (gunicorn's THREADS, 4) and the worker's
-    # own, with headroom, so a burst never opens (and times out opening) connections of its own; a
-    # request that still finds none within DB_POOL_TIMEOUT seconds answers 503
-    "DB_POOL_SIZE": 8, "DB_POOL_OVERFLOW": 4, "DB_POOL_TIMEOUT": 10, "DB_CONNECT_TIMEOUT": 10,
+    # connections kept per process: one per request thread (gunicorn's THREADS) and headroom for the
+    # units of work that run after a commit, so a burst never opens (and times out opening) connections
+    # of its own; None: THREADS + 4. A request that still finds none within DB_POOL_TIMEOUT seconds
+    # answers 503. Size PostgreSQL's max_connections for workers × (pool + overflow).
+    "DB_POOL_SIZE": None, "DB_POOL_OVERFLOW": 4, "DB_POOL_TIMEOUT": 10, "DB_CONNECT_TIMEOUT": 10,
     "JSON_AS_ASCII": False,
 }
 
@@ -136,7 +137,8 @@ def load_config(app, test_config=None):
 
 
 def _engine_options(config) -> dict:
-    options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_size": config["DB_POOL_SIZE"],
+    pool_size = config["DB_POOL_SIZE"] or int(os.environ.get("THREADS") or 4) + 4
+    options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_size": pool_size,
                "max_overflow": config["DB_POOL_OVERFLOW"], "pool_timeout": config["DB_POOL_TIMEOUT"]}
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         options["connect_args"] = {"connect_timeout": config["DB_CONNECT_TIMEOUT"]}

@@ -431,7 +431,7 @@ def _endpoints():
             "leaderboard": ("GET", "/api/v1/leaderboards/points_week"),
             # no goal, for context: a signed-in read through the ORM (the member, level and points: 5 queries)
             "me": ("GET", "/api/v1/me"),
-            # the task list of a member with TASKS tasks and TASK_EVENTS events: 4 statements whatever the events
+            # the task list of a member with TASKS tasks and TASK_EVENTS events: 3 statements whatever the events
             "tasks": ("GET", "/api/v1/tasks"),
             # a page of MALL_GOODS goods on sale as a signed-in member sees them (points, level, units ordered)
             "mall_goods": ("GET", f"/api/v1/mall/goods?limit={MALL_GOODS}"),

@@ -196,10 +196,11 @@ def idempotent(view=None, *, required: bool = False):
         record_id, replay = idempotency.claim(g.principal, key, fingerprint)
         if replay is not None:
             return _replayed(replay)
-        try:
-            response = current_app.make_response(view(*args, **kwargs))
-        except Exception as exc:  # the error's answer, as the app's handlers give it, is stored too
-            response = current_app.make_response(current_app.handle_user_exception(exc))
+        with idempotency.keyed(record_id):  # the work's first commit marks the key
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            except Exception as exc:  # the error's answer, as the app's handlers give it, is stored too
+                response = current_app.make_response(current_app.handle_user_exception(exc))
         idempotency.finish(record_id, response.status_code, response.get_json(silent=True))
         return response
 

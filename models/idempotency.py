@@ -22,3 +22,6 @@ class IdempotencyRecord(db.Model):
     created_at: Mapped[datetime]
     # a request in flight holds the key until then; a request that died lets a retry take it over after
     lease_until: Mapped[datetime | None]
+    # set in the transaction of the request's first committed work: a request that died after it is never
+    # run again by a retry (services.platform.db.transaction)
+    work_committed_at: Mapped[datetime | None]

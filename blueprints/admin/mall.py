@@ -4,7 +4,7 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema
-from blueprints.edge import Blueprint
+from blueprints.edge import Blueprint, load_json_body
 from blueprints.mall import OrderSchema
 from models.mall import GOODS_KINDS, GOODS_STATUSES, ORDER_STATUSES
 from services.mall import goods as catalogue
@@ -149,7 +149,7 @@ def add_codes(goods_id):
         if len(text) > MAX_CSV_CHARS:
             raise InvalidRequest(f"At most {MAX_CSV_CHARS} characters.")
     else:
-        body = request.get_json(silent=True)
+        body = load_json_body(request.get_data(cache=True))  # the strict parser's rules: depth, NUL, surrogates
         errors = CodesSchema().validate(body) if isinstance(body, dict) else {"csv": ["Send text/csv or {\"csv\"}."]}
         if errors:
             raise InvalidRequest("The codes are not valid.", status=422, details=errors)

@@ -1,7 +1,8 @@
 """Coupons: the catalogue (templates, packs) and each coupon's life (issued, held, used, expired, revoked).
 
-Other areas may call: coupons.issue_pack / hold_for_payment / use_held / release_held / revoke_unused /
-redeem / discount_for (each only flushes); coupon_catalog.get_pack. Expires due coupons hourly.
+Other areas may call: coupons.issue_pack / issue_whole_pack / hold_for_payment / use_held / release_held /
+revoke_unused / any_used / redeem / discount_for (each only flushes); coupon_catalog.get_pack /
+one_coupon_pack. Expires due coupons hourly.
 """
 from services.platform.areas import Area, Periodic
 

@@ -222,8 +222,13 @@ def _converge(refund_id: int) -> str:
     if status is None:  # WeChat never got it (or forgot it): send it again, same out_refund_no
         return _sent_outcome(refund_id, _send(refund_id))
     if status[0] == "SUCCESS":
-        settle_succeeded(refund.out_refund_no, refund_fen=status[1])
-        return "succeeded"
+        if settle_succeeded(refund.out_refund_no, refund_fen=status[1])[0]:
+            return "succeeded"
+        with transaction():  # WeChat refunded another amount: a person must look; asked again with backoff
+            held = _lock(refund_id)
+            log.error("refund %s: WeChat refunded %s fen, we asked %s", held.out_refund_no, status[1], held.amount_fen)
+            _retry_later(held, f"amount_mismatch: WeChat refunded {status[1]} fen, not {held.amount_fen}")
+        return "errors"
     if status[0] in ("CHANGE", "REFUNDCLOSE"):
         _mark_failed(refund.out_refund_no, status[0])
         return "failed"

@@ -9,7 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm.util import identity_key
 
-from models import db
+from models import IdempotencyRecord, db
+from services.platform import clock
 from services.platform.errors import Conflict
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,22 @@ def transaction():
             yield db.session
         finally:  # closed before the commit: after-commit work may open units of work of its own
             db.session.info.pop(IN_UNIT_OF_WORK, None)
+        _note_keyed_work()
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+KEYED_REQUEST = "idempotency_record"  # session.info: the Idempotency-Key record of the request being served
+
+
+def _note_keyed_work() -> None:
+    """Mark the request's Idempotency-Key as having committed work, in the work's own transaction, once."""
+    record_id = db.session.info.pop(KEYED_REQUEST, None)
+    if record_id is not None:
+        db.session.execute(IdempotencyRecord.__table__.update().where(IdempotencyRecord.id == record_id)
+                           .values(work_committed_at=clock.now()))
 
 
 @contextmanager

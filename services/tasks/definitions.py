@@ -5,11 +5,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from models import Task, db
+from models import Task, TaskClaim, db
 from services.coupons import coupon_catalog
 from services.platform import audit_trail, clock, snapshots
 from services.platform.db import duplicates_conflict, transaction
-from services.platform.errors import InvalidRequest, NotFound
+from services.platform.errors import Conflict, InvalidRequest, NotFound
 from services.tasks.event_types import EVENT_TYPES
 
 TASK_FIELDS = ("code", "title", "description", "icon", "kind", "event", "target", "condition", "reward_points",
@@ -99,11 +99,25 @@ def update_task(operator, task_id: int, fields: dict) -> Task:
     with duplicates_conflict("Another task has that code.", "task_exists"), transaction():
         task = get_task(task_id)
         merged = _checked({key: fields.get(key, getattr(task, key)) for key in TASK_FIELDS})
+        _keep_claims_as_they_are(task, merged)
         for key, value in merged.items():
             setattr(task, key, value)
         task.updated_at = clock.now()
         _audit(operator, "task.update", task, {"changed": sorted(fields)})
     return task
+
+
+def _keep_claims_as_they_are(task: Task, merged: dict) -> None:
+    """A claimed task keeps what its claims are keyed by: its code (the claims' and the phone rule's keys),
+    its kind (the period) and its tiers' targets in order (a tier's number); tiers may be added above."""
+    if not db.session.scalar(select(TaskClaim.id).where(TaskClaim.task_id == task.id).limit(1)):
+        return
+    before = [tier.target for tier in tiers_of(task)]
+    after = [tier.target for tier in tiers_of(SimpleNamespace(**merged))]
+    if merged["code"] != task.code or merged["kind"] != task.kind or after[:len(before)] != before:
+        raise Conflict("This task has been claimed: its code, kind and tier targets stay (tiers may be added "
+                       "above the last); add a new task instead.", code="task_claimed",
+                       details={"tiers": before})
 
 
 def disable_task(operator, task_id: int) -> None:

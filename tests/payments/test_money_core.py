@@ -4,11 +4,12 @@ operator."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import Payment, Refund, db
 from services.ledger import audit, points
 from services.payments import payment_rewards, payments
+from services.platform.db import transaction
 from tests.conftest import unique
 from tests.ledger.test_audit_can_fail import assert_reported, corrupted
 from tests.payments.conftest import keyed, notify_xml, post_notify, start_payment
@@ -161,6 +162,26 @@ def test_systemerror_is_retried_with_the_same_parameters_not_recorded_as_final(c
     payments.reconcile_all()
     refund = _refund(answer["out_refund_no"])
     assert refund.status == "processing" and refund.submitted_at is not None and refund.attempts == 1
+
+
+def test_a_refund_wechat_settled_for_another_amount_waits_for_a_person_with_backoff(client, wx, buyer, shop, clock):
+    payment_id = _paid(client, wx, buyer, 3000)
+    answer = _refund_request(client, shop["admin"], payment_id, 1000).get_json()
+    no = answer["out_refund_no"]
+    amount = lambda fen: db.session.execute(update(Refund).where(Refund.out_refund_no == no)  # noqa: E731
+                                            .values(amount_fen=fen))
+    with transaction():
+        amount(900)  # our record and WeChat's disagree
+    clock.advance(timedelta(minutes=6))  # past the first check of an accepted refund
+    payments.reconcile_all()
+    refund = _refund(no)
+    assert refund.status == "processing" and refund.last_error.startswith("amount_mismatch")
+    assert refund.retry_at > clock.now() + timedelta(seconds=20)  # not every minute for ever
+    with transaction():
+        amount(1000)
+    clock.advance(timedelta(hours=2))
+    payments.reconcile_all()
+    assert _refund(no).status == "succeeded"
 
 
 def test_a_definite_no_fails_the_refund_reports_it_and_frees_the_amount(app, client, wx, buyer, shop):

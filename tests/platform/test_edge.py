@@ -11,7 +11,7 @@ from app import create_app
 from models import Member
 from services.members import members, operators
 from services.payments import payments
-from services.platform import deploy_checks, tokens
+from services.platform import deploy_checks, ratelimit, tokens
 from services.platform.log_scrub import scrub
 from tests.conftest import assert_error, bearer, send, unique
 
@@ -53,6 +53,12 @@ def test_malformed_json_is_400_with_the_envelope(client, body, reason):
                                         ("/api/v1/admin/payments%00", {})])
 def test_nul_in_the_query_or_path_is_400(client, operator, path, query):
     assert_error(client.get(path, headers=operator(), query_string=query), 400)
+
+
+@pytest.mark.parametrize("body", ["[" * 5000 + "]" * 5000, '{"csv": "A\\u0000B"}', '{"csv": "\\ud83d"}'])
+def test_a_body_read_outside_the_schema_parser_is_as_strict(client, operator, body):
+    """The virtual codes' upload reads its JSON body itself (it also takes text/csv): the same rules hold."""
+    assert_error(send(client, "post", "/api/v1/admin/goods/1/codes", body, operator()), 400)
 
 
 def test_a_nickname_with_a_lone_surrogate_changes_nothing(client, login):
@@ -107,6 +113,25 @@ def test_operator_successes_never_count_and_failures_count_per_address(app, clie
     # the guesser at 10.0.0.7 has not locked the operator out
     assert client.post("/api/v1/admin/auth/login", json={"username": username, "password": password}
                        ).status_code == 200
+
+
+def test_operator_login_failures_are_limited_per_address_and_per_account_too(app, client, monkeypatch):
+    """One address guessing many accounts is stopped, and so is one account guessed from many addresses
+    (for the window: LOGIN_FAILURES' limits are far above a person's typing)."""
+    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+    monkeypatch.setattr(ratelimit, "LOGIN_FAILURES", (("pair", 5), ("address", 3), ("account", 4)))
+    login = lambda username, password, address: client.post(  # noqa: E731
+        "/api/v1/admin/auth/login", json={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address})
+    guesser = "10.1.0.1"
+    for _ in range(3):
+        assert_error(login(unique("nobody"), "wrong", guesser), 401)
+    assert_error(login(unique("nobody"), "wrong", guesser), 429)  # a fourth account from the same address
+    username, password = unique("op"), "correct horse battery"
+    operators.create_operator(username=username, password=password)
+    for n in range(4):
+        assert_error(login(username, "wrong", f"10.2.0.{n}"), 401)
+    assert_error(login(username, password, "10.2.0.9"), 429)  # the account itself is over its limit
 
 
 def test_member_login_and_payment_creation_are_rate_limited(app, client, wx, login, monkeypatch):

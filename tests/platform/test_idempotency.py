@@ -2,11 +2,12 @@
 replayed (errors too), a key whose request died taken over once its lease ran out, old keys pruned."""
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import IdempotencyRecord, db
 from services.ledger import points
 from services.platform import idempotency, tokens
+from services.platform.db import transaction
 from tests.conftest import unique
 
 
@@ -56,6 +57,25 @@ def test_a_key_whose_request_died_is_taken_over_once_its_lease_runs_out(app, cli
     assert done.status_code == 200 and done.get_json() == {"balance": 25}  # was 409 for ever
     assert client.post(url, headers=headers, data=body).get_json() == {"balance": 25}
     assert points.summary(member_id)["balance"] == 25
+
+
+def test_a_request_that_died_after_its_work_committed_is_never_run_again(app, client, clock, make_member, operator):
+    """A member's lottery draw spends points with business keys of its own, not the request's: a retry
+    that took the key over would draw (and spend) again. The key is marked in the work's transaction."""
+    member = make_member(points_=100)
+    lottery = client.post("/api/v1/admin/lotteries", headers=operator(), json={
+        "name": unique("lottery"), "cost_points": 10, "daily_limit": 5,
+        "prizes": [{"name": "谢谢参与", "kind": "none", "weight": 1, "stock": 100}]}).get_json()
+    headers, url = {**member["headers"], "Idempotency-Key": unique("draw")}, f"/api/v1/lottery/{lottery['id']}/draw"
+    assert client.post(url, headers=headers).status_code == 200
+    # the worker died after the draw's commit, before its answer was stored
+    with transaction():
+        db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == headers["Idempotency-Key"])
+                           .values(status_code=None, response=None, lease_until=clock.now()))
+    clock.advance(timedelta(seconds=app.config["IDEMPOTENCY_LEASE_SECONDS"] + 1))
+    retry = client.post(url, headers=headers)
+    assert retry.status_code == 409 and retry.get_json()["error"]["code"] == "request_completed"
+    assert points.summary(member["member"]["id"])["balance"] == 90  # drawn once
 
 
 def test_old_keys_are_pruned(app, client, clock, operator, make_member):

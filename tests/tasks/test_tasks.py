@@ -9,8 +9,9 @@ import requests
 from sqlalchemy import event, func, select
 
 from blueprints.tasks import MemberTaskListSchema
-from models import AuditLog, MemberEvent, PointsEntry, db
+from models import AuditLog, MemberEvent, PointsEntry, Task, db
 from services.ledger import audit
+from services.tasks import client_events
 from tests.conftest import assert_error, at, row_counts, send, unique
 from tests.payments.conftest import notify_xml, post_notify, start_payment
 
@@ -149,6 +150,53 @@ def test_each_tier_of_an_achievement_pays_once(client, login, tasks, clock):
     assert sorted(rewards) == [3, 7]
 
 
+def _task_id(code):
+    return db.session.scalar(select(Task.id).where(Task.code == code))
+
+
+def test_a_claimed_achievement_keeps_its_code_and_tiers_and_may_grow_above(client, login, tasks, clock, operator):
+    """Tiers are numbered in target order: a tier put below a claimed one would renumber it, and pay it twice."""
+    code = tasks("achievement", "signin", tiers=[{"target": 2, "points": 3}])
+    task_id = _task_id(code)
+    clock.freeze(at("2026-12-05T10:00:00+08:00"))
+    member = login()
+    _sign(client, member)
+    clock.advance(timedelta(days=1))
+    _sign(client, member)
+    assert _claim(client, member, code).get_json()["points"] == 3
+    admin = operator()  # signed in now: the clock moved past the fixture's token
+    for change in ({"tiers": [{"target": 1, "points": 1}, {"target": 2, "points": 3}]}, {"tiers": [{"target": 5}]},
+                   {"code": unique("renamed").replace("-", "_")[-32:]}):
+        res = client.patch(f"/api/v1/admin/tasks/{task_id}", headers=admin, json=change)
+        assert assert_error(res, 409)["code"] == "task_claimed"
+    res = client.patch(f"/api/v1/admin/tasks/{task_id}", headers=admin, json={
+        "tiers": [{"target": 2, "points": 30}, {"target": 3, "points": 5}]})
+    assert res.status_code == 200, res.get_json()
+    assert assert_error(_claim(client, member, code), 409)["details"]["reason"] == "not_done"
+    clock.advance(timedelta(days=1))
+    _sign(client, member)
+    assert _claim(client, member, code).get_json()["points"] == 5
+    assert assert_error(_claim(client, member, code), 409)["details"]["reason"] == "claimed"
+    rewards = db.session.scalars(select(PointsEntry.delta).where(PointsEntry.business_key.like(f"task:{code}:%")))
+    assert sorted(rewards) == [3, 5]  # the first tier kept what it paid
+
+
+def test_a_switched_off_task_is_not_claimable_and_a_monthly_task_starts_again_each_month(client, login, tasks, clock,
+                                                                                           operator):
+    monthly, off = tasks("monthly", "share", client_reportable=True), tasks("daily", "share", client_reportable=True)
+    clock.freeze(at("2026-12-31T23:00:00+08:00"))
+    member = login()
+    client.post("/api/v1/events", headers=member["headers"], json={"type": "share", "client_event_id": "m-1"})
+    assert client.delete(f"/api/v1/admin/tasks/{_task_id(off)}", headers=operator()).status_code == 204
+    assert assert_error(_claim(client, member, off), 409)["details"]["reason"] == "closed"
+    assert _claim(client, member, monthly).status_code == 200
+    assert assert_error(_claim(client, member, monthly), 409)["details"]["reason"] == "claimed"
+    clock.freeze(at("2027-01-01T00:30:00+08:00"))  # a new month in Shanghai
+    assert _listed(client, member, monthly)["status"] == "todo"
+    client.post("/api/v1/events", headers=member["headers"], json={"type": "share", "client_event_id": "m-2"})
+    assert _claim(client, member, monthly).status_code == 200
+
+
 def test_a_payment_counts_only_when_it_meets_the_condition(client, wx, login, tasks):
     code = tasks("weekly", "payment_paid", condition={"min_amount_fen": 5000})
     member = login()
@@ -198,6 +246,20 @@ def test_client_events_are_deduplicated_and_capped(client, login, tasks):
     for n in range(2, 6):
         assert post({"type": "share", "client_event_id": f"s-{n}"}).get_json() == {"accepted": True}
     assert assert_error(post({"type": "share", "client_event_id": "s-6"}), 409)["code"] == "limit_reached"
+    written = db.session.scalar(select(func.count()).select_from(MemberEvent).where(
+        MemberEvent.member_id == member["member"]["id"], MemberEvent.type == "share"))
+    assert written == 5  # the repeat and the one over the cap wrote nothing
+
+
+def test_client_events_are_rate_limited(app, client, login, monkeypatch):
+    member = login()
+    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+    monkeypatch.setattr(client_events, "REPORTS_PER_MINUTE", 2)
+    post = lambda n: client.post("/api/v1/events", headers=member["headers"], json={  # noqa: E731
+        "type": "view_article", "client_event_id": f"r-{n}"})
+    assert [post(n).status_code for n in range(2)] == [200, 200]
+    res = post(3)
+    assert assert_error(res, 429)["code"] == "rate_limited" and int(res.headers["Retry-After"]) > 0
 
 
 @pytest.mark.parametrize("body,status", [
