@@ -14,7 +14,7 @@ from models import Operator, db
 from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponTemplate
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, business_keys, clock
-from services.platform.db import transaction
+from services.platform.db import lock_row, transaction
 from services.platform.errors import Conflict, NotFound
 from services.platform.pagination import page
 from services.tasks import events
@@ -94,8 +94,7 @@ def _issue_under(business_key: str, fields: dict) -> CouponIssue | None:
 
 
 def lock_template(template_id: int) -> CouponTemplate:
-    return db.session.scalar(select(CouponTemplate).where(CouponTemplate.id == template_id)
-                             .with_for_update().execution_options(populate_existing=True))
+    return lock_row(CouponTemplate, template_id)
 
 
 def _refusal(template: CouponTemplate, member_id: int) -> str | None:

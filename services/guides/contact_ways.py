@@ -10,7 +10,7 @@ from models import Guide, Member, WeComContact, db
 from services import wechat
 from services.guides import bindings
 from services.platform import clock
-from services.platform.db import transaction
+from services.platform.db import lock_row, transaction
 from services.platform.errors import WeChatError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def make_for(guide_id: int) -> str:
         config_id, qr_code = wechat.wecom_contact_way(userid, f"{STATE_PREFIX}{guide.id}")
     except WeChatError as exc:
         with transaction():
-            guide = db.session.get(Guide, guide_id, with_for_update=True, populate_existing=True)
+            guide = lock_row(Guide, guide_id)
             guide.wecom_attempts += 1
             guide.wecom_error = str(exc.details or exc.message)[:255]
             guide.wecom_retry_at = clock.now() + clock.backoff(guide.wecom_attempts, first=RETRY_SECONDS,
@@ -37,7 +37,7 @@ def make_for(guide_id: int) -> str:
         log.warning("guide %s: WeCom contact way not made (%s); retried later", guide_id, exc.details)
         return "retrying"
     with transaction():
-        guide = db.session.get(Guide, guide_id, with_for_update=True, populate_existing=True)
+        guide = lock_row(Guide, guide_id)
         if guide.wecom_userid == userid:  # not changed meanwhile
             guide.wecom_config_id, guide.wecom_qr_url, guide.wecom_error = config_id, qr_code, None
     return "made"

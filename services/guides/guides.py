@@ -4,7 +4,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Guide, GuideBinding, GuideBindingChange, Store, db
 from services.platform import audit_trail, clock, jobs, ratelimit, tokens
-from services.platform.db import after_commit, duplicates_conflict, transaction
+from services.platform.db import after_commit, duplicates_conflict, lock_row, transaction
 from services.platform.errors import InvalidRequest, NotFound, Unauthorized
 from services.platform.pagination import page
 
@@ -97,11 +97,7 @@ def find_guides(*, store_id: int | None, limit: int, cursor: str | None) -> dict
 
 
 def _lock(guide_id: int) -> Guide:
-    guide = db.session.scalar(select(Guide).where(Guide.id == guide_id).with_for_update()
-                              .execution_options(populate_existing=True))
-    if guide is None:
-        raise NotFound("No such guide.")
-    return guide
+    return lock_row(Guide, guide_id, missing="No such guide.")
 
 
 # -- login ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from services.levels import levels, policy, replay
 from services.members.member_lock import lock_member
 from services.messages import messages
 from services.platform import clock
-from services.platform.db import insert_once, transaction
+from services.platform.db import insert_once, lock_row, transaction
 from services.platform.progress import shown
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,7 @@ def _members_after(member_id: int) -> list[int]:
 
 
 def _lock(evaluation_id: int) -> LevelEvaluation:
-    return db.session.scalar(select(LevelEvaluation).where(LevelEvaluation.id == evaluation_id)
-                             .with_for_update().execution_options(populate_existing=True))
+    return lock_row(LevelEvaluation, evaluation_id)
 
 
 def _evaluate_member(evaluation_id: int, member_id: int) -> LevelEvaluation:

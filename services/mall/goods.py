@@ -15,7 +15,7 @@ from services.coupons import coupon_catalog
 from services.ledger import points
 from services.levels import levels
 from services.platform import audit_trail, clock
-from services.platform.db import transaction
+from services.platform.db import lock_row, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
 from services.platform.pagination import page
 
@@ -161,11 +161,7 @@ def find_goods(*, category: str | None, on_sale_only: bool, limit: int, cursor: 
 
 
 def _lock(goods_id: int) -> Goods:
-    goods = db.session.scalar(select(Goods).where(Goods.id == goods_id).with_for_update()
-                              .execution_options(populate_existing=True))
-    if goods is None:
-        raise NotFound("No such goods.")
-    return goods
+    return lock_row(Goods, goods_id, missing="No such goods.")
 
 
 # -- what a member sees --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payments, refunds
 from services.platform import audit_trail, business_keys, clock, ratelimit
-from services.platform.db import transaction
+from services.platform.db import lock_row, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, WeChatError
 from services.platform.pagination import page
 from services.tasks import events
@@ -423,8 +423,7 @@ def _refund_points_order(operator, order_id: int, reason: str) -> None:
 
 
 def _refundable(order_id: int) -> MallOrder:
-    order = db.session.scalar(select(MallOrder).where(MallOrder.id == order_id).with_for_update()
-                              .execution_options(populate_existing=True))
+    order = lock_row(MallOrder, order_id)
     if order.status not in LIVE_ORDER_STATUSES:
         raise Conflict(f"A {order.status.replace('_', ' ')} order cannot be refunded.", code="not_refundable",
                        details={"status": order.status})

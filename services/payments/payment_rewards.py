@@ -20,7 +20,7 @@ from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payment_kinds, payment_rules
 from services.platform import clock
-from services.platform.db import transaction
+from services.platform.db import lock_row, transaction
 from services.tasks import events
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,7 @@ def pay_rewards(payment_id: int) -> str:
 
 
 def _lock_owing(payment_id: int) -> Payment | None:
-    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update()
-                                .execution_options(populate_existing=True))
+    payment = lock_row(Payment, payment_id)
     return payment if payment is not None and payment.reward_status in OWED else None
 
 

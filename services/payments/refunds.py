@@ -17,7 +17,7 @@ from services import wechat
 from services.members.member_lock import lock_member
 from services.payments import payment_rewards
 from services.platform import audit_trail, clock
-from services.platform.db import each_on_its_own, transaction
+from services.platform.db import each_on_its_own, lock_row, transaction
 from services.platform.errors import Conflict, NotFound, WeChatError
 from services.platform.pagination import page
 
@@ -108,8 +108,7 @@ def _send(refund_id: int) -> Refund | WeChatError:
 
 
 def _lock(refund_id: int) -> Refund:
-    return db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update()
-                             .execution_options(populate_existing=True))
+    return lock_row(Refund, refund_id)
 
 
 def _retry_later(refund: Refund, error: str) -> None:

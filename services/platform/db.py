@@ -11,7 +11,7 @@ from sqlalchemy.orm.util import identity_key
 
 from models import IdempotencyRecord, db
 from services.platform import clock
-from services.platform.errors import Conflict
+from services.platform.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,16 @@ def insert_once(table, *, key: str | None = "business_key", **values) -> int | N
         _INSERTS_ONCE[dialect, table, key] = (insert.on_conflict_do_nothing(index_elements=[key] if key else None)
                                               .returning(table.c.id))
     return execute_prebuilt(_INSERTS_ONCE[dialect, table, key], **values).scalar()
+
+
+def lock_row(model, primary_key, *, missing: str | None = None):
+    """The row of `model` with this primary key, locked for the rest of the transaction (SELECT … FOR
+    UPDATE) and read as the database has it now, not as the session last saw it. None when there is
+    no such row, or NotFound(`missing`) when a message is given."""
+    row = db.session.get(model, primary_key, with_for_update=True, populate_existing=True)
+    if row is None and missing:
+        raise NotFound(missing)
+    return row
 
 
 def expire_loaded(model, primary_key) -> None:
