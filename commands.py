@@ -6,7 +6,7 @@ from services import demo
 from services.coupons import coupons
 from services.index.redis_rebuild import rebuild_redis_command
 from services.ledger import audit, expiry_warnings, points
-from services.levels import evaluation, gifts
+from services.levels import evaluation, gifts, policy
 from services.members import operators
 from services.payments import payments
 from services.platform.areas import areas_command
@@ -93,7 +93,7 @@ def evaluate_levels_command():
         click.echo(f"evaluation due {run['due_at'].isoformat()} ({run['growth_window']}, downgrade "
                    f"{run['downgrade']}): {run['members_lowered']} members lowered")
     if not done:
-        click.echo(f"no evaluation due; the next is at {evaluation.next_due().isoformat()}")
+        click.echo(f"no evaluation due; the next is at {policy.upcoming().isoformat()}")
     notices = evaluation.grace_period(progress=lambda rows: click.progressbar(rows, label="grace notices"))
     click.echo(f"grace notices written: {notices}")
 

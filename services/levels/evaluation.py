@@ -46,12 +46,6 @@ def due(now: datetime | None = None) -> list[datetime]:
     return times
 
 
-def next_due(now: datetime | None = None) -> datetime:
-    """When the next evaluation happens."""
-    now = now or clock.now()
-    return policy.next_evaluation(policy.in_effect(now), now)
-
-
 # -- running one ---------------------------------------------------------------------------------------
 
 def evaluate_due(progress=None) -> list[dict]:
@@ -128,7 +122,7 @@ def grace_period(progress=None) -> int:
     member whose growth does not yet keep their level what it takes (one message per member and
     evaluation, to those holding a `level_grace` grant). How many messages were written."""
     now = clock.now()
-    upcoming = next_due(now)
+    upcoming = policy.upcoming(now)
     rule = policy.in_effect(upcoming, rows=policy.all_policies())
     if rule.downgrade != "one_level" or now < upcoming - timedelta(days=rule.grace_days):
         return 0

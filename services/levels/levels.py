@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from models import Level, LevelChange, Member, db
-from services.levels import gifts, policy
+from services.levels import gifts, policy, replay
 from services.members import member_cards
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, clock, snapshots
@@ -203,8 +203,7 @@ def ladder_changed() -> None:
     growths = policy.window_growths(growth_window)
     for member_id, level_id in db.session.execute(select(Member.id, Member.level_id).order_by(Member.id)).all():
         growth = growths.get(member_id, 0)
-        reached = max((lid for lid, threshold in ladder.items() if threshold <= growth),
-                      key=ladder.get, default=None)
+        reached = replay.reached(growth, ladder)
         if rises(level_id, reached, ladder):
             member = lock_member(member_id)
             move(member, reached, cause="ladder", growth=growth)

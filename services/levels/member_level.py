@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from models import Level, LevelChange, db
 from models.coupon import CouponPack
-from services.levels import evaluation, policy
+from services.levels import policy
 from services.members.members import get_member
 
 HISTORY = 50  # the newest moves shown
@@ -18,7 +18,7 @@ def detail(member_id: int) -> dict:
     ladder = list(db.session.scalars(select(Level).order_by(Level.threshold)))
     current = next((level for level in ladder if level.id == member.level_id), None)
     following = next((level for level in ladder if level.threshold > (current.threshold if current else -1)), None)
-    upcoming = evaluation.next_due()
+    upcoming = policy.upcoming()
     at_next = policy.in_effect(upcoming)
     return {
         "level": _brief(current),

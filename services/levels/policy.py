@@ -116,11 +116,16 @@ def set_policy(operator_id: int, *, growth_window: str, downgrade: str, grace_da
     return describe()
 
 
-def describe(rows: list | None = None) -> dict:
+def upcoming(at: datetime | None = None) -> datetime:
+    """When the next evaluation happens, under the policy in force at `at` (now)."""
+    at = at or clock.now()
+    return next_evaluation(in_effect(at), at)
+
+
+def describe() -> dict:
     """The policy in force, the one waiting for the next evaluation, and when that is."""
-    current, waiting = in_effect(rows=rows), pending()
-    return {**_view(current), "next_evaluation": next_evaluation(current),
-            "pending": _view(waiting) if waiting else None}
+    waiting = pending()
+    return {**_view(in_effect()), "next_evaluation": upcoming(), "pending": _view(waiting) if waiting else None}
 
 
 def _view(policy: SimpleNamespace) -> dict:
