@@ -83,13 +83,24 @@ def enqueue(member_id: int, template_key: str, data: dict, *, business_key: str,
     Call it inside the business transaction (it only flushes). A repeated business key returns the
     first message and uses no grant. The delivery job is queued after the commit.
     """
+    return _write(member_id, template_key, data, business_key=business_key, page=page)[0]
+
+
+def enqueue_new(member_id: int, template_key: str, data: dict, *, business_key: str, page: str | None = None) -> bool:
+    """enqueue for batch jobs that count what they wrote: True when the message was written now (False:
+    written before under its business key, or no grant, or no template)."""
+    return _write(member_id, template_key, data, business_key=business_key, page=page)[1]
+
+
+def _write(member_id, template_key, data, *, business_key, page) -> tuple[OutboxMessage | None, bool]:
+    """(the message under the business key, whether it was written now)."""
     existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.business_key == business_key))
     if existing is not None:
-        return existing
+        return existing, False
     template_id = templates().get(template_key)
     if template_id is None:  # a message must never fail the business change it reports
         log.warning("no subscribe template %r in WECHAT_TEMPLATES; message %s not written", template_key, business_key)
-        return None
+        return None, False
     used = db.session.execute(
         update(SubscriptionGrant)
         .where(SubscriptionGrant.member_id == member_id, SubscriptionGrant.template_id == template_id,
@@ -97,7 +108,7 @@ def enqueue(member_id: int, template_key: str, data: dict, *, business_key: str,
         .values(grants=SubscriptionGrant.grants - 1, updated_at=clock.now())
         .execution_options(synchronize_session=False))
     if used.rowcount != 1:
-        return None
+        return None, False
     now = clock.now()
     message = OutboxMessage(member_id=member_id, template_key=template_key, template_id=template_id,
                             data={k: str(v) for k, v in data.items()}, page=page, business_key=business_key,
@@ -105,15 +116,7 @@ def enqueue(member_id: int, template_key: str, data: dict, *, business_key: str,
     db.session.add(message)
     db.session.flush()
     after_commit("outbox", message.id, _queue_all)
-    return message
-
-
-def enqueue_new(member_id: int, template_key: str, data: dict, *, business_key: str, page: str | None = None) -> bool:
-    """enqueue for batch jobs that count what they wrote: True when the message was written now (False:
-    written before under its business key, or no grant, or no template)."""
-    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.business_key == business_key)):
-        return False
-    return enqueue(member_id, template_key, data, business_key=business_key, page=page) is not None
+    return message, True
 
 
 def _queue_all(message_ids: list[int]) -> None:
