@@ -179,6 +179,14 @@ def operator(client):
 
 
 @pytest.fixture
+def long_tokens(app, monkeypatch):
+    """For tests that travel years ahead (`pytestmark = pytest.mark.usefixtures("long_tokens")`): tokens
+    outlive the trip."""
+    for name in ("MEMBER_TOKEN_TTL", "OPERATOR_TOKEN_TTL"):
+        monkeypatch.setitem(app.config, name, 200 * 365 * 24 * 3600)
+
+
+@pytest.fixture
 def live_server(app):
     """The app behind a real threaded HTTP server on loopback, for races of real requests."""
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -11,13 +11,6 @@ from sqlalchemy.engine import make_url
 from tests.conftest import _app_in, unique
 
 
-@pytest.fixture(autouse=True)
-def _long_tokens(app, monkeypatch):
-    """These tests travel years ahead: tokens must outlive the trip."""
-    for name in ("MEMBER_TOKEN_TTL", "OPERATOR_TOKEN_TTL"):
-        monkeypatch.setitem(app.config, name, 200 * 365 * 24 * 3600)
-
-
 @pytest.fixture
 def app(sandbox):
     overrides = {}

@@ -16,6 +16,8 @@ from tests.levels.test_level_policy import evaluate, level_of, set_policy
 from tests.payments.conftest import notify_xml, post_notify, start_payment
 from tests.payments.test_money_races import _race
 
+pytestmark = pytest.mark.usefixtures("long_tokens")  # these tests travel years ahead
+
 
 @pytest.fixture
 def ladder(client, operator, clock):

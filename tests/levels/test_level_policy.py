@@ -11,6 +11,8 @@ from tests.ledger.test_audit_can_fail import assert_reported, audit, corrupted
 
 LADDER = (("normal", 0), ("silver", 100), ("gold", 200), ("platinum", 300))
 
+pytestmark = pytest.mark.usefixtures("long_tokens")  # these tests travel years ahead
+
 
 @pytest.fixture
 def admin(client, operator, clock):

@@ -23,11 +23,7 @@ CYCLE = [{"points": p, "growth": 1} for p in (1, 2, 3, 4, 5, 6, 50)]
 BADGE_7 = {"kind": "streak", "days": 7, "badge_code": "t_streak_7", "badge_name": "连签7天", "points": 20}
 
 
-@pytest.fixture(autouse=True)
-def _long_tokens(app, monkeypatch):
-    """These tests travel years ahead: tokens must outlive the trip."""
-    for name in ("MEMBER_TOKEN_TTL", "OPERATOR_TOKEN_TTL"):
-        monkeypatch.setitem(app.config, name, 200 * 365 * 24 * 3600)
+pytestmark = pytest.mark.usefixtures("long_tokens")  # these tests travel years ahead
 
 
 @pytest.fixture
