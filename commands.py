@@ -1,4 +1,6 @@
 """CLI commands (`flask --app app …`); each calls services and says what it did."""
+from datetime import timedelta
+
 import click
 
 from sandbox.cli import wechat_sandbox_command
@@ -8,8 +10,9 @@ from services.index.redis_rebuild import rebuild_redis_command
 from services.ledger import audit, expiry_warnings, points
 from services.levels import evaluation, gifts, policy
 from services.members import operators
-from services.payments import payments
+from services.payments import bills, payments
 from services.platform.areas import areas_command
+from services.platform.errors import WeChatError
 from services.platform.worker import worker_command
 from services.signin.signin import signin_remind_command
 
@@ -119,14 +122,44 @@ def reconcile_payments_command():
     outcome = payments.reconcile_all()
     for part in ("payments", "rewards", "refunds"):
         click.echo(f"{part}: {outcome[part]}")
+    _echo_waiting()
+
+
+def _echo_waiting():
     waiting = payments.needing_attention()
-    click.echo(f"for a person: {waiting['payments']} payments notified with another amount, "
-               f"{waiting['refunds']} failed refunds")
+    click.echo(f"for a person: {waiting['payments']} payments set aside (GET /api/v1/admin/payments?attention=true), "
+               f"{waiting['refunds']} failed refunds, {waiting['bill_days']} bill days with findings")
+
+
+@click.command("reconcile-bill")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="the Beijing day of the bill (default: yesterday)")
+def reconcile_bill_command(day):
+    """Match WeChat Pay's bill of a Beijing day with our payments and refunds: settle what WeChat took and we
+    did not record, refund what it took after we closed it, report what needs a person (exit 1)."""
+    day = day.date() if day else bills.bill_day() - timedelta(days=1)
+    click.echo(f"WeChat Pay bill of {day} (Beijing)")
+    try:
+        outcome = bills.reconcile_day(day, progress=lambda lines: click.progressbar(lines, label="bill lines"))
+    except WeChatError as exc:
+        click.echo(f"WeChat gave no bill: {exc.details.get('errmsg') or exc.message}", err=True)
+        raise SystemExit(2) from exc
+    if outcome.outcome == "no_bill":
+        click.echo("no bill: WeChat had no trade that day")
+    click.echo(f"lines: {outcome.lines}; matched: {outcome.matched}; mended: {outcome.mended} (all runs); "
+               f"for a person: {outcome.attention} (run {outcome.runs})")
+    for finding in outcome.findings:
+        click.echo(f"{'FOR A PERSON' if finding['needs_person'] else 'mended'} {finding['what']}: "
+                   f"{finding.get('out_trade_no')} {finding.get('out_refund_no') or ''} {finding['message']}",
+                   err=finding["needs_person"])
+    _echo_waiting()
+    if outcome.outcome == "attention":
+        raise SystemExit(1)
 
 
 def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
                     expire_coupons_command, warn_expiring_command, evaluate_levels_command, birthday_gifts_command,
-                    reconcile_payments_command, rebuild_redis_command, signin_remind_command,
+                    reconcile_payments_command, reconcile_bill_command, rebuild_redis_command, signin_remind_command,
                     worker_command, wechat_sandbox_command, areas_command):
         app.cli.add_command(command)

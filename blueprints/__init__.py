@@ -1,6 +1,7 @@
 """HTTP only: each blueprint parses, calls one service, serialises. Every blueprint is registered here."""
 from blueprints import (callbacks, coupons, guides, health, leaderboards, levels, lottery, mall, members, payments, points,
                         signin, subscriptions, tasks)
+from blueprints.admin import bills as admin_bills
 from blueprints.admin import coupons as admin_coupons
 from blueprints.admin import guides as admin_guides
 from blueprints.admin import levels as admin_levels
@@ -15,7 +16,7 @@ API_PREFIX = "/api/v1"
 MEMBER_API = (members, levels, points, signin, leaderboards, payments, coupons, subscriptions, tasks, mall, lottery, guides,
               callbacks)
 OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_lotteries,
-                admin_mall, admin_guides)
+                admin_mall, admin_guides, admin_bills)
 
 
 def register_blueprints(app, api):

@@ -56,7 +56,7 @@ from models.operator import AuditLog, Operator  # noqa: E402,F401
 from models.idempotency import IdempotencyRecord  # noqa: E402,F401
 import models.coupon  # noqa: E402,F401
 import models.message  # noqa: E402,F401
-from models.payment import Payment, PaymentRule, Refund, Store  # noqa: E402,F401
+from models.payment import BillReconciliation, Payment, PaymentRule, Refund, Store  # noqa: E402,F401
 from models.event import MemberEvent  # noqa: E402,F401
 import models.signin  # noqa: E402,F401
 from models.redis_repair import RedisRepair  # noqa: E402,F401

@@ -1,10 +1,10 @@
 """Stores, WeChat Pay payments, their refunds, and the after-payment rules (支付有礼)."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import db
+from models import db, one_of
 
 PAYMENT_STATUSES = ("pending", "paid", "closed", "partially_refunded", "refunded")
 # what a paid payment owes its member: due (not yet paid), rewarded, withheld (the member is frozen),
@@ -126,3 +126,26 @@ class Refund(db.Model):
     retry_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(255))
     failure_reason: Mapped[str | None] = mapped_column(String(64))  # WeChat's final no (err_code, CHANGE…)
+
+
+BILL_OUTCOMES = ("no_bill", "reconciled", "attention")
+
+
+class BillReconciliation(db.Model):
+    """One Beijing day of WeChat Pay's trade bill (对账单) matched against our payments and refunds: the
+    last run's counts, what runs mended in all, and each finding a person must look at."""
+
+    __tablename__ = "bill_reconciliation"
+    __table_args__ = (CheckConstraint(one_of("outcome", BILL_OUTCOMES), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_date: Mapped[date] = mapped_column(unique=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    lines: Mapped[int] = mapped_column(default=0)  # the bill's payment and refund lines
+    matched: Mapped[int] = mapped_column(default=0)  # lines our books agreed with (last run)
+    mended: Mapped[int] = mapped_column(default=0)  # settled or refunded because of the bill (every run)
+    attention: Mapped[int] = mapped_column(default=0)  # findings for a person (last run)
+    findings: Mapped[list] = mapped_column(default=list)  # [{"what", "out_trade_no", "out_refund_no"?, …}]
+    runs: Mapped[int] = mapped_column(default=0)
+    first_run_at: Mapped[datetime]
+    last_run_at: Mapped[datetime]

@@ -4,6 +4,7 @@ from flask import jsonify
 from .common import sandbox
 from .control import ControlError, body, bp
 from .notify import payment_notify_xml, post_notify, refund_notify_xml
+from .orders import ResultFail
 
 REFUND_OUTCOMES = ("SUCCESS", "CHANGE", "REFUNDCLOSE")
 
@@ -45,6 +46,23 @@ def notify_xml(out_trade_no):
     order = _order(out_trade_no)
     return jsonify({"xml": payment_notify_xml(order, state.config, state.store.now()),
                     "notify_url": order["notify_url"]})
+
+
+@bp.post("/pay/<out_trade_no>/refund")
+def merchant_refund(out_trade_no):
+    """A refund made in WeChat's merchant platform (not through secapi/pay/refund)."""
+    data = body()
+    refund_fee, out_refund_no = data.get("refund_fee"), data.get("out_refund_no")
+    if type(refund_fee) is not int or refund_fee <= 0:
+        raise ControlError("refund_fee (fen, a positive int) is required")
+    if out_refund_no is not None and (not isinstance(out_refund_no, str) or not out_refund_no):
+        raise ControlError("out_refund_no must be a non-empty string")
+    _order(out_trade_no)
+    try:
+        refund = sandbox().refunds.merchant_refund(out_trade_no, refund_fee, out_refund_no)
+    except ResultFail as err:
+        raise ControlError(f"{err.err_code}: {err.err_code_des}", 409) from err
+    return jsonify(refund)
 
 
 @bp.post("/refunds/<out_refund_no>/notify")

@@ -85,7 +85,8 @@ class OrderBook:
             notify_url=req["notify_url"], sign_type=sign_type, state="NOTPAY",
             prepay_id="wx" + beijing(now) + secrets.token_hex(10),
             created_at=now, transaction_id=None,
-            planned_transaction_id="4200" + beijing(now)[:8] + _digits(16), time_end=None, refunds=[],
+            planned_transaction_id="4200" + beijing(now)[:8] + _digits(16), time_end=None,
+            paid_at=None, refunds=[],
             bank_type=None, fee_type=req.get("fee_type") or "CNY")
         if req["trade_type"] == "NATIVE":
             order["code_url"] = "weixin://wxpay/bizpayurl?pr=" + secrets.token_urlsafe(6)
@@ -164,5 +165,5 @@ class OrderBook:
             return
         now = self.store.now()
         order.update(state="SUCCESS", transaction_id=order["planned_transaction_id"],
-                     time_end=beijing(now), bank_type="OTHERS")
+                     time_end=beijing(now), paid_at=now, bank_type="OTHERS")
         self.by_transaction[order["transaction_id"]] = order["out_trade_no"]

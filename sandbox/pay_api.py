@@ -1,6 +1,7 @@
 """WeChat Pay v2 endpoints (XML in, signed XML out)."""
 from flask import Blueprint, Response, request
 
+from . import bill
 from .common import fault_response, sandbox
 from .crypto import SIGN_TYPES, nonce, sign, verify
 from .orders import ResultFail, ReturnFail
@@ -88,3 +89,18 @@ def refund():
 @bp.post("/pay/refundquery")
 def refundquery():
     return _handle("refundquery", lambda req, st: sandbox().refunds.query(req))
+
+
+@bp.post("/pay/downloadbill")
+def downloadbill():
+    # answers a text bill, or unsigned XML with error_code: not _handle's signed XML
+    state = sandbox()
+    state.store.count("calls.downloadbill")
+    try:
+        req = bill.read_request(request.get_data(), state.config)
+        fault = state.store.take_fault("downloadbill")
+        if fault:
+            return fault_response(fault, lambda f: _xml_response(bill.fault_answer(f)))
+        return bill.download(state, req)
+    except bill.BillFail as err:
+        return _xml_response(err.answer())

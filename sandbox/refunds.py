@@ -39,13 +39,16 @@ class RefundBook:
         if refunded + refund_fee > order["total_fee"]:
             raise ResultFail("NOTENOUGH", "订单可退金额不足")
 
-    def _create(self, order, req, refund_fee):
+    def _create(self, order, req, refund_fee, source="API"):
         now = self.store.now()
+        refund_id = "5030" + beijing(now)[:8] + secrets.token_hex(9)
         refund = {
-            "out_refund_no": req["out_refund_no"], "out_trade_no": order["out_trade_no"],
+            "out_refund_no": req.get("out_refund_no") or refund_id,
+            "out_trade_no": order["out_trade_no"],
             "transaction_id": order["transaction_id"], "total_fee": order["total_fee"],
-            "refund_fee": refund_fee, "refund_id": "5030" + beijing(now)[:8] + secrets.token_hex(9),
+            "refund_fee": refund_fee, "refund_id": refund_id,
             "refund_status": "SUCCESS", "success_time": beijing(now, "%Y-%m-%d %H:%M:%S"),
+            "created_at": now, "refund_request_source": source,
             "notify_url": req.get("notify_url") or None, "refund_desc": req.get("refund_desc"),
             "refund_account": req.get("refund_account") or DEFAULT_ACCOUNT,
         }
@@ -53,6 +56,17 @@ class RefundBook:
         order["refunds"].append(refund["out_refund_no"])
         order["state"] = "REFUND"
         return refund
+
+    def merchant_refund(self, out_trade_no, refund_fee, out_refund_no=None):
+        """A merchant-platform refund (not through the API); out_refund_no defaults to its refund_id."""
+        with self.lock:
+            order = self.orders.find({"out_trade_no": out_trade_no})
+            if out_refund_no in self.refunds:
+                raise ResultFail("INVALID_REQUEST", "商户退款单号重复")
+            self._check_refundable(order, order["total_fee"], refund_fee)
+            refund = self._create(order, {"out_refund_no": out_refund_no}, refund_fee,
+                                  source="VENDOR_PLATFORM")
+            return dict(refund)
 
     @staticmethod
     def _answer(refund, order):

@@ -10,7 +10,7 @@ from .crypto import derived_id
 FAULT_APIS = frozenset({
     "token", "stable_token", "jscode2session", "getuserphonenumber",
     "subscribe_send", "custom_send", "media_upload", "getwxacodeunlimit",
-    "unifiedorder", "orderquery", "closeorder", "refund", "refundquery",
+    "unifiedorder", "orderquery", "closeorder", "refund", "refundquery", "downloadbill",
     "wecom_gettoken", "add_contact_way", "get_contact_way", "del_contact_way",
     "externalcontact_get",
 })

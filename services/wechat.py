@@ -191,6 +191,18 @@ def wecom_contact_way(userid: str, state: str) -> tuple[str, str]:
     return answer["config_id"], answer["qr_code"]
 
 
+def wecom_delete_contact_way(config_id: str) -> None:
+    """Remove a 联系我 code at WeCom (its QR stops adding customers); one already gone counts as removed."""
+    try:
+        _call(_wecom().external_contact.del_contact_way, config_id)
+    except WeChatError as exc:
+        if exc.details.get("errcode") != WECOM_UNKNOWN_CONFIG_ID:
+            raise
+
+
+WECOM_UNKNOWN_CONFIG_ID = 41044  # 不合法的config_id: WeCom has no such contact way (already deleted)
+
+
 def wecom_external_contact(external_userid: str) -> dict:
     """WeCom's externalcontact/get: `external_contact` (with `unionid` when the corp and the
     mini-program share an Open Platform account) and `follow_user`."""
@@ -316,6 +328,24 @@ def refund_status(out_refund_no: str) -> tuple[str, int] | None:
         if answer.get(f"out_refund_no_{n}") == out_refund_no:
             return answer[f"refund_status_{n}"], int(answer[f"refund_fee_{n}"])
     return None
+
+
+NO_BILL = "No Bill Exist"  # WeChat Pay's return_msg for a day without trades
+
+
+def download_bill(day) -> str | None:
+    """WeChat Pay's trade bill (对账单, bill_type ALL) of one Beijing day as WeChat writes it: a header,
+    one line per payment and per refund with every field led by a backtick, then the totals. None
+    when the day had no trade."""
+    try:
+        text = _pay_call(_pay().tools.download_bill, bill_date=day, bill_type="ALL")
+    except WeChatError as exc:
+        if NO_BILL.lower() in (exc.details.get("errmsg") or "").lower():
+            return None
+        raise
+    if not isinstance(text, str):  # an XML answer that was not an error: WeChat sent no bill
+        raise WeChatError(details={"errmsg": f"downloadbill answered {text!r:.200}"})
+    return text
 
 
 def parse_payment_notification(body: bytes) -> dict:

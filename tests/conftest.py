@@ -12,10 +12,12 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -73,6 +75,30 @@ def _app_in(instance, sandbox, overrides: dict | None = None):
     finally:
         if not os.environ.get("REDIS_URL"):
             embedded_redis.stop(str(instance))
+
+
+def app_of_its_own(sandbox, label: str, redis_db_below: int):
+    """An app on a database and a Redis of its own (for tests that must share them with nobody): a new
+    PostgreSQL database beside the suite's (dropped afterwards), or a SQLite file; with REDIS_URL, the
+    Redis database `redis_db_below` below the suite's."""
+    overrides, server_url = {}, os.environ.get("DATABASE_URL")
+    if server_url:
+        url = make_url(server_url)
+        name = f"{url.database}_{unique(label).replace('-', '_')}"
+        admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        overrides["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
+    if redis_url := os.environ.get("REDIS_URL"):
+        base, _, number = redis_url.rpartition("/")
+        overrides["REDIS_URL"] = f"{base}/{(int(number or 0) - redis_db_below) % 16}"
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"loyalty-{label}-") as folder:
+            yield from _app_in(Path(folder), sandbox, overrides)
+    finally:
+        if server_url:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from models import db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from services.coupons.coupons import lock_template, missing
 from services.platform import clock
-from services.platform.db import transaction
+from services.platform.db import lock_row, transaction
 from services.platform.errors import Conflict, InvalidRequest
 from services.platform.pagination import page
 
@@ -98,7 +98,7 @@ def one_coupon_pack(template_id: int | None, *, name: str) -> CouponPack:
 def update_pack(pack_id: int, fields: dict) -> CouponPack:
     """Rename, (de)activate or refill a pack; what it already issued stays."""
     with transaction():
-        pack = db.session.get(CouponPack, pack_id, with_for_update=True) or missing("coupon pack")
+        pack = lock_row(CouponPack, pack_id) or missing("coupon pack")
         pack.name, pack.active = fields.get("name", pack.name), fields.get("active", pack.active)
         if "items" in fields:
             pack.items.clear()

@@ -14,7 +14,7 @@ from models import Operator, db
 from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponTemplate
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, business_keys, clock
-from services.platform.db import lock_row, transaction
+from services.platform.db import lock_one, lock_row, transaction
 from services.platform.errors import Conflict, NotFound
 from services.platform.pagination import page
 from services.tasks import events
@@ -219,11 +219,14 @@ def expire_all_due() -> int:
         total += count
 
 
-def redeem(code: str, *, used_ref: str) -> Coupon:
-    """Write a coupon off at the store counter."""
+def redeem(code: str, *, used_ref: str, permit=None) -> Coupon:
+    """Write a coupon off at the store counter; `permit(coupon)` raises when this caller may not, checked
+    under the coupon's lock before its state is told."""
     coupon = _lock_coupon(code)
     if coupon is None:
         raise NotFound("No such coupon.")
+    if permit is not None:
+        permit(coupon)
     if reason := _unusable(coupon, channel="store", holder=None):
         raise CouponNotUsable(reason)
     coupon.status, coupon.used_at, coupon.used_ref = "used", clock.now(), used_ref
@@ -236,8 +239,7 @@ def _lock_coupon(code: str) -> Coupon | None:
     code = code.strip().upper()
     if len(code) != CODE_LENGTH:
         return None
-    return db.session.scalar(select(Coupon).where(Coupon.code == code).with_for_update(of=Coupon)
-                             .execution_options(populate_existing=True))
+    return lock_one(select(Coupon).where(Coupon.code == code), of=Coupon)
 
 
 def _unusable(coupon: Coupon, *, channel: str, holder: str | None) -> str | None:

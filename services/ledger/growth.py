@@ -8,7 +8,7 @@ from models import GrowthAccount, GrowthEntry, db
 from services.levels import levels
 from services.members.member_lock import lock_member
 from services.platform import business_keys, clock
-from services.platform.db import execute_prebuilt, expire_loaded, insert_once
+from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one
 from services.platform.errors import NotFound
 
 
@@ -69,7 +69,7 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
 
 
 def _lock_account(member_id: int) -> GrowthAccount:
-    account = db.session.scalar(select(GrowthAccount).where(GrowthAccount.member_id == member_id).with_for_update())
+    account = lock_one(select(GrowthAccount).where(GrowthAccount.member_id == member_id))
     if account is None:
         raise NotFound("No such member.")
     return account

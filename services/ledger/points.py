@@ -15,7 +15,7 @@ from models import PointsAccount, PointsAllocation, PointsEntry, PointsHold, Poi
 from services.leaderboards import leaderboards
 from services.members.member_lock import lock_member
 from services.platform import business_keys, clock
-from services.platform.db import execute_prebuilt, expire_loaded, insert_once, transaction
+from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one, transaction
 from services.platform.errors import Conflict, InsufficientPoints, NotFound
 from services.platform.pagination import page
 from services.platform.progress import shown
@@ -251,8 +251,7 @@ def _expired_but_held(member_id: int) -> int:
 
 def _lock_account(member_id: int) -> PointsAccount:
     """The member's account, locked (after the member row: the caller has locked it)."""
-    account = db.session.scalar(
-        select(PointsAccount).where(PointsAccount.member_id == member_id).with_for_update())
+    account = lock_one(select(PointsAccount).where(PointsAccount.member_id == member_id))
     if account is None:
         raise NotFound("No such member.")
     return account

@@ -29,7 +29,7 @@ from services.members.member_lock import lock_member
 from services.messages import messages
 from services.payments import payments, refunds
 from services.platform import audit_trail, business_keys, clock, ratelimit
-from services.platform.db import lock_row, transaction
+from services.platform.db import lock_all, lock_one, lock_row, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, WeChatError
 from services.platform.pagination import page
 from services.tasks import events
@@ -175,9 +175,9 @@ def _deliver(order: MallOrder, goods: Goods) -> None:
             order.member_id, goods.coupon_pack_id, source="mall", business_key=f"{_spend_key(order)}:{unit}",
             source_ref=_reference(order))]
     elif goods.kind == "virtual":
-        codes = list(db.session.scalars(select(VirtualCode).where(
+        codes = lock_all(select(VirtualCode).where(
             VirtualCode.goods_id == goods.id, VirtualCode.status == "available")
-            .order_by(VirtualCode.id).limit(order.quantity).with_for_update(skip_locked=True)))
+            .order_by(VirtualCode.id).limit(order.quantity), skip_locked=True)
         if len(codes) < order.quantity:
             raise RuntimeError(f"goods {goods.id}: stock counts more units than codes are left")
         for code in codes:
@@ -214,8 +214,7 @@ def set_address(member_id: int, order_id: int, address: dict) -> MallOrder:
 # -- what the payment service calls back (payments.payment_kinds) -----------------------------------
 
 def _order_of(payment: Payment) -> MallOrder:
-    return db.session.scalar(select(MallOrder).where(MallOrder.payment_id == payment.id).with_for_update()
-                             .execution_options(populate_existing=True))
+    return lock_one(select(MallOrder).where(MallOrder.payment_id == payment.id))
 
 
 def _paid(payment: Payment) -> None:
@@ -399,7 +398,7 @@ def refund_order(operator, order_id: int, *, reason: str, request_key: str) -> M
         _refund_points_order(operator, order.id, reason)
         return get_order(order_id)
     with transaction():
-        payment = db.session.scalar(select(Payment).where(Payment.id == order.payment_id).with_for_update())
+        payment = lock_row(Payment, order.payment_id)
         order = _refundable(order.id)
         refund = refunds.open_refund(payment, amount_fen=order.amount_fen, reason=reason,
                                      request_key=f"mall:{order.id}:{operator.id}:{request_key}",

@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from models import Member
-from services.platform.db import execute_prebuilt, transaction_scoped
+from services.platform.db import execute_prebuilt, for_update, transaction_scoped
 from services.platform.errors import MemberFrozen, NotFound
 
 _members = Member.__table__
-_LOCK = (select(_members.c.id, _members.c.status, _members.c.level_id, _members.c.created_at)
-         .where(_members.c.id == bindparam("member")).with_for_update())
+_LOCK = for_update(select(_members.c.id, _members.c.status, _members.c.level_id, _members.c.created_at)
+                   .where(_members.c.id == bindparam("member")))
 LOCKED = "locked_members"
 
 

@@ -11,7 +11,7 @@ from services.ledger import points
 from services.levels import levels
 from services.members import member_cards
 from services.platform import audit_trail, clock, ratelimit, tokens
-from services.platform.db import transaction
+from services.platform.db import lock_one, lock_row, transaction
 from services.platform.errors import NotFound, Unauthorized
 from services.platform.redis_client import thread_client
 from services.tasks import events
@@ -36,7 +36,7 @@ def login(*, code: str, client_address: str) -> tuple[Member, str]:
 
 def _upsert_member(session: dict) -> Member:
     with transaction():
-        member = db.session.scalar(select(Member).where(Member.openid == session["openid"]).with_for_update())
+        member = lock_one(select(Member).where(Member.openid == session["openid"]))
         if member is None:
             member = create_member(session["openid"])
         member.unionid = session.get("unionid") or member.unionid
@@ -109,9 +109,7 @@ def bind_phone(member: Member, *, code: str) -> Member:
 def revoke_tokens(member_id: int) -> None:
     """Invalidate every token issued to the member so far (logout, or an operator's revocation)."""
     with transaction():
-        member = db.session.scalar(select(Member).where(Member.id == member_id).with_for_update())
-        if member is None:
-            raise NotFound("No such member.")
+        member = lock_row(Member, member_id, missing="No such member.")
         member.token_version += 1
         member_cards.changed(member)
 
@@ -130,9 +128,7 @@ def brief(member: Member) -> dict:
 def set_status(operator_id: int, member_id: int, *, status: str, reason: str) -> Member:
     """Freeze or unfreeze a member (a frozen member can neither earn nor spend), audited."""
     with transaction():
-        member = db.session.scalar(select(Member).where(Member.id == member_id).with_for_update())
-        if member is None:
-            raise NotFound("No such member.")
+        member = lock_row(Member, member_id, missing="No such member.")
         if member.status != status:
             audit_trail.record(operator_id, f"member.{status}", target_type="member", target_id=member_id,
                              reason=reason, details={"from": member.status})

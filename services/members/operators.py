@@ -6,7 +6,7 @@ from models import GrowthAccount, Member, Operator, db
 from services.ledger import growth, points
 from services.members.member_lock import lock_member
 from services.platform import audit_trail, clock, ratelimit, tokens
-from services.platform.db import transaction
+from services.platform.db import lock_row, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from services.platform.pagination import page
 
@@ -41,7 +41,7 @@ def login(*, username: str, password: str, client_address: str) -> str:
 def revoke_tokens(operator: Operator, operator_id: int) -> None:
     """Sign an operator out everywhere (logout, or an admin's revocation), audited."""
     with transaction():
-        target = db.session.scalar(select(Operator).where(Operator.id == operator_id).with_for_update())
+        target = lock_row(Operator, operator_id)
         if target is None:
             raise NotFound("No such operator.")
         target.token_version += 1

@@ -16,7 +16,7 @@ from models import Member, db
 from models.message import MessageAttempt, OutboxMessage, SubscriptionGrant
 from services import wechat
 from services.platform import clock, jobs
-from services.platform.db import after_commit, transaction
+from services.platform.db import after_commit, lock_row, transaction
 from services.platform.errors import InvalidRequest, WeChatError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def record_grants(member: Member, accepted_template_ids: list[str]) -> dict[str,
                              details={"accepted": {"unknown": unknown}})
     with transaction():
         # the member's lock serialises first grants, so two requests never insert the same row
-        db.session.scalar(select(Member.id).where(Member.id == member.id).with_for_update())
+        lock_row(Member, member.id)
         for tid in dict.fromkeys(accepted_template_ids):
             _add_grant(member.id, keys_by_id[tid], tid)
     return {item["key"]: item["grants"] for item in grants(member)}

@@ -3,11 +3,12 @@
 Other areas may call: payments.create_payment / get_payment / settle_paid, and for a payment of
 their own kind (contributed as `payment_kinds`, see payment_kinds.py) payments.open_payment /
 request_order / settle_or_expire / close_unless_paid; refunds.open_refund / refundable_fen / send;
-stores.get_store. Owns reconciliation with WeChat (every minute) and the audit of
-every paid payment's rewards.
+stores.get_store. Owns reconciliation with WeChat (every minute), the daily match with WeChat Pay's
+bill (bills.py, hourly until each day is done) and the audit of every paid payment's rewards.
 """
 from services.platform.areas import Area, Periodic
 
 AREA = Area("payments",
-            periodic=(Periodic("payments.reconcile", "services.payments.payments.reconcile_all", 60),),
+            periodic=(Periodic("payments.reconcile", "services.payments.payments.reconcile_all", 60),
+                      Periodic("payments.reconcile_bill", "services.payments.bills.reconcile_due", 3600)),
             audit_checks={"payments": "services.payments.payment_audit.audit_problems"})

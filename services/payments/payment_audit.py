@@ -28,7 +28,15 @@ def audit_problems() -> list[str]:
         if refunded.get(row.id, 0) != row.refunded_fen:
             problems.append(f"payment {row.id}: refunded_fen {row.refunded_fen} but its succeeded refunds add up "
                             f"to {refunded.get(row.id, 0)}")
-    return problems + _reversal_problems()
+    return problems + _reversal_problems() + _closed_but_paid()
+
+
+def _closed_but_paid() -> list[str]:
+    """A payment WeChat took (it carries WeChat's transaction id) must never end closed with the money kept."""
+    rows = db.session.execute(select(Payment.id, Payment.out_trade_no, Payment.transaction_id).where(
+        Payment.status == "closed", Payment.transaction_id.is_not(None))).all()
+    return [f"payment {row.id} ({row.out_trade_no}) is closed but WeChat took it ({row.transaction_id}): "
+            "neither delivered nor refunded" for row in rows]
 
 
 def _deltas(model, keys: list[str]) -> dict[str, int]:

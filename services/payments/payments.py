@@ -11,12 +11,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from models import Payment, db
+from models import BillReconciliation, Payment, db
 from services import wechat
 from services.coupons import coupons
 from services.payments import payment_kinds, payment_rewards, refunds, stores
 from services.platform import business_keys, clock, ratelimit
-from services.platform.db import each_on_its_own, transaction
+from services.platform.db import each_on_its_own, lock_one, lock_row, transaction
 from services.platform.errors import NotFound, WeChatError
 from services.platform.pagination import page
 
@@ -131,7 +131,7 @@ def settle_paid(out_trade_no: str, *, total_fen: int, transaction_id: str | None
 def _mark_paid(out_trade_no: str, *, total_fen: int, transaction_id: str | None):
     """(answer SUCCESS?, message, id of a payment whose rewards are due, id of a refund to send)."""
     with transaction():
-        payment = db.session.scalar(select(Payment).where(Payment.out_trade_no == out_trade_no).with_for_update())
+        payment = lock_one(select(Payment).where(Payment.out_trade_no == out_trade_no))
         if payment is None:
             log.warning("payment notification for unknown order %s", out_trade_no)
             return False, "unknown order", None, None
@@ -213,7 +213,7 @@ def _close_at_wechat(payment: Payment) -> bool:
 def _close(payment_id: int) -> None:
     """Close a pending payment and give back what it took: its coupon, or what its kind reserved."""
     with transaction():
-        payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+        payment = lock_row(Payment, payment_id)
         if payment.status != "pending":
             return
         payment.status, payment.closed_at = "closed", clock.now()
@@ -236,8 +236,10 @@ def reconcile_all() -> dict:
 
 
 def needing_attention() -> dict:
-    """What a person must look at: payments WeChat notified with another amount, refunds that failed."""
+    """What a person must look at: payments set aside (WeChat notified or billed another amount, refunded
+    unasked, or never took a payment we think paid), refunds that failed, days whose bill had findings."""
     return {"payments": db.session.scalar(select(func.count()).select_from(Payment).where(
-                Payment.attention.is_not(None), Payment.status == "pending")),
-            "refunds": refunds.failed_count()}
-
+                Payment.attention.is_not(None))),
+            "refunds": refunds.failed_count(),
+            "bill_days": db.session.scalar(select(func.count()).select_from(BillReconciliation).where(
+                BillReconciliation.outcome == "attention"))}

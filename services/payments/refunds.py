@@ -17,9 +17,9 @@ from services import wechat
 from services.members.member_lock import lock_member
 from services.payments import payment_rewards
 from services.platform import audit_trail, clock
-from services.platform.db import each_on_its_own, lock_row, transaction
+from services.platform.db import each_on_its_own, lock_one, lock_row, transaction
 from services.platform.errors import Conflict, NotFound, WeChatError
-from services.platform.pagination import page
+from services.platform.pagination import page_where
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,7 @@ def refund_by_operator(operator, payment_id: int, *, amount_fen: int, reason: st
     The answer is the refund as it stands once sent: processing (WeChat accepted it, or it is sent
     again until WeChat answers) or failed (WeChat's definite no)."""
     with transaction():
-        payment = db.session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
-        if payment is None:
-            raise NotFound("No such payment.")
+        payment = lock_row(Payment, payment_id, missing="No such payment.")
         refund = open_refund(payment, amount_fen=amount_fen, reason=reason,
                              request_key=f"op:{operator.id}:{request_key}", operator_id=operator.id)
         audit_trail.record_once(operator.id, "payment.refund", target_type="refund", target_id=refund.id, reason=reason,
@@ -150,10 +148,7 @@ def get_refund(refund_id: int) -> Refund:
 
 def find_refunds(*, status: str | None, limit: int, cursor: str | None) -> dict:
     """Refunds, newest first, optionally of one status (failed: the ones an operator must look at)."""
-    stmt = select(Refund)
-    if status:
-        stmt = stmt.where(Refund.status == status)
-    return page(db.session, stmt, id_column=Refund.id, limit=limit, cursor=cursor)
+    return page_where(Refund, status=status, limit=limit, cursor=cursor)
 
 
 def failed_count() -> int:
@@ -175,7 +170,7 @@ def settle_succeeded(out_refund_no: str, *, refund_fen: int) -> tuple[bool, str]
         if refund is None or refund.amount_fen != refund_fen:
             log.warning("refund notification for unknown refund or amount: %s %s", out_refund_no, refund_fen)
             return False, "unknown refund"
-        payment = db.session.scalar(select(Payment).where(Payment.id == refund.payment_id).with_for_update())
+        payment = lock_row(Payment, refund.payment_id)
         lock_member(payment.member_id)  # the lock order: the payment, then its member, then the ledgers
         db.session.refresh(refund)
         if refund.status == "succeeded":
@@ -190,7 +185,7 @@ def settle_succeeded(out_refund_no: str, *, refund_fen: int) -> tuple[bool, str]
 
 def _mark_failed(out_refund_no: str, reason: str) -> tuple[bool, str]:
     with transaction():
-        refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no).with_for_update())
+        refund = lock_one(select(Refund).where(Refund.out_refund_no == out_refund_no))
         if refund is not None and refund.status == "processing":
             _fail(refund, reason)
     return True, "OK"

@@ -117,6 +117,13 @@ def insert_once(table, *, key: str | None = "business_key", **values) -> int | N
     return execute_prebuilt(_INSERTS_ONCE[dialect, table, key], **values).scalar()
 
 
+def for_update(statement, **options):
+    """`statement` as SELECT … FOR UPDATE whose rows are read as the database has them now: the session
+    would otherwise hand back its cached copy of a row it loaded earlier, and a decision taken on it
+    would be on stale data. The one way services take row locks (`options`: of=, skip_locked=)."""
+    return statement.with_for_update(**options).execution_options(populate_existing=True)
+
+
 def lock_row(model, primary_key, *, missing: str | None = None):
     """The row of `model` with this primary key, locked for the rest of the transaction (SELECT … FOR
     UPDATE) and read as the database has it now, not as the session last saw it. None when there is
@@ -125,6 +132,20 @@ def lock_row(model, primary_key, *, missing: str | None = None):
     if row is None and missing:
         raise NotFound(missing)
     return row
+
+
+def lock_one(statement, *, missing: str | None = None, **options):
+    """The one row `statement` selects (by a unique key other than the primary key), locked and read
+    afresh like lock_row; None, or NotFound(`missing`), when there is none."""
+    row = db.session.scalar(for_update(statement, **options))
+    if row is None and missing:
+        raise NotFound(missing)
+    return row
+
+
+def lock_all(statement, **options) -> list:
+    """Every row `statement` selects, locked and read afresh like lock_row."""
+    return list(db.session.scalars(for_update(statement, **options)))
 
 
 def expire_loaded(model, primary_key) -> None:

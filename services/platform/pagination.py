@@ -1,6 +1,9 @@
 """Keyset pagination: `?limit=&cursor=` → items and an opaque next cursor."""
 import base64
 
+from sqlalchemy import select
+
+from models import db
 from services.platform.db import MAX_ID
 from services.platform.errors import InvalidRequest
 
@@ -13,6 +16,12 @@ def page(session, stmt, *, id_column, limit: int, cursor: str | None) -> dict:
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": _encode(rows[-1].id) if more else None}
+
+
+def page_where(model, *, limit: int, cursor: str | None, **equal) -> dict:
+    """One page of `model`'s rows, newest first, whose columns equal the values given (None: any value)."""
+    stmt = select(model).where(*(getattr(model, name) == value for name, value in equal.items() if value is not None))
+    return page(db.session, stmt, id_column=model.id, limit=limit, cursor=cursor)
 
 
 def _encode(last_id: int) -> str:

@@ -105,3 +105,22 @@ def test_nested_transaction_raises_and_commits_nothing_of_the_outer_block():
             with transaction():
                 pass
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) == before
+
+
+def _row_lock_calls(path: Path):
+    """Where a module takes a row lock itself: `.with_for_update(…)` or a `with_for_update=` argument."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr == "with_for_update":
+            yield node.lineno
+        elif isinstance(node, ast.keyword) and node.arg == "with_for_update":
+            yield node.value.lineno
+
+
+def test_row_locks_are_taken_only_through_the_helpers_that_read_the_row_afresh():
+    """A bare FOR UPDATE hands back the session's cached copy of a row loaded earlier in the request: a
+    payment notified paid meanwhile still looked pending and was closed with the money kept."""
+    helpers = ROOT / "services" / "platform" / "db.py"
+    bare = [f"{path.relative_to(ROOT)}:{line}" for path in (ROOT / "services").rglob("*.py") if path != helpers
+            for line in _row_lock_calls(path)]
+    assert bare == [], "lock rows with services.platform.db.lock_row / lock_one / lock_all / for_update"
+    assert list(_row_lock_calls(helpers)), "the helpers themselves are found by the same search"

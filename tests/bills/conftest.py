@@ -1,0 +1,18 @@
+"""Each bill test has a WeChat sandbox, a database and a Redis of its own: WeChat Pay's bill of a day
+lists every trade of the merchant that day, and reconciling it settles, refunds or flags each one, so
+no other test's payments may be on it."""
+import pytest
+
+from sandbox import SandboxServer
+from tests.conftest import app_of_its_own
+
+
+@pytest.fixture
+def sandbox():
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def app(sandbox):
+    yield from app_of_its_own(sandbox, "bills", redis_db_below=2)
