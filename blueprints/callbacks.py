@@ -1,5 +1,7 @@
 """WeChat's and WeCom's callbacks: the mini-program's message push (customer service) and WeCom's
-external-contact events. Both answer at once: WeChat sends a push again after 5 s without an answer."""
+external-contact events. Both answer at once: WeChat sends a push again after 5 s without an answer.
+Each is refused outside a few minutes of now, and a (timestamp, nonce) seen before is not acted on
+again (services/platform/replay_guard.py)."""
 import logging
 
 from flask import Response, request
@@ -7,6 +9,7 @@ from flask import Response, request
 from blueprints.edge import Blueprint
 from services import wechat
 from services.guides import contact_ways, customer_service
+from services.platform import replay_guard
 from services.platform.errors import Forbidden, InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ def wechat_verify():
     args = _query("signature", "timestamp", "nonce", "echostr")
     if not wechat.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
         raise Forbidden("Bad signature.")
+    replay_guard.refuse_replay("wechat", args["timestamp"], args["nonce"])
     return _text(args["echostr"])
 
 
@@ -47,12 +51,16 @@ def wechat_push():
     args = _query("signature", "timestamp", "nonce", "encrypt_type", "msg_signature")
     if not wechat.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
         raise Forbidden("Bad signature.")
+    replay_guard.refuse_stale(args["timestamp"])
     try:
         message = wechat.parse_push(request.get_data(cache=False), args)
     except wechat.InvalidNotification as exc:
         log.warning("%s", exc)
         raise InvalidRequest("The message could not be read.") from exc
-    customer_service.handle_push(message)
+    # one nonce space with the GET: its signature is the same sha1, so a captured verification passes here
+    with replay_guard.once("wechat", args["timestamp"], args["nonce"]) as first:
+        if first:
+            customer_service.handle_push(message)
     return _text("success")
 
 
@@ -62,9 +70,11 @@ def wecom_verify():
     """WeCom's URL verification: the decrypted echostr."""
     args = _query("msg_signature", "timestamp", "nonce", "echostr")
     try:
-        return _text(wechat.wecom_echo(**args))
+        echoed = wechat.wecom_echo(**args)
     except wechat.InvalidNotification as exc:
         raise Forbidden("Bad signature.") from exc
+    replay_guard.refuse_replay("wecom", args["timestamp"], args["nonce"])
+    return _text(echoed)
 
 
 @wecom_blp.route("/callback", methods=["POST"])
@@ -78,5 +88,7 @@ def wecom_event():
     except wechat.InvalidNotification as exc:
         log.warning("%s", exc)
         raise Forbidden("Bad signature.") from exc
-    contact_ways.handle_event(event)
+    with replay_guard.once("wecom", args["timestamp"], args["nonce"]) as first:
+        if first:
+            contact_ways.handle_event(event)
     return _text("success")

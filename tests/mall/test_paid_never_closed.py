@@ -3,8 +3,6 @@ meeting the signed notify ends delivered, or refunded in full once, whichever co
 
 WeChat refuses closeorder here (SYSTEMERROR, as it does in an order's first minutes), so the cancel
 closes the payment on our side only and the pay sheet can still be paid."""
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -15,6 +13,7 @@ from models import MallOrder, Payment, Refund, db
 from services import wechat
 from services.ledger import audit
 from services.payments import payments, refunds
+from tests.conftest import race
 from tests.mall.test_mall import add_goods, member_points, order, placed
 from tests.payments.conftest import SUCCESS, notify_xml
 
@@ -106,19 +105,12 @@ def test_a_dozen_cancels_racing_their_notifies_end_delivered_or_refunded_in_full
     for _ in range(12):
         member = make_member(points_=500)
         cases.append((member, *_cash_order(client, admin, member)))
-    start = threading.Barrier(2 * len(cases))
-
-    def at_once(call):
-        start.wait()
-        return call()
-
     calls = []
     for member, placed_order, out_trade_no in cases:  # the member cancels and pays in the same instant
         calls.append(lambda m=member, o=placed_order: requests.post(
             f"{live_server}/api/v1/mall/orders/{o['id']}/cancel", headers=m["headers"], timeout=60))
         calls.append(lambda n=out_trade_no: requests.post(f"{live_server}{NOTIFY}", data=notify_xml(wx, n), timeout=60))
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        answers = list(pool.map(at_once, calls))
+    answers = race(calls)
     assert all(SUCCESS in res.text for res in answers[1::2]), [res.text for res in answers[1::2]]
     assert all(res.status_code in (200, 409) for res in answers[0::2]), [res.text for res in answers[0::2]]
     _settle_refunds(clock)

@@ -1,8 +1,6 @@
 """Races of real requests on one member's money (PostgreSQL in CI's second pass): one lock order, so
 no deadlock; counted limits counted under the member's lock; a level change recorded once."""
 import random
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -12,20 +10,8 @@ from models import LevelChange, Payment, db
 from models.coupon import Coupon
 from services.ledger import audit, growth
 from services.platform.db import transaction
-from tests.conftest import unique
+from tests.conftest import race, unique
 from tests.payments.conftest import SUCCESS, notify_xml, start_payment, store_with_rule
-
-
-def _race(calls):
-    """Every call at once: each thread waits for the others before it sends."""
-    start = threading.Barrier(len(calls))
-
-    def run(call):
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 @pytest.fixture
@@ -54,7 +40,7 @@ def test_a_sign_in_and_a_level_up_payment_of_one_member_never_deadlock(live_serv
     for member, xml in pairs:
         calls.append(lambda m=member: requests.post(f"{live_server}/api/v1/signin", headers=m["headers"], timeout=60))
         calls.append(lambda x=xml: requests.post(f"{live_server}/api/v1/payments/wechat/notify", data=x, timeout=60))
-    answers = _race(calls)
+    answers = race(calls)
     signins, notifies = answers[0::2], answers[1::2]
     assert [res.status_code for res in signins] == [200] * len(pairs), [res.text for res in signins]
     assert all(SUCCESS in res.text for res in notifies), [res.text for res in notifies]
@@ -72,7 +58,7 @@ def test_parallel_notifies_under_a_per_member_limit_of_one_hand_out_one_pack(liv
     # under one yuan: no points or growth, so nothing else serialises the four
     xmls = [notify_xml(wx, start_payment(client, member, 99, store_id=shop["store_id"])["payment"]["out_trade_no"])
             for _ in range(4)]
-    answers = _race([lambda x=xml: requests.post(f"{live_server}/api/v1/payments/wechat/notify", data=x, timeout=60)
+    answers = race([lambda x=xml: requests.post(f"{live_server}/api/v1/payments/wechat/notify", data=x, timeout=60)
                      for xml in xmls])
     assert all(SUCCESS in res.text for res in answers), [res.text for res in answers]
     db.session.rollback()
@@ -91,7 +77,7 @@ def test_parallel_growth_earnings_record_a_level_change_once(app, make_member, t
         with app.app_context(), transaction():
             growth.earn(member_id, 10, reason="race", business_key=f"race-level:{member_id}:{n}")
 
-    _race([lambda n=n: earn(n) for n in range(8)])
+    race([lambda n=n: earn(n) for n in range(8)])
     db.session.rollback()
     changes = db.session.execute(select(LevelChange.from_level_id, LevelChange.to_level_id).where(
         LevelChange.member_id == member_id, LevelChange.to_level_id == top_level["id"])).all()
