@@ -36,7 +36,8 @@ def refund_notify_xml(refund, config):
     inner = {key: refund[key] for key in REFUND_FIELDS}
     inner.update(settlement_refund_fee=refund["refund_fee"],
                  settlement_total_fee=refund["total_fee"],
-                 refund_recv_accout="支付用户的零钱", refund_request_source="API")
+                 refund_recv_accout="支付用户的零钱",
+                 refund_request_source=refund.get("refund_request_source") or "API")
     req_info = encrypt_req_info(to_xml(inner, root="root"), config.pay_key)
     return to_xml({"return_code": "SUCCESS", "appid": config.appid, "mch_id": config.mch_id,
                    "nonce_str": nonce(), "req_info": req_info})

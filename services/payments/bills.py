@@ -87,9 +87,8 @@ def _refund_line(line) -> tuple:
     refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == line.out_refund_no))
     payment = db.session.scalar(select(Payment).where(Payment.out_trade_no == line.out_trade_no))
     if refund is None or refund.payment_id != getattr(payment, "id", None):
-        return ATTENTION, _flag(payment, "unknown_refund", line,
-                                f"WeChat refunded {_yuan(line.refund_fen)} under {line.out_refund_no}, a refund we "
-                                "never asked for")
+        return ATTENTION, _flag(payment, "unknown_refund", line, refunds.unasked_note(line.out_refund_no,
+                                                                                     line.refund_fen))
     if line.refund_fen != refund.amount_fen:
         return ATTENTION, _flag(payment, "refund_amount_differs", line,
                                 f"WeChat's bill refunds {_yuan(line.refund_fen)} under {line.out_refund_no}, "

@@ -158,9 +158,29 @@ def failed_count() -> int:
 def handle_notification(body: bytes) -> tuple[bool, str]:
     """Apply a WeChat refund notification once; (answer SUCCESS?, message); InvalidNotification if forged."""
     data = wechat.parse_refund_notification(body)
+    if not db.session.scalar(select(Refund.id).where(Refund.out_refund_no == data["out_refund_no"])):
+        return _set_aside_unasked(data.get("out_trade_no"), data["out_refund_no"], data["refund_fee"])
     if data.get("refund_status") != "SUCCESS":  # CHANGE (the money could not go back) or REFUNDCLOSE
         return _mark_failed(data["out_refund_no"], data.get("refund_status") or "FAIL")
     return settle_succeeded(data["out_refund_no"], refund_fen=data["refund_fee"])
+
+
+def unasked_note(out_refund_no: str, refund_fen: int) -> str:
+    """What a person is told of a refund WeChat made that we never asked for (in the merchant platform)."""
+    return f"WeChat refunded {refund_fen / 100:.2f} 元 under {out_refund_no}, a refund we never asked for"
+
+
+def _set_aside_unasked(out_trade_no: str | None, out_refund_no: str, refund_fen: int) -> tuple[bool, str]:
+    """A refund of one of our payments made outside this service: nothing is taken back by itself, the
+    payment waits for a person (its attention); a refund of no payment of ours is refused."""
+    with transaction():
+        payment = lock_one(select(Payment).where(Payment.out_trade_no == (out_trade_no or "")))
+        if payment is None:
+            log.warning("refund notification %s for an unknown payment %s", out_refund_no, out_trade_no)
+            return False, "unknown refund"
+        log.error("payment %s: %s", payment.out_trade_no, unasked_note(out_refund_no, refund_fen))
+        payment.attention = unasked_note(out_refund_no, refund_fen)
+    return True, "OK"
 
 
 def settle_succeeded(out_refund_no: str, *, refund_fen: int) -> tuple[bool, str]:

@@ -171,3 +171,21 @@ def test_audit_ledger_reports_a_closed_payment_that_wechat_took(app, client, wx,
     with changed(started["id"], transaction_id="4200000000taken"):
         assert_reported(app, f"payment {started['id']} ({started['out_trade_no']}) is closed but WeChat took it")
     assert audit.check_books()["problems"] == []
+
+
+def test_a_refund_made_in_the_merchant_platform_is_set_aside_at_its_notify(client, wx, make_member, operator):
+    member = make_member()
+    paid = start_payment(client, member, 3000)["payment"]
+    assert post_notify(client, notify_xml(wx, paid["out_trade_no"]))
+    made = wx.post(f"pay/{paid['out_trade_no']}/refund", refund_fee=1000)
+    xml = wx.post(f"refunds/{made['out_refund_no']}/notify", send=False)["xml"]
+    for _ in range(2):  # answered SUCCESS (recorded), so WeChat stops sending it
+        res = client.post("/api/v1/payments/wechat/refund-notify", data=xml, content_type="text/xml")
+        assert "SUCCESS" in res.get_data(as_text=True)
+    payment = _payment(paid["id"])
+    assert payment.attention == f"WeChat refunded 10.00 元 under {made['out_refund_no']}, a refund we never asked for"
+    assert (payment.status, payment.refunded_fen) == ("paid", 0)  # nothing taken back by itself
+    assert client.get("/api/v1/me", headers=member["headers"]).get_json()["points"]["balance"] == 30
+    assert db.session.scalar(select(Refund.id).where(Refund.payment_id == paid["id"])) is None
+    with transaction():  # a person looked
+        db.session.execute(update(Payment).where(Payment.id == paid["id"]).values(attention=None))
