@@ -6,8 +6,8 @@ from flask import Response, g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, client_address, guide_required, idempotent, list_schema, member_required,
-                               page_schema)
+from blueprints.common import (Day, PageArgsSchema, Pattern, client_address, guide_required, idempotent, list_schema,
+                               member_required, page_schema)
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
 from blueprints.schemas import LevelBriefSchema
@@ -77,7 +77,7 @@ class MemberCardSchema(Schema):
 
 class PurchaseSchema(Schema):
     amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_FEN))
-    receipt_no = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Za-z_-]{1,64}$"))
+    receipt_no = fields.String(required=True, validate=Pattern(r"^[0-9A-Za-z_-]{1,64}$"))
 
 
 class PurchaseResultSchema(Schema):
@@ -96,13 +96,13 @@ class GuideMemberSchema(Schema):
 
 
 class GuideMembersArgsSchema(PageArgsSchema):
-    q = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,11}$"),
+    q = fields.String(load_default=None, validate=Pattern(r"^\d{1,11}$"),
                       metadata={"description": "the end of the member's phone number"})
 
 
 class StatsArgsSchema(Schema):
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
+    from_ = Day(data_key="from", load_default=None)
+    to = Day(load_default=None)
 
 
 class DayStatsSchema(Schema):
@@ -216,9 +216,11 @@ class Purchases(MethodView):
 class Redeem(MethodView):
     @guide_required
     @guide_blp.response(200, CouponSchema)
+    @guide_blp.alt_response(403, schema="Error", description="forbidden: the member's code not scanned in the last "
+                            "30 minutes (`member_not_present`), or another store's coupon (`other_store`)")
     @guide_blp.alt_response(409, schema="Error", description="coupon_not_usable: used, expired, not a store coupon")
     def post(self, code):
-        """Write a store coupon off (once)."""
+        """Write a store coupon off (once), for a member whose code the guide scanned in the last 30 minutes."""
         return store_work.redeem_coupon(g.guide, code)
 
 

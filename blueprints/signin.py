@@ -1,9 +1,9 @@
 """Daily sign-in: POST /signin, GET /signin/calendar, POST /signin/makeup, GET /badges."""
 from flask import g, request
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from blueprints.common import dumped, idempotent, query_args, list_schema, member_reading, member_required
+from blueprints.common import Day, Pattern, dumped, idempotent, list_schema, member_reading, member_required, query_args
 from blueprints.edge import Blueprint
 from services.signin import signin, signin_calendar
 
@@ -41,7 +41,7 @@ class SigninResultSchema(Schema):
 
 
 class CalendarArgsSchema(Schema):
-    month = fields.String(load_default=None, validate=validate.Regexp(signin_calendar.MONTH, error="Use YYYY-MM."))
+    month = fields.String(load_default=None, validate=Pattern(signin_calendar.MONTH, error="Use YYYY-MM."))
 
 
 class UpcomingRewardSchema(Schema):
@@ -75,7 +75,7 @@ class CalendarSchema(Schema):
 
 
 class MakeupSchema(Schema):
-    day = fields.Date(required=True)
+    day = Day(required=True)
 
 
 class BadgeSchema(Schema):

@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import dumped, idempotent, list_schema, member_required
+from blueprints.common import Pattern, dumped, idempotent, list_schema, member_required
 from blueprints.edge import Blueprint
 from models.task import TASK_KINDS
 from services.tasks import claims, client_events, progress
@@ -51,7 +51,7 @@ class ClaimSchema(Schema):
 class ClientEventSchema(Schema):
     type = fields.String(required=True, validate=validate.Length(min=1, max=32),
                          metadata={"description": f"one of {', '.join(CLIENT_TYPES)}"})
-    client_event_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$"))
+    client_event_id = fields.String(required=True, validate=Pattern(r"^[A-Za-z0-9_.:-]{1,64}$"))
     duration_s = fields.Integer(load_default=None, allow_none=True, strict=True,
                                 validate=validate.Range(min=0, max=86_400))
 

@@ -20,6 +20,9 @@ class Level(db.Model):
         CheckConstraint("makeup_cards_per_month >= 0", name="makeup_cards"),
         CheckConstraint("mall_discount_pct BETWEEN 1 AND 100", name="mall_discount"),
         CheckConstraint("birthday_points >= 0", name="birthday_points"),
+        # an id names one level for ever, as on PostgreSQL: SQLite would hand a deleted level's id to the next
+        # one, and the level history and the level-up gifts' keys would read it as that new level
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,14 +43,24 @@ class Level(db.Model):
 
 class LevelChange(db.Model):
     """A member's level history: one row per move, with its cause (the growth entry's reason, an
-    evaluation, or a change of the ladder) and the growth in the window that decided it."""
+    evaluation, or a change of the ladder) and the growth in the window that decided it.
+
+    A row is never edited: it keeps both levels as they were when the move was made (id, code and
+    threshold; None: no level), so the history reads the same, and a move down stays a move down, after
+    an operator changes or deletes a level. The ids are no foreign keys for that reason: a deleted level's
+    id stays (level ids are never reused). Rows written before the levels were recorded have no code or
+    threshold (a level deleted before then lost its id too)."""
 
     __tablename__ = "level_change"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
-    from_level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id", ondelete="SET NULL"))
-    to_level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id", ondelete="SET NULL"))
+    from_level_id: Mapped[int | None]
+    from_code: Mapped[str | None] = mapped_column(String(32))
+    from_threshold: Mapped[int | None]
+    to_level_id: Mapped[int | None]
+    to_code: Mapped[str | None] = mapped_column(String(32))
+    to_threshold: Mapped[int | None]
     growth_total: Mapped[int]
     growth_entry_id: Mapped[int | None] = mapped_column(ForeignKey("growth_entry.id"))
     cause: Mapped[str] = mapped_column(String(32), default="growth")

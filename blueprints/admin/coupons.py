@@ -1,11 +1,10 @@
 """Operator API for coupons: templates, packs, and handing a pack to a member."""
-from datetime import UTC, datetime
-
 from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema
+from blueprints.common import (Instant, PageArgsSchema, idempotent, operator_read_required, operator_required,
+                               page_schema)
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
 from services.coupons import coupon_catalog, coupons
@@ -16,7 +15,6 @@ BLUEPRINTS = (blp,)
 NAME = fields.String(required=True, validate=validate.Length(min=1, max=64))
 ID = validate.Range(min=1, max=2**31 - 1)
 FEN = validate.Range(min=0, max=10**9)  # ten million yuan: far above any coupon, far below the column's limit
-INSTANT = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def _count(maximum, **kwargs):
@@ -32,8 +30,8 @@ class CouponTemplateSettingsSchema(Schema):
     per_member_limit = _count(1000, load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
     valid_days = _count(3650, load_default=None)
-    valid_from = fields.AwareDateTime(load_default=None, validate=INSTANT)
-    valid_until = fields.AwareDateTime(load_default=None, validate=INSTANT)
+    valid_from = Instant(load_default=None)
+    valid_until = Instant(load_default=None)
 
     @validates_schema
     def _one_validity(self, data, **_):

@@ -3,7 +3,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import PageArgsSchema, list_schema, operator_read_required, operator_required, page_schema
+from blueprints.common import (PageArgsSchema, Pattern, list_schema, operator_read_required, operator_required,
+                               page_schema)
 from blueprints.edge import Blueprint
 from models.guide import GUIDE_METRICS, GUIDE_STATUSES, TARGET_PERIODS
 from services.guides import guides, targets
@@ -18,9 +19,9 @@ class OperatorGuideSchema(Schema):
     id = fields.Integer(dump_only=True)
     store_id = fields.Integer(required=True, **ID)
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    phone = fields.String(required=True, validate=validate.Regexp(r"^\+?\d{5,19}$"))
+    phone = fields.String(required=True, validate=Pattern(r"^\+?\d{5,19}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
-    wecom_userid = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z_.@-]{1,64}$"))
+    wecom_userid = fields.String(load_default=None, allow_none=True, validate=Pattern(r"^[0-9A-Za-z_.@-]{1,64}$"))
     qr_image_url = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"},
                               validate=validate.Length(max=512),
                               metadata={"description": "the guide's own QR image, shown without WeCom"})
@@ -32,9 +33,9 @@ class OperatorGuideSchema(Schema):
 
 class GuideChangesSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=32))
-    phone = fields.String(validate=validate.Regexp(r"^\+?\d{5,19}$"))
+    phone = fields.String(validate=Pattern(r"^\+?\d{5,19}$"))
     password = fields.String(validate=validate.Length(min=8, max=128))
-    wecom_userid = fields.String(allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z_.@-]{1,64}$"))
+    wecom_userid = fields.String(allow_none=True, validate=Pattern(r"^[0-9A-Za-z_.@-]{1,64}$"))
     qr_image_url = fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=512))
     status = fields.String(validate=validate.OneOf(GUIDE_STATUSES))
 

@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import list_schema, operator_read_required, operator_required
+from blueprints.common import Pattern, list_schema, operator_read_required, operator_required
 from blueprints.edge import Blueprint
 from blueprints.levels import MemberLevelSchema
 from models.level import DOWNGRADES, LEVEL_WINDOWS
@@ -15,7 +15,7 @@ BLUEPRINTS = (blp,)
 
 class LevelSchema(Schema):
     id = fields.Integer(dump_only=True)
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
+    code = fields.String(required=True, validate=Pattern(r"^[a-z0-9_]{1,32}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     threshold = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**9))
     points_multiplier_pct = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=1000))

@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import list_schema, operator_read_required, operator_required
+from blueprints.common import Instant, list_schema, operator_read_required, operator_required
 from blueprints.edge import Blueprint
 from models.lottery import PRIZE_KINDS
 from services.mall import lotteries
@@ -40,8 +40,8 @@ class LotterySchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     cost_points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
     daily_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
-    starts_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    ends_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    starts_at = Instant(load_default=None, allow_none=True)
+    ends_at = Instant(load_default=None, allow_none=True)
     active = fields.Boolean(dump_only=True)
     prizes = fields.List(fields.Nested(PrizeSchema), required=True, validate=validate.Length(min=1, max=50))
 

@@ -3,7 +3,8 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import PageArgsSchema, idempotent, operator_read_required, operator_required, page_schema
+from blueprints.common import (Instant, PageArgsSchema, idempotent, operator_read_required, operator_required,
+                               page_schema)
 from blueprints.edge import Blueprint, load_json_body
 from blueprints.mall import OrderSchema
 from models.mall import GOODS_KINDS, GOODS_STATUSES, ORDER_STATUSES
@@ -41,8 +42,8 @@ class OperatorGoodsSchema(Schema):
     min_level_id = fields.Integer(load_default=None, allow_none=True, **ID)
     level_discount = fields.Boolean(load_default=True, metadata={
         "description": "the member level's mall_discount_pct applies to the cash part"})
-    starts_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    ends_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    starts_at = Instant(load_default=None, allow_none=True)
+    ends_at = Instant(load_default=None, allow_none=True)
     status = fields.String(load_default="on_sale", validate=validate.OneOf(GOODS_STATUSES))
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -3,8 +3,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, idempotent, list_schema, operator_read_required, operator_required,
-                               page_schema)
+from blueprints.common import (Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
+                               operator_required, page_schema)
 from blueprints.edge import Blueprint
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
 from models.payment import PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
@@ -28,8 +28,8 @@ class PaymentRuleSchema(Schema):
     min_amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PAYMENT_FEN))
     coupon_pack_id = fields.Integer(required=True, **ID)
     store_id = fields.Integer(load_default=None, allow_none=True, **ID)
-    starts_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    ends_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    starts_at = Instant(load_default=None, allow_none=True)
+    ends_at = Instant(load_default=None, allow_none=True)
     per_member_limit = fields.Integer(load_default=None, allow_none=True, strict=True,
                                       validate=validate.Range(min=1, max=10_000))
     active = fields.Boolean(load_default=True)

@@ -2,7 +2,7 @@
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import list_schema, operator_read_required, operator_required
+from blueprints.common import Pattern, list_schema, operator_read_required, operator_required
 from blueprints.edge import Blueprint
 from services.signin import signin_rules
 
@@ -22,7 +22,7 @@ class DayRewardSchema(Schema):
 class MilestoneSchema(DayRewardSchema):
     kind = fields.String(required=True, validate=validate.OneOf(["streak", "total"]))
     days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
-    badge_code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
+    badge_code = fields.String(required=True, validate=Pattern(r"^[a-z0-9_]{1,32}$"))
     badge_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 

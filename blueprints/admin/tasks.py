@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import list_schema, operator_read_required, operator_required
+from blueprints.common import Instant, Pattern, list_schema, operator_read_required, operator_required
 from blueprints.edge import Blueprint
 from models.task import TASK_KINDS
 from services.tasks import definitions
@@ -29,7 +29,7 @@ class ConditionSchema(Schema):
 
 class TaskSchema(Schema):
     id = fields.Integer(dump_only=True)
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,32}$"))
+    code = fields.String(required=True, validate=Pattern(r"^[a-z0-9_]{1,32}$"))
     title = fields.String(required=True, validate=validate.Length(min=1, max=64))
     description = fields.String(load_default="", validate=validate.Length(max=255))
     icon = fields.String(load_default="", validate=validate.Length(max=255))
@@ -43,8 +43,8 @@ class TaskSchema(Schema):
     tiers = fields.List(fields.Nested(TierSchema), load_default=None, allow_none=True,
                         validate=validate.Length(min=1, max=20),
                         metadata={"description": "an achievement's tiers, each paying its own reward"})
-    starts_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    ends_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    starts_at = Instant(load_default=None, allow_none=True)
+    ends_at = Instant(load_default=None, allow_none=True)
     sort_order = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=-10_000, max=10_000))
     page = fields.String(load_default="", validate=validate.Length(max=255))
     enabled = fields.Boolean(load_default=True)

@@ -119,6 +119,18 @@ def get_pack(pack_id: int) -> CouponPack:
     return db.session.get(CouponPack, pack_id) or missing("coupon pack")
 
 
+def require_packs(**ids_by_field) -> None:
+    """InvalidRequest (422) naming each field whose coupon pack does not exist; a field gives one id, a
+    collection of ids, or None (no pack)."""
+    unknown = {}
+    for field, ids in ids_by_field.items():
+        for pack_id in ids if isinstance(ids, (set, list, tuple)) else (ids,):
+            if pack_id is not None and db.session.get(CouponPack, pack_id) is None:
+                unknown.setdefault(field, []).append(f"No coupon pack {pack_id}.")
+    if unknown:
+        raise InvalidRequest("No such coupon pack.", status=422, details=unknown)
+
+
 def list_packs(*, limit: int, cursor: str | None) -> dict:
     """Coupon packs, newest first."""
     return page(db.session, select(CouponPack), id_column=CouponPack.id, limit=limit, cursor=cursor)

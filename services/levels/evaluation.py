@@ -102,16 +102,22 @@ def _evaluate_member(evaluation_id: int, member_id: int) -> LevelEvaluation:
 
 def kept_level(member_id: int, level_now: int | None, due_at: datetime, growth: int,
                ladder: dict[int, int]) -> int | None:
-    """The level a member keeps at the evaluation due at `due_at`: the level they held then, lowered by
-    replay.one_down, then moved up by what they earned since (replayed as it was paid)."""
-    history = db.session.execute(select(LevelChange.from_level_id, LevelChange.to_level_id, LevelChange.created_at)
+    """The level a member keeps at the evaluation due at `due_at`: the level they held then (at its threshold
+    then, if deleted since), lowered by replay.one_down, then moved up by what they earned since (replayed
+    as it was paid)."""
+    history = db.session.execute(select(LevelChange.from_level_id, LevelChange.from_threshold, LevelChange.to_level_id,
+                                        LevelChange.to_threshold, LevelChange.created_at)
                                  .where(LevelChange.member_id == member_id).order_by(LevelChange.id)).all()
     before = [change for change in history if change.created_at < due_at]
     after = [change for change in history if change.created_at >= due_at]
-    held = before[-1].to_level_id if before else after[0].from_level_id if after else level_now
+    held, threshold = ((before[-1].to_level_id, before[-1].to_threshold) if before else
+                       (after[0].from_level_id, after[0].from_threshold) if after else (level_now, None))
+    if held is not None and held not in ladder and threshold is None:
+        return level_now  # deleted since, its threshold then not recorded: where its deletion put the member
     entries = db.session.execute(select(GrowthEntry.created_at, GrowthEntry.delta)
                                  .where(GrowthEntry.member_id == member_id).order_by(GrowthEntry.id)).all()
-    return replay.replay(replay.one_down(held, growth, ladder), replay.Growth([tuple(row) for row in entries]),
+    return replay.replay(replay.one_down(held, growth, ladder, held_threshold=threshold),
+                         replay.Growth([tuple(row) for row in entries]),
                          after=due_at - timedelta(microseconds=1), rows=policy.all_policies(), ladder=ladder)
 
 

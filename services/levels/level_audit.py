@@ -21,6 +21,7 @@ def _level_problems() -> list[str]:
     entry = replay.reached(0, ladder)
     since = db.session.scalar(select(func.max(Level.ladder_changed_at)))
     rows = policy.all_policies()
+    window_then = policy.in_effect(since, rows=rows).growth_window if since is not None else None
     evaluations = db.session.execute(select(LevelEvaluation.due_at, LevelEvaluation.growth_window,
                                             LevelEvaluation.downgrade, LevelEvaluation.last_member_id,
                                             LevelEvaluation.finished_at)).all()
@@ -33,12 +34,12 @@ def _level_problems() -> list[str]:
             changes = history.get(member_id, [])
             if changes and changes[-1].to_level_id != level_id:
                 problems.append(f"member {member_id}: holds level {codes.get(level_id)} but their level history "
-                                f"ends at {codes.get(changes[-1].to_level_id)}")
+                                f"ends at {changes[-1].to_code or codes.get(changes[-1].to_level_id)}")
             held = [(due_at, window, downgrade) for due_at, window, downgrade, done_up_to, finished in evaluations
                     if finished is not None or member_id <= done_up_to]
-            start = _held_at(changes, since, entry)
-            expected = replay.replay(start, replay.Growth(entries.get(member_id, [])), after=since, rows=rows,
-                                     ladder=ladder, evaluations=sorted(held))
+            growth = replay.Growth(entries.get(member_id, []))
+            start = _held_at(changes, since, entry, growth, window_then, ladder)
+            expected = replay.replay(start, growth, after=since, rows=rows, ladder=ladder, evaluations=sorted(held))
             if expected != level_id:
                 problems.append(f"member {member_id}: holds level {codes.get(level_id)} but the level policy applied "
                                 f"to their growth entries gives {codes.get(expected)}")
@@ -46,13 +47,16 @@ def _level_problems() -> list[str]:
     return problems
 
 
-def _held_at(changes, since, entry):
-    """The level held at `since` (the last change of the ladder; None: when the member joined)."""
-    if since is not None:
-        before = [change for change in changes if change.created_at <= since]
-        if before:
-            return before[-1].to_level_id
-    return changes[0].from_level_id if changes else entry
+def _held_at(changes, since, entry, growth, window, ladder):
+    """The level held at `since` (the last change of the ladder; None: when the member joined), with that
+    change's own move up to what the window's growth then reached (levels.ladder_changed writes its moves
+    after the instant it stamps)."""
+    first = changes[0].from_level_id if changes else entry
+    if since is None:
+        return first
+    before = [change for change in changes if change.created_at <= since]
+    held = before[-1].to_level_id if before else first
+    return replay.higher(held, replay.reached(growth.until(window, since), ladder), ladder)
 
 
 def _entries(member_ids) -> dict[int, list]:
@@ -67,7 +71,8 @@ def _entries(member_ids) -> dict[int, list]:
 def _history(member_ids) -> dict[int, list]:
     history = defaultdict(list)
     for change in db.session.execute(
-            select(LevelChange.member_id, LevelChange.from_level_id, LevelChange.to_level_id, LevelChange.created_at)
+            select(LevelChange.member_id, LevelChange.from_level_id, LevelChange.to_level_id, LevelChange.to_code,
+                   LevelChange.created_at)
             .where(LevelChange.member_id.in_(member_ids)).order_by(LevelChange.id)):
         history[change.member_id].append(change)
     return history
@@ -94,11 +99,20 @@ def _gift_problems() -> list[str]:
             problems.append(f"level gift {key}: {gift.points} points not paid as recorded")
     for key in sorted((issues.keys() | paid_points.keys()) - recorded.keys()):
         problems.append(f"level gift {key}: paid without a level gift row")
-    upward = db.session.execute(select(LevelChange.member_id, LevelChange.from_level_id, LevelChange.to_level_id)
-                                .where(LevelChange.to_level_id.is_not(None))).all()
     ladder = levels.thresholds()
-    for member_id, from_id, to_id in upward:
-        if levels.rises(from_id, to_id, ladder) and ladder[to_id] > 0 and \
-                gifts.levelup_key(member_id, to_id) not in recorded:
-            problems.append(f"member {member_id}: reached level {to_id} with no level-up gift recorded")
+    moves = select(LevelChange.member_id, LevelChange.from_level_id, LevelChange.from_threshold,
+                   LevelChange.to_level_id, LevelChange.to_code, LevelChange.to_threshold)
+    for change in db.session.execute(moves.where(LevelChange.to_level_id.is_not(None))):
+        if _rose(change, ladder) and gifts.levelup_key(change.member_id, change.to_level_id) not in recorded:
+            named = f" ({change.to_code})" if change.to_code else ""
+            problems.append(f"member {change.member_id}: reached level {change.to_level_id}{named} "
+                            "with no level-up gift recorded")
     return problems
+
+
+def _rose(change, ladder: dict[int, int]) -> bool:
+    """Whether a move went up to a level above the entry level, by the levels' thresholds when it was made
+    (the ladder may have changed since: a level deleted, a threshold raised over the level moved from)."""
+    before = replay.threshold_then(change.from_level_id, change.from_threshold, ladder)
+    after = replay.threshold_then(change.to_level_id, change.to_threshold, ladder)
+    return before is not None and after is not None and after > max(before, 0)

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from models import Level, LevelChange, Member, db
+from services.coupons import coupon_catalog
 from services.levels import gifts, policy, replay
 from services.members import member_cards
 from services.members.member_lock import lock_member
@@ -19,6 +20,7 @@ from services.platform.db import duplicates_conflict, execute_prebuilt, expire_l
 from services.platform.errors import NotFound
 
 SNAPSHOT = "levels"
+PACK_FIELDS = ("levelup_pack_id", "birthday_pack_id")
 BENEFIT_FIELDS = ("points_multiplier_pct", "makeup_cards_per_month", "mall_discount_pct", "exclusive_goods",
                   "levelup_pack_id", "birthday_points", "birthday_pack_id")
 LEVEL_FIELDS = ("code", "name", "threshold", *BENEFIT_FIELDS)
@@ -84,10 +86,14 @@ def follow_growth(member_id: int, total: int, entry_id: int | None = None, *,
 
 def move(member, to_id: int | None, *, cause: str, growth: int, entry_id: int | None = None,
          evaluation_id: int | None = None) -> LevelChange:
-    """Record and make a move of the locked `member`; a move up pays the gifts of the levels it reaches."""
+    """Record and make a move of the locked `member`; a move up pays the gifts of the levels it reaches.
+    The row records both levels as they are now, so the history (and the audit) read the same after a
+    level is changed or deleted."""
     from_id = member.level_id
+    held, reached = (db.session.get(Level, level_id) if level_id is not None else None for level_id in (from_id, to_id))
     change = LevelChange(member_id=member.id, from_level_id=from_id, to_level_id=to_id, growth_total=growth,
-                         growth_entry_id=entry_id, cause=cause[:32], evaluation_id=evaluation_id, created_at=clock.now())
+                         growth_entry_id=entry_id, cause=cause[:32], evaluation_id=evaluation_id, created_at=clock.now(),
+                         **_as_recorded("from", held), **_as_recorded("to", reached))
     execute_prebuilt(_SET_LEVEL, member=member.id, level=to_id)
     expire_loaded(Member, member.id)
     member.level_id = to_id
@@ -96,6 +102,10 @@ def move(member, to_id: int | None, *, cause: str, growth: int, entry_id: int | 
     if rises(from_id, to_id):
         gifts.level_up(member.id, from_id, to_id)
     return change
+
+
+def _as_recorded(side: str, level: Level | None) -> dict:
+    return {f"{side}_code": level.code if level else None, f"{side}_threshold": level.threshold if level else None}
 
 
 def thresholds() -> dict[int, int]:
@@ -153,6 +163,7 @@ def get_level(level_id: int) -> Level:
 def create_level(operator_id: int, fields: dict) -> Level:
     """Add a level (audited); members whose growth reaches it move up."""
     with duplicates_conflict("Another level has that code or threshold.", "level_conflict"), transaction():
+        _check_packs(fields)
         level = Level(**{k: v for k, v in fields.items() if k in LEVEL_FIELDS}, created_at=clock.now())
         db.session.add(level)
         db.session.flush()
@@ -167,6 +178,7 @@ def update_level(operator_id: int, level_id: int, fields: dict) -> Level:
     reaches a level move up, and nobody moves down (only an evaluation lowers a level)."""
     with duplicates_conflict("Another level has that code or threshold.", "level_conflict"), transaction():
         level = get_level(level_id)
+        _check_packs(fields)
         for key in LEVEL_FIELDS:
             if key in fields:
                 setattr(level, key, fields[key])
@@ -175,6 +187,10 @@ def update_level(operator_id: int, level_id: int, fields: dict) -> Level:
                            details=_jsonable(fields))
         ladder_changed()
     return level
+
+
+def _check_packs(fields: dict) -> None:
+    coupon_catalog.require_packs(**{key: fields.get(key) for key in PACK_FIELDS})
 
 
 def delete_level(operator_id: int, level_id: int) -> None:

@@ -66,10 +66,12 @@ def _keep(current: Level | None, ladder: list[Level], growth: int) -> dict | Non
 def _history(member_id: int, by_id: dict) -> list[dict]:
     changes = db.session.scalars(select(LevelChange).where(LevelChange.member_id == member_id)
                                  .order_by(LevelChange.id.desc()).limit(HISTORY))
-    return [{"from": _code(by_id, change.from_level_id), "to": _code(by_id, change.to_level_id),
+    return [{"from": _code(by_id, change.from_level_id, change.from_code),
+             "to": _code(by_id, change.to_level_id, change.to_code),
              "cause": change.cause, "growth": change.growth_total, "at": change.created_at} for change in changes]
 
 
-def _code(by_id: dict, level_id: int | None) -> str | None:
+def _code(by_id: dict, level_id: int | None, recorded: str | None) -> str | None:
+    """The level's code as the move recorded it (a level deleted or renamed since reads the same), else now."""
     level = by_id.get(level_id)
-    return level.code if level else None
+    return recorded or (level.code if level else None)

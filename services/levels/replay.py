@@ -3,7 +3,7 @@
 The evaluation uses it for the growth a member earned after an evaluation's due time; audit-ledger
 replays every member's entries and evaluations with it and compares the result with the level held.
 """
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 from itertools import accumulate
 
@@ -24,6 +24,13 @@ class Growth:
         first = 0 if start is None else bisect_left(self.times, start, hi=index + 1)
         return max(self.prefix[index + 1] - self.prefix[first], 0)
 
+    def until(self, growth_window: str, at: datetime) -> int:
+        """The window's growth at the instant `at`, every entry written by then included."""
+        last = bisect_right(self.times, at)
+        start = policy.window_start(growth_window, at)
+        first = 0 if start is None else bisect_left(self.times, start, hi=last)
+        return max(self.prefix[last] - self.prefix[first], 0)
+
     def before(self, growth_window: str, end: datetime) -> int:
         """The growth of the window that ends at `end` (an evaluation's due time)."""
         last = bisect_left(self.times, end)
@@ -41,9 +48,23 @@ def higher(a: int | None, b: int | None, ladder: dict[int, int]) -> int | None:
     return b if ladder.get(b, -1) > ladder.get(a, -1) else a
 
 
-def one_down(level_id: int | None, growth: int, ladder: dict[int, int]) -> int | None:
+def threshold_then(level_id: int | None, recorded: int | None, ladder: dict[int, int]) -> int | None:
+    """A level's threshold as a history row has it: the one recorded with the move, else (a row written
+    before moves recorded their levels) the level's threshold now; -1 for no level, None if not known."""
+    if level_id is None:
+        return -1
+    return recorded if recorded is not None else ladder.get(level_id)
+
+
+def one_down(level_id: int | None, growth: int, ladder: dict[int, int], *,
+             held_threshold: int | None = None) -> int | None:
     """What `one_level` leaves a member holding `level_id` whose window growth is `growth`: the same level
-    when the growth reaches it, else the higher of one level down and the level the growth reaches."""
+    when the growth reaches it, else the higher of one level down and the level the growth reaches.
+    A level deleted since it was held counts at `held_threshold` (its threshold then); kept, it is the level
+    now at or below that threshold, where its deletion moved its members."""
+    if level_id is not None and level_id not in ladder and held_threshold is not None:
+        kept = one_down(level_id, growth, {**ladder, level_id: held_threshold})
+        return reached(held_threshold, ladder) if kept == level_id else kept
     if level_id is None or ladder.get(level_id, -1) <= growth:
         return level_id
     below = max((lid for lid, threshold in ladder.items() if threshold < ladder[level_id]), key=ladder.get,

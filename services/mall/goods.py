@@ -81,8 +81,10 @@ def _check(goods: Goods) -> None:
     if goods.starts_at and goods.ends_at and goods.ends_at <= goods.starts_at:
         raise InvalidRequest("The sale must end after it starts.", status=422,
                              details={"ends_at": ["Must be after starts_at."]})
-    if goods.min_level_id is not None and db.session.get(Level, goods.min_level_id) is None:
-        raise InvalidRequest("No such level.", status=422, details={"min_level_id": ["No such level."]})
+    # Not flushed first: changed goods naming an unknown level would fail on the foreign key (a 500).
+    with db.session.no_autoflush:
+        if goods.min_level_id is not None and db.session.get(Level, goods.min_level_id) is None:
+            raise InvalidRequest("No such level.", status=422, details={"min_level_id": ["No such level."]})
 
 
 def _restock(goods: Goods, delta: int) -> None:

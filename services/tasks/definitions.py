@@ -147,12 +147,8 @@ def _checked(fields: dict) -> dict:
                             "growth": fields.get("reward_growth", 0), "coupon_pack_id": fields.get("reward_pack_id")}]
     if fields["kind"] != "achievement":
         fields["tiers"] = None
-    for pack_id in {fields.get("reward_pack_id"), *(tier.get("coupon_pack_id") for tier in fields.get("tiers") or [])}:
-        if pack_id is not None:
-            try:
-                coupon_catalog.get_pack(pack_id)
-            except NotFound:
-                raise _invalid("reward_pack_id", f"No coupon pack {pack_id}.") from None
+    coupon_catalog.require_packs(reward_pack_id={
+        fields.get("reward_pack_id"), *(tier.get("coupon_pack_id") for tier in fields.get("tiers") or [])})
     return fields
 
 

@@ -1,17 +1,11 @@
 """Races of real HTTP requests against one account: never overdrawn, audit clean."""
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from models import GrowthAccount, db
 from services.ledger import audit, growth, points
 from services.platform.db import transaction
-from tests.conftest import unique
-
-
-def _race(calls):
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(lambda call: call(), calls))
+from tests.conftest import race, unique
 
 
 def test_twenty_parallel_debits_never_overdraw(live_server, make_member, operator):
@@ -22,7 +16,7 @@ def test_twenty_parallel_debits_never_overdraw(live_server, make_member, operato
         return requests.post(url, headers={**admin, "Idempotency-Key": unique("debit")},
                              json={"delta": -10, "reason": "race"}, timeout=60)
 
-    answers = _race([debit] * 20)
+    answers = race([debit] * 20)
     statuses = sorted(res.status_code for res in answers)
     assert statuses == [200] * 10 + [409] * 10, [res.text for res in answers]
     assert all(res.json()["error"]["code"] == "insufficient_points" for res in answers if res.status_code == 409)
@@ -39,7 +33,7 @@ def test_parallel_retries_of_one_idempotency_key_apply_once(live_server, make_me
     def credit():
         return requests.post(url, headers=headers, json={"delta": 25, "reason": "retry storm"}, timeout=60)
 
-    answers = _race([credit] * 10)
+    answers = race([credit] * 10)
     ok = [res.json() for res in answers if res.status_code == 200]
     assert ok and all(body == {"balance": 25} for body in ok)
     assert all(res.json()["error"]["code"] == "request_in_progress" for res in answers if res.status_code != 200)
@@ -55,7 +49,7 @@ def test_parallel_earns_under_one_business_key_credit_once(app, make_member):
             return (points.earn(member_id, 40, reason="race", business_key=f"race-earn:{member_id}"),
                     growth.earn(member_id, 4, reason="race", business_key=f"race-earn:{member_id}"))
 
-    answers = _race([earn] * 10)
+    answers = race([earn] * 10)
     assert len(set(answers)) == 1  # every caller gets the one entry of each ledger
     assert points.summary(member_id)["balance"] == 40
     assert db.session.get(GrowthAccount, member_id).total == 4

@@ -10,11 +10,10 @@ from models.coupon import CouponIssue
 from services.ledger import growth, points
 from services.messages import messages
 from services.platform.db import transaction
-from tests.conftest import at, unique
+from tests.conftest import at, race, unique
 from tests.ledger.test_audit_can_fail import assert_reported, corrupted
 from tests.levels.test_level_policy import evaluate, level_of, set_policy
 from tests.payments.conftest import notify_xml, post_notify, start_payment
-from tests.payments.test_money_races import _race
 
 pytestmark = pytest.mark.usefixtures("long_tokens")  # these tests travel years ahead
 
@@ -132,7 +131,7 @@ def test_parallel_growth_earnings_crossing_a_threshold_issue_one_pack(app, ladde
         with app.app_context(), transaction():
             growth.earn(member_id, 10, reason="race", business_key=f"race:{member_id}:{n}")
 
-    _race([lambda n=n: earn(n) for n in range(8)])
+    race([lambda n=n: earn(n) for n in range(8)])
     assert coupons_from(member, ladder["packs"]["silver"]) == 1
     assert len(gifts_of(member)) == 1
 

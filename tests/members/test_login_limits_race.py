@@ -9,7 +9,6 @@ import requests
 from services.members import operators
 from services.platform import ratelimit
 from tests.conftest import race, unique
-from tests.guides.conftest import store  # noqa: F401 (the fixture that makes guides)
 
 GUESSES = 40
 

@@ -3,8 +3,9 @@
 Every operation in the document is fuzzed in-process (WSGI, no server) with a bounded number of requests:
 the cases of schemathesis's coverage phase (the boundaries and wrong values the schema implies: a fixed
 set per operation) plus MAX_EXAMPLES drawn by Hypothesis from a fixed seed, so every run sends the same
-requests. Member endpoints get a member's token, /api/v1/admin endpoints an admin operator's, and the
-endpoints the document leaves open (the two logins, WeChat's XML webhooks) none. Nothing is skipped.
+requests. Member endpoints get a member's token, /api/v1/admin endpoints an admin operator's, /api/v1/guide
+endpoints a store guide's, and the endpoints the document leaves open (the logins, WeChat's XML webhooks)
+none. Nothing is skipped.
 
 The checks are schemathesis's own, chosen in the config below: not_a_server_error, status_code_conformance,
 content_type_conformance, response_headers_conformance and response_schema_conformance. A 503 is the
@@ -45,10 +46,11 @@ SEED = 20261118  # each operation draws from this seed plus its own name
 MAX_EXAMPLES = 20  # Hypothesis examples per operation, on top of the coverage phase's fixed cases
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance")
-# A 2xx from one of these can sign out the member or operator the test is using, or freeze the member
-# (any 401 "revoked" also counts, see Credentials.answered).
+# A 2xx from one of these can sign out the member, operator or guide the test is using, or freeze the
+# member (any 401 "revoked" also counts, see Credentials.answered).
 SIGNS_OUT = ("/logout", "/revoke-tokens")
 FREEZES = ("PATCH", "/api/v1/admin/members/{member_id}")
+ADMIN_API, GUIDE_API = "/api/v1/admin/", "/api/v1/guide/"
 
 
 def _config() -> schemathesis.Config:
@@ -128,12 +130,13 @@ def fuzz_schema(fuzz_app):
 
 class Credentials:
     """The headers each case is sent with: a member's token on the member API, an admin operator's on
-    /api/v1/admin, nothing where the document requires no auth, and a fresh Idempotency-Key.
+    /api/v1/admin, a guide's on /api/v1/guide, nothing where the document requires no auth, and a fresh
+    Idempotency-Key.
 
-    The fuzzer signs people out, revokes tokens and freezes members, and it can hit the test's own member
-    and operator, because their ids are small numbers. So when a side's token may have stopped working,
-    that side's next case gets a new member or a new operator, logged in the same way conftest's `login`
-    and `operator` fixtures do it.
+    The fuzzer signs people out, revokes tokens, freezes members and disables guides, and it can hit the
+    test's own member, operator and guide, because their ids are small numbers. So when a side's token may
+    have stopped working, that side's next case gets a new member, operator or guide, logged in the same
+    way conftest's `login` and `operator` fixtures and the guide tests' `store` fixture do it.
     """
 
     def __init__(self, app, wx):
@@ -148,20 +151,33 @@ class Credentials:
         if side == "member":
             code = self.wx.post("login-code", user=unique("fuzz-user"))["code"]
             res = self.client.post("/api/v1/auth/login", json={"code": code})
-        else:
+        elif side == "operator":
             username, password = unique("fuzz-op"), "correct horse battery"
             with self.app.app_context():
                 operators.create_operator(username=username, password=password, role="admin")
             res = self.client.post("/api/v1/admin/auth/login", json={"username": username, "password": password})
+        else:
+            res = self.client.post("/api/v1/guide/auth/login", json=self._new_guide())
         assert res.status_code == 200, res.get_json()
         return bearer(res.get_json()["token"])
+
+    def _new_guide(self) -> dict:
+        """A guide of a new store, made by a new operator; the guide's login."""
+        admin, phone = self._login("operator"), f"139{int(unique('fuzz-guide').rsplit('-', 1)[1]):08d}"
+        store = self.client.post("/api/v1/admin/stores", headers=admin, json={"name": unique("fuzz-store")})
+        assert store.status_code == 201, store.get_json()
+        login = {"phone": phone, "password": "guide-password"}
+        guide = self.client.post("/api/v1/admin/guides", headers=admin, json={
+            "store_id": store.get_json()["id"], "name": "fuzz", **login})
+        assert guide.status_code == 201, guide.get_json()
+        return login
 
     @staticmethod
     def side(case) -> str | None:
         operation = case.operation
         if not operation.definition.raw.get("security", operation.schema.raw_schema.get("security")):
             return None  # the logins and WeChat's webhooks
-        return "operator" if operation.path.startswith("/api/v1/admin/") else "member"
+        return _side_of(operation.path)
 
     def headers_for(self, case) -> dict:
         headers = {}
@@ -182,10 +198,17 @@ class Credentials:
         method, path = case.operation.method.upper(), case.operation.path
         if response.status_code < 300 and (path.endswith(SIGNS_OUT) or (method, path) == FREEZES):
             # Paths under /admin/members/ act on members; the other admin paths act on operators.
-            admin = path.startswith("/api/v1/admin/")
-            self.tokens.pop("member" if not admin or "/members/" in path else "operator", None)
+            side = _side_of(path)
+            self.tokens.pop("member" if side == "operator" and "/members/" in path else side, None)
         elif response.status_code == 401 and self.side(case) and _error_reason(response) == "revoked":
             self.tokens.pop(self.side(case), None)
+
+
+def _side_of(path: str) -> str:
+    """Whose token an endpoint that requires one is sent: an operator's, a guide's or a member's."""
+    if path.startswith(ADMIN_API):
+        return "operator"
+    return "guide" if path.startswith(GUIDE_API) else "member"
 
 
 def _error_reason(response):
