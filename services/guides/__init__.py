@@ -9,4 +9,4 @@ guides.guide_card. A receipt's points and growth go through the ledgers under `r
 from services.platform.areas import Area, Periodic
 
 AREA = Area("guides",
-            periodic=(Periodic("guides.contact_ways", "services.guides.contact_ways.make_missing", 300),))
+            periodic=(Periodic("guides.contact_ways", "services.guides.contact_ways.keep_in_step", 300),))

@@ -23,12 +23,17 @@ def bind(member_id: int, guide: Guide, how: str) -> GuideBinding:
                              .execution_options(populate_existing=True))
 
 
+def bindable(guide: Guide | None) -> bool:
+    """Whether members may be bound to the guide: an active guide of an active store."""
+    return guide is not None and guide.status == "active" and db.session.get(Store, guide.store_id).active
+
+
 def bind_by_guide_code(member_id: int, guide_id: int) -> None:
-    """The member scanned a guide's mini-program code: that guide, if active and the member has none."""
+    """The member scanned a guide's mini-program code: that guide, if bindable and the member has none."""
     guide = db.session.get(Guide, guide_id)
     if guide is None:
         raise NotFound("No such guide.")
-    if guide.status == "active":
+    if bindable(guide):
         with transaction():
             bind(member_id, guide, "guide_code")
 

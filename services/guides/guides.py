@@ -3,8 +3,9 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Guide, GuideBinding, GuideBindingChange, Store, db
-from services.platform import audit_trail, clock, jobs, ratelimit, tokens
-from services.platform.db import after_commit, duplicates_conflict, lock_row, transaction
+from services.guides import contact_ways
+from services.platform import audit_trail, clock, ratelimit, tokens
+from services.platform.db import duplicates_conflict, lock_row, transaction
 from services.platform.errors import InvalidRequest, NotFound, Unauthorized
 from services.platform.pagination import page
 
@@ -42,6 +43,8 @@ def update_guide(operator, guide_id: int, fields: dict) -> Guide:
             guide.wecom_config_id = guide.wecom_qr_url = guide.wecom_error = None
             guide.wecom_attempts, guide.wecom_retry_at = 0, None
             _contact_way_due(guide)
+        if "status" in fields:
+            _contact_way_follows_status(guide)
         audit_trail.record(operator.id, "guide.update", target_type="guide", target_id=guide.id, reason=None,
                            details={name: value for name, value in fields.items() if name != "password"})
     return guide
@@ -49,12 +52,17 @@ def update_guide(operator, guide_id: int, fields: dict) -> Guide:
 
 def _contact_way_due(guide: Guide) -> None:
     if guide.wecom_userid:
-        after_commit("guide-contact-ways", guide.id, _queue_contact_ways)
+        contact_ways.queue_after_commit(contact_ways.MAKE, guide.id)
 
 
-def _queue_contact_ways(guide_ids) -> None:
-    for guide_id in guide_ids:
-        jobs.enqueue("services.guides.contact_ways.make_for", guide_id)
+def _contact_way_follows_status(guide: Guide) -> None:
+    """A disabled guide's 联系我 code is removed at WeCom (it would bring them customers); an enabled
+    guide without one gets a new one. Both by a job after the commit, retried while WeCom is away."""
+    guide.wecom_attempts, guide.wecom_retry_at, guide.wecom_error = 0, None, None
+    if guide.status != "active":
+        contact_ways.queue_after_commit(contact_ways.REMOVE, guide.id)
+    elif guide.wecom_config_id is None:
+        _contact_way_due(guide)
 
 
 def transfer_members(operator, guide_id: int, *, to_guide_id: int, reason: str) -> int:
@@ -142,4 +150,7 @@ def guide_card(member_id: int) -> dict | None:
 
 
 def qr_url(guide: Guide) -> str | None:
+    """The QR that adds the guide; none for a disabled guide (their WeCom code is being removed)."""
+    if guide.status != "active":
+        return None
     return guide.wecom_qr_url or guide.qr_image_url

@@ -28,7 +28,7 @@ STEP_SECONDS = 60
 ID_DIGITS, CHECK_DIGITS = 10, 8
 SKEW_STEPS = 1
 USED_TTL_SECONDS = (SKEW_STEPS + 2) * STEP_SECONDS
-CODE = re.compile(r"\d{%d}" % (ID_DIGITS + CHECK_DIGITS))
+CODE = re.compile(f"[0-9]{{{ID_DIGITS + CHECK_DIGITS}}}")  # ASCII: `\d` takes "١٢٣", and int() reads it
 
 
 class CodeExpired(Conflict):

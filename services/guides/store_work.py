@@ -1,12 +1,13 @@
 """What a guide does in the store: scan a member's code, record an in-store receipt, write a coupon
 off, and look at their members and results."""
+import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from models import Guide, GuideBinding, GuideBindingChange, GuideScan, Member, StorePurchase, db
+from models import Guide, GuideBinding, GuideBindingChange, GuideScan, Member, Payment, PaymentRule, StorePurchase, db
 from models.coupon import Coupon, CouponTemplate
 from models.guide import GUIDE_METRICS
 from services.coupons import coupons
@@ -16,12 +17,13 @@ from services.levels import levels
 from services.members.member_lock import lock_member
 from services.platform import clock, ratelimit
 from services.platform.db import insert_once, transaction
-from services.platform.errors import Conflict, InvalidRequest, NotFound
+from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from services.platform.pagination import page
 
 SCANS_PER_GUIDE, SCAN_WINDOW = 30, 60  # codes a guide may scan a minute: guessing finds nobody
-SCAN_VALID_MINUTES = 30  # a guide may record receipts for a member they scanned this recently
+SCAN_VALID_MINUTES = 30  # a member scanned this recently is at the counter: receipts, write-offs
 MAX_STATS_DAYS = 92
+PAYMENT_REF = re.compile(r"payment:([0-9]{1,10})")  # a 支付有礼 coupon's source_ref (services/payments)
 
 
 def scan(guide: Guide, code: str) -> dict:
@@ -32,34 +34,54 @@ def scan(guide: Guide, code: str) -> dict:
         member_id = member_codes.use(code)
         db.session.add(GuideScan(guide_id=guide.id, member_id=member_id, scanned_at=clock.now()))
         guide_id = bindings.bind(member_id, guide, "member_code").guide_id  # read before the commit expires it
-    return member_card(member_id, guide_id)
+    return member_card(member_id, guide_id, guide.store_id)
 
 
-def member_card(member_id: int, guide_id: int | None) -> dict:
+def member_card(member_id: int, guide_id: int | None, store_id: int) -> dict:
     member = db.session.get(Member, member_id)
     level = levels.ladder().get(member.level_id)
     return {"member": {"id": member.id, "nickname": member.nickname, "avatar_url": member.avatar_url,
                        "level": {"code": level.code, "name": level.name} if level else None,
                        "points": points.summary(member_id, expiring_limit=0)["available"]},
-            "coupons": _store_coupons(member_id),
+            "coupons": _store_coupons(member_id, store_id),
             "guide_id": guide_id}
 
 
-def _store_coupons(member_id: int) -> list[Coupon]:
+def _store_coupons(member_id: int, store_id: int) -> list[Coupon]:
     now = clock.now()
-    return list(db.session.scalars(select(Coupon).join(CouponTemplate, CouponTemplate.id == Coupon.template_id).where(
+    found = list(db.session.scalars(select(Coupon).join(CouponTemplate, CouponTemplate.id == Coupon.template_id).where(
         Coupon.member_id == member_id, Coupon.status == "unused", Coupon.held_by.is_(None), Coupon.valid_from <= now,
         Coupon.valid_until > now, CouponTemplate.channel.in_(("all", "store"))).order_by(Coupon.valid_until).limit(50)))
+    only_at = _coupon_stores(found)
+    return [coupon for coupon in found if only_at.get(coupon.id, store_id) == store_id]
+
+
+def _coupon_stores(found: list[Coupon]) -> dict[int, int]:
+    """The store each coupon is written off at only (coupon id → store id): a coupon of a store's own
+    支付有礼 rule (a rule with a store) belongs to that store; the others to every store."""
+    payment_of = {coupon.id: int(match[1]) for coupon in found if coupon.source == "payment"
+                  and (match := PAYMENT_REF.fullmatch(coupon.source_ref or ""))}
+    if not payment_of:
+        return {}
+    rule_store = dict(db.session.execute(select(Payment.id, PaymentRule.store_id).join(
+        PaymentRule, PaymentRule.id == Payment.rule_id).where(Payment.id.in_(set(payment_of.values())),
+                                                              PaymentRule.store_id.is_not(None))).all())
+    return {coupon_id: rule_store[payment_id] for coupon_id, payment_id in payment_of.items()
+            if payment_id in rule_store}
+
+
+def _scanned_recently(guide: Guide, member_id: int) -> bool:
+    """The guide scanned the member's rotating code a moment ago: the member is at the counter."""
+    return db.session.scalar(select(GuideScan.id).where(
+        GuideScan.guide_id == guide.id, GuideScan.member_id == member_id,
+        GuideScan.scanned_at >= clock.now() - timedelta(minutes=SCAN_VALID_MINUTES)).limit(1)) is not None
 
 
 def _require_own_or_scanned(guide: Guide, member_id: int) -> None:
     """A guide works for their own members, and for a member they scanned a moment ago."""
     own = db.session.scalar(select(GuideBinding.id).where(GuideBinding.member_id == member_id,
                                                           GuideBinding.guide_id == guide.id))
-    scanned = own or db.session.scalar(select(GuideScan.id).where(
-        GuideScan.guide_id == guide.id, GuideScan.member_id == member_id,
-        GuideScan.scanned_at >= clock.now() - timedelta(minutes=SCAN_VALID_MINUTES)).limit(1))
-    if not scanned:
+    if not (own or _scanned_recently(guide, member_id)):
         raise NotFound("No such member of yours: scan their code first.")
 
 
@@ -97,9 +119,22 @@ def _recorded(store_id: int, receipt_no: str, member_id: int, amount_fen: int) -
 
 
 def redeem_coupon(guide: Guide, code: str) -> Coupon:
-    """Write a store coupon off once (the coupon's row lock decides between parallel write-offs)."""
+    """Write a store coupon off once (the coupon's row lock decides between parallel write-offs), for a
+    member at the counter (403), at a store the coupon may be used in (403), while usable in store (409)."""
     with transaction():
-        return coupons.redeem(code, used_ref=f"guide:{guide.id}")
+        return coupons.redeem(code, used_ref=f"guide:{guide.id}", permit=lambda coupon: _may_write_off(guide, coupon))
+
+
+def _may_write_off(guide: Guide, coupon: Coupon) -> None:
+    # The coupon's own code is no proof of presence: it never changes, the member card shows it to every
+    # guide who scanned the member once, and a screenshot carries it anywhere. The member code does.
+    if not _scanned_recently(guide, coupon.member_id):
+        raise Forbidden("Scan the member's code first: a coupon is written off with its member at the counter.",
+                        details={"reason": "member_not_present"})
+    store_id = _coupon_stores([coupon]).get(coupon.id, guide.store_id)
+    if store_id != guide.store_id:
+        raise Forbidden("This coupon is written off only at the store that gave it.",
+                        details={"reason": "other_store", "store_id": store_id})
 
 
 def my_members(guide: Guide, *, q: str | None, limit: int, cursor: str | None) -> dict:
