@@ -37,10 +37,13 @@ class StandingsSchema(Schema):
 
 
 def _board_reads(member_id):
-    limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+    try:
+        limit = int(request.args.get("limit", "50"))  # as the arguments' schema reads it ("١" is 1, "²" nothing)
+    except ValueError:
         return []  # the arguments' validation answers 422
-    return leaderboard_reads.reads(request.view_args["board"], member_id, int(limit))
+    if not 1 <= limit <= 100:
+        return []
+    return leaderboard_reads.reads(request.view_args["board"], member_id, limit)
 
 
 @blp.route("/<string:board>")

@@ -64,7 +64,7 @@ def find_members(*, q: str | None, limit: int, cursor: str | None) -> dict:
     stmt = select(Member)
     if q:
         conditions = [Member.openid == q, Member.phone == q, Member.nickname.contains(q, autoescape=True)]
-        if q.isdigit() and len(q) < 12:
+        if q.isascii() and q.isdigit() and len(q) < 12:  # isdigit() alone takes "²", which int() refuses
             conditions.append(Member.id == int(q))
         stmt = stmt.where(or_(*conditions))
     return page(db.session, stmt, id_column=Member.id, limit=limit, cursor=cursor)

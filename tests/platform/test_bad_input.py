@@ -206,3 +206,13 @@ def test_save_goods_with_an_unknown_level_is_422(client, probe, method, path):
 def test_save_a_level_with_an_unknown_coupon_pack_is_422(client, probe, method, path, field):
     body = {"code": "pack_{serial}", "name": "x", "threshold": "{threshold}", field: 2**31 - 1}
     assert set(assert_error(_probe(client, probe, "operator", method, path, body), 422)["details"]) == {field}
+
+
+@pytest.mark.parametrize("side,path,status", [  # str.isdigit() takes "²" and "١", which int() refuses or reads
+    ("member", "/api/v1/leaderboards/points_week?limit=%C2%B2", 422),
+    ("member", "/api/v1/leaderboards/points_week?limit=%D9%A1", 200),  # read as 1, as marshmallow reads it
+    ("operator", "/api/v1/admin/members?q=%C2%B2", 200),
+])
+def test_send_digits_of_other_scripts_where_a_number_is_read(client, probe, side, path, status):
+    res = client.get(path, headers=probe[side])
+    assert res.status_code == status, res.get_data(as_text=True)
