@@ -196,11 +196,13 @@ def wecom_delete_contact_way(config_id: str) -> None:
     try:
         _call(_wecom().external_contact.del_contact_way, config_id)
     except WeChatError as exc:
-        if exc.details.get("errcode") != WECOM_UNKNOWN_CONFIG_ID:
+        if exc.details.get("errcode") not in WECOM_UNKNOWN_CONFIG_ID:
             raise
 
 
-WECOM_UNKNOWN_CONFIG_ID = 41044  # 不合法的config_id: WeCom has no such contact way (already deleted)
+# WeCom has no such contact way (deleted already): 41044 无效的「联系我」config_id参数, or 40058 不合法的参数
+# (config_id is del_contact_way's only parameter)
+WECOM_UNKNOWN_CONFIG_ID = (41044, 40058)
 
 
 def wecom_external_contact(external_userid: str) -> dict:

@@ -103,11 +103,12 @@ def test_a_disabled_guides_code_is_removed_once_wecom_is_back(client, wx, store,
     assert shown["wecom_qr_url"] is None and shown["wecom_error"] is None
 
 
-def test_a_code_wecom_says_it_no_longer_has_counts_as_removed(client, wx, store, wecom_guide):
-    """A job that removed the code and died before saying so runs again: WeCom answers 41044."""
+@pytest.mark.parametrize("errcode", [41044, 40058])  # 无效的 config_id, or the generic 不合法的参数
+def test_a_code_wecom_says_it_no_longer_has_counts_as_removed(client, wx, store, wecom_guide, errcode):
+    """A job that removed the code and died before saying so runs again: WeCom says it has no such code."""
     guide = wecom_guide
     _set_status(client, store, guide, "disabled")
-    wx.post("faults", api="del_contact_way", errcode=41044, times=1)
+    wx.post("faults", api="del_contact_way", errcode=errcode, times=1)
     assert contact_ways.remove_for(guide["id"]) == "removed"
     assert _admin_view(client, store, guide)["wecom_qr_url"] is None
 
