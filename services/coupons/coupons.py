@@ -138,13 +138,16 @@ def _new_coupon(issue: CouponIssue, template: CouponTemplate, n: int) -> Coupon:
 
 # -- using ---------------------------------------------------------------------------------------
 
-def hold_for_payment(member_id: int, code: str, *, amount_fen: int, channel: str, holder: str) -> int:
-    """Hold the member's coupon for a pending payment; returns its discount in fen."""
+def hold_for_payment(member_id: int, code: str, *, amount_fen: int, channel: str, holder: str, permit=None) -> int:
+    """Hold the member's coupon for a pending payment; returns its discount in fen. `permit(coupon)` raises
+    when this payment may not use it (checked under the coupon's lock)."""
     if not isinstance(amount_fen, int) or amount_fen <= 0 or channel not in ("online", "store"):
         raise ValueError("amount_fen is a positive integer, channel 'online' or 'store'")
     coupon = _lock_coupon(code)
     if coupon is None or coupon.member_id != member_id:
         raise NotFound("No such coupon.")
+    if permit is not None:
+        permit(coupon)
     template = coupon.template
     reason = _unusable(coupon, channel=channel, holder=holder)
     if reason is None and amount_fen < template.min_spend_fen:

@@ -1,18 +1,18 @@
 """What a guide does in the store: scan a member's code, record an in-store receipt, write a coupon
 off, and look at their members and results."""
-import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from models import Guide, GuideBinding, GuideBindingChange, GuideScan, Member, Payment, PaymentRule, StorePurchase, db
+from models import Guide, GuideBinding, GuideBindingChange, GuideScan, Member, StorePurchase, db
 from models.coupon import Coupon, CouponTemplate
 from models.guide import GUIDE_METRICS
 from services.coupons import coupons
 from services.guides import bindings, member_codes
 from services.ledger import growth, points
+from services.payments import payment_rules
 from services.levels import levels
 from services.members.member_lock import lock_member
 from services.platform import clock, ratelimit
@@ -23,7 +23,6 @@ from services.platform.pagination import page
 SCANS_PER_GUIDE, SCAN_WINDOW = 30, 60  # codes a guide may scan a minute: guessing finds nobody
 SCAN_VALID_MINUTES = 30  # a member scanned this recently is at the counter: receipts, write-offs
 MAX_STATS_DAYS = 92
-PAYMENT_REF = re.compile(r"payment:([0-9]{1,10})")  # a 支付有礼 coupon's source_ref (services/payments)
 
 
 def scan(guide: Guide, code: str) -> dict:
@@ -52,22 +51,8 @@ def _store_coupons(member_id: int, store_id: int) -> list[Coupon]:
     found = list(db.session.scalars(select(Coupon).join(CouponTemplate, CouponTemplate.id == Coupon.template_id).where(
         Coupon.member_id == member_id, Coupon.status == "unused", Coupon.held_by.is_(None), Coupon.valid_from <= now,
         Coupon.valid_until > now, CouponTemplate.channel.in_(("all", "store"))).order_by(Coupon.valid_until).limit(50)))
-    only_at = _coupon_stores(found)
+    only_at = payment_rules.coupon_stores(found)
     return [coupon for coupon in found if only_at.get(coupon.id, store_id) == store_id]
-
-
-def _coupon_stores(found: list[Coupon]) -> dict[int, int]:
-    """The store each coupon is written off at only (coupon id → store id): a coupon of a store's own
-    支付有礼 rule (a rule with a store) belongs to that store; the others to every store."""
-    payment_of = {coupon.id: int(match[1]) for coupon in found if coupon.source == "payment"
-                  and (match := PAYMENT_REF.fullmatch(coupon.source_ref or ""))}
-    if not payment_of:
-        return {}
-    rule_store = dict(db.session.execute(select(Payment.id, PaymentRule.store_id).join(
-        PaymentRule, PaymentRule.id == Payment.rule_id).where(Payment.id.in_(set(payment_of.values())),
-                                                              PaymentRule.store_id.is_not(None))).all())
-    return {coupon_id: rule_store[payment_id] for coupon_id, payment_id in payment_of.items()
-            if payment_id in rule_store}
 
 
 def _scanned_recently(guide: Guide, member_id: int) -> bool:
@@ -131,7 +116,7 @@ def _may_write_off(guide: Guide, coupon: Coupon) -> None:
     if not _scanned_recently(guide, coupon.member_id):
         raise Forbidden("Scan the member's code first: a coupon is written off with its member at the counter.",
                         details={"reason": "member_not_present"})
-    store_id = _coupon_stores([coupon]).get(coupon.id, guide.store_id)
+    store_id = payment_rules.coupon_stores([coupon]).get(coupon.id, guide.store_id)
     if store_id != guide.store_id:
         raise Forbidden("This coupon is written off only at the store that gave it.",
                         details={"reason": "other_store", "store_id": store_id})

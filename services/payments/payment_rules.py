@@ -1,8 +1,11 @@
 """支付有礼 rules: which coupon pack a paid purchase earns."""
+import re
+
 from sqlalchemy import func, or_, select
 
 from models import Payment, PaymentRule, db
-from services.coupons import coupon_catalog
+from models.coupon import Coupon
+from services.coupons import coupon_catalog, coupons
 from services.payments import stores
 from services.platform import clock
 from services.platform.db import transaction
@@ -33,6 +36,30 @@ def best_rule(payment: Payment) -> PaymentRule | None:
 def _times_used(rule: PaymentRule, member_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Payment).where(
         Payment.rule_id == rule.id, Payment.member_id == member_id))
+
+
+PAYMENT_REF = re.compile(r"payment:([0-9]{1,10})")  # the source_ref of a coupon a payment earned
+
+
+def coupon_stores(found: list[Coupon]) -> dict[int, int]:
+    """The one store each coupon may be used in (coupon id → store id): a coupon of a store's own
+    支付有礼 rule (a rule with a store) belongs to that store; the others, absent here, to every store."""
+    payment_of = {coupon.id: int(match[1]) for coupon in found if coupon.source == "payment"
+                  and (match := PAYMENT_REF.fullmatch(coupon.source_ref or ""))}
+    if not payment_of:
+        return {}
+    rule_store = dict(db.session.execute(select(Payment.id, PaymentRule.store_id).join(
+        PaymentRule, PaymentRule.id == Payment.rule_id).where(Payment.id.in_(set(payment_of.values())),
+                                                              PaymentRule.store_id.is_not(None))).all())
+    return {coupon_id: rule_store[payment_id] for coupon_id, payment_id in payment_of.items()
+            if payment_id in rule_store}
+
+
+def require_coupon_store(coupon: Coupon, store_id: int | None) -> None:
+    """CouponNotUsable (other_store) when the coupon belongs to another store than the one paid in."""
+    only_at = coupon_stores([coupon]).get(coupon.id)
+    if only_at is not None and only_at != store_id:
+        raise coupons.CouponNotUsable("other_store")
 
 
 def all_rules() -> list[PaymentRule]:

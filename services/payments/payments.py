@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from models import BillReconciliation, Payment, db
 from services import wechat
 from services.coupons import coupons
-from services.payments import payment_kinds, payment_rewards, refunds, stores
+from services.payments import payment_kinds, payment_rewards, payment_rules, refunds, stores
 from services.platform import business_keys, clock, ratelimit
 from services.platform.db import each_on_its_own, lock_one, lock_row, transaction
 from services.platform.errors import NotFound, WeChatError
@@ -38,7 +38,7 @@ def create_payment(member, *, amount_fen: int, description: str, client_ip: str,
             payment.coupon_code = coupon_code
             payment.discount_fen = coupons.hold_for_payment(
                 member.id, coupon_code, amount_fen=amount_fen, channel="store" if store_id else "online",
-                holder=_holder(payment))
+                holder=_holder(payment), permit=lambda coupon: payment_rules.require_coupon_store(coupon, store_id))
             payment.amount_fen = amount_fen - payment.discount_fen
     return payment, request_order(payment, openid=member.openid, client_ip=client_ip)
 
