@@ -189,7 +189,7 @@ def member_reading(prefetch):
     """member_required for a hot read: the Redis calls `prefetch(member_id)` returns go in the same
     round trip as the token check (a single MGET when they are GETs of the member's own keys, which
     share the card's hash tag), and the view finds their results in g.prefetched (None when Redis is
-    away). g.card is the member's card (services.members.member_cards.Card), as with member_required."""
+    away). g.card is the member's card (services.members.cards.Card), as with member_required."""
     return _role_required("member", _load_member, prefetch)
 def _load_guide(claims, _prefetch):
     g.guide = guides.authenticate(claims)

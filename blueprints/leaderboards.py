@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from blueprints.common import dumped, member_reading, query_args
 from blueprints.edge import Blueprint
-from services.leaderboards import leaderboard_reads
+from services.leaderboards import standings
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/leaderboards", description="Leaderboards")
 BLUEPRINTS = (blp,)
@@ -43,7 +43,7 @@ def _board_reads(member_id):
         return []  # the arguments' validation answers 422
     if not 1 <= limit <= 100:
         return []
-    return leaderboard_reads.reads(request.view_args["board"], member_id, limit)
+    return standings.prefetch_calls(request.view_args["board"], member_id, limit)
 
 
 @blp.route("/<string:board>")
@@ -54,4 +54,4 @@ class Standings(MethodView):
     @blp.alt_response(404, schema="Error", description="No such board")
     def get(self, args, board):
         """The top of a board (points_week, points_month, streak) and the member's own rank."""
-        return dumped(leaderboard_reads.standings(board, g.card.id, limit=args["limit"], fetched=g.prefetched))
+        return dumped(standings.standings(board, g.card.id, limit=args["limit"], fetched=g.prefetched))

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields
 
 from blueprints.common import Day, Pattern, dumped, idempotent, list_schema, member_reading, member_required, query_args
 from blueprints.edge import Blueprint
-from services.signin import signin, signin_calendar
+from services.signin import signin, calendar
 
 blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")
 badges_blp = Blueprint("badges", __name__, url_prefix="/badges", description="The badge wall")
@@ -41,7 +41,7 @@ class SigninResultSchema(Schema):
 
 
 class CalendarArgsSchema(Schema):
-    month = fields.String(load_default=None, validate=Pattern(signin_calendar.MONTH, error="Use YYYY-MM."))
+    month = fields.String(load_default=None, validate=Pattern(calendar.MONTH, error="Use YYYY-MM."))
 
 
 class UpcomingRewardSchema(Schema):
@@ -97,7 +97,7 @@ class SignIn(MethodView):
 
 
 def _calendar_reads(member_id):
-    return signin_calendar.reads(member_id, request.args.get("month"))
+    return calendar.prefetch_calls(member_id, request.args.get("month"))
 
 
 @blp.route("/calendar")
@@ -107,7 +107,7 @@ class Calendar(MethodView):
     @blp.response(200, CalendarSchema)
     def get(self, args):
         """A month of sign-ins (this month by default), the streak, the rewards ahead and make-ups left."""
-        return dumped(signin_calendar.calendar(g.card, args["month"], g.prefetched))
+        return dumped(calendar.calendar(g.card, args["month"], g.prefetched))
 
 
 @blp.route("/makeup")
@@ -127,4 +127,4 @@ class Badges(MethodView):
     @badges_blp.response(200, list_schema(BadgeSchema, "BadgeWall"))
     def get(self):
         """The badge wall: every badge, with when it was earned (null when not yet)."""
-        return signin_calendar.badge_wall(g.card.id)
+        return calendar.badge_wall(g.card.id)

@@ -7,7 +7,7 @@ from blueprints.common import Pattern, dumped, idempotent, list_schema, member_r
 from blueprints.edge import Blueprint
 from models.task import TASK_KINDS
 from services.tasks import claims, client_events, progress
-from services.tasks.event_types import CLIENT_TYPES
+from services.events.types import CLIENT_TYPES
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="Task centre")
 events_blp = Blueprint("events", __name__, url_prefix="/events", description="Task centre: client events")

@@ -10,11 +10,12 @@ from services.levels import levels
 from services.guides import guides
 from services.mall import goods as catalogue
 from services.mall import lotteries
+from services.ledger import grants
 from services.members import members, operators
 from services.platform import clock, deploy_checks
 from services.platform.db import transaction
 from services.platform.deploy_checks import DEMO_OPERATOR
-from services.signin import signin_rules
+from services.signin import rules
 from services.tasks import definitions
 
 DEMO_STORE = "旗舰店"
@@ -140,9 +141,9 @@ def seed_signin_rules() -> int | None:
         return None
     pack_id = db.session.scalar(select(CouponPack.id).where(CouponPack.name == "支付有礼礼包", CouponPack.active)
                                 .order_by(CouponPack.id).limit(1))
-    rewards = [dict(reward) for reward in signin_rules.DEFAULT_RULE["rewards"]]
+    rewards = [dict(reward) for reward in rules.DEFAULT_RULE["rewards"]]
     rewards[-1]["coupon_pack_id"] = pack_id
-    return signin_rules.create_rule({"rewards": rewards}, effective_from=clock.today()).id
+    return rules.create_rule({"rewards": rewards}, effective_from=clock.today()).id
 
 
 def demo_tasks(pack_id: int) -> list[dict]:
@@ -307,11 +308,11 @@ def seed_demo_member_points() -> tuple[int, bool] | None:
         member = db.session.scalar(select(Member).where(Member.openid == openid))
         member_id = (member or members.create_member(openid)).id
     request_key = "seed-demo:demo-member-points"
-    # operators.adjust_points' business key: given once, whichever operator comes first
+    # grants.adjust_points' business key: given once, whichever operator comes first
     if db.session.scalar(select(PointsEntry.id).where(PointsEntry.member_id == member_id,
                                                       PointsEntry.business_key.like(f"admin:%:{request_key}"))):
         return member_id, False
-    operators.adjust_points(operator, member_id, delta=DEMO_MEMBER_POINTS, reason="demo points (seed-demo)",
+    grants.adjust_points(operator, member_id, delta=DEMO_MEMBER_POINTS, reason="demo points (seed-demo)",
                             request_key=request_key)
     return member_id, True
 

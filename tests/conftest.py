@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from models import db
 from sandbox import SandboxServer
-from services.leaderboards import leaderboard_reads
+from services.leaderboards import standings
 from services.ledger import audit, growth, points
 from services.members import operators
 from services.platform import embedded_redis
@@ -173,7 +173,7 @@ def named(client, login):
             nickname = letter + unique("x")
             res = client.patch("/api/v1/me", json={"nickname": nickname}, headers=member["headers"])
             assert res.status_code == 200, res.get_json()
-            member["nickname"] = leaderboard_reads.mask(nickname)
+            member["nickname"] = standings.mask(nickname)
             made[letter] = member
         return made
     return _named

@@ -7,7 +7,7 @@ from blueprints.common import (Instant, PageArgsSchema, idempotent, operator_rea
                                page_schema)
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
-from services.coupons import coupon_catalog, coupons
+from services.coupons import catalog, coupons
 
 blp = Blueprint("admin_coupons", __name__, url_prefix="/admin", description="Operators: coupons")
 BLUEPRINTS = (blp,)
@@ -109,14 +109,14 @@ class Templates(MethodView):
     @blp.response(200, CouponTemplatePageSchema)
     def get(self, args):
         """Coupon templates, newest first."""
-        return coupon_catalog.list_templates(**args)
+        return catalog.find_templates(**args)
 
     @operator_required
     @blp.arguments(CouponTemplateSchema)
     @blp.response(201, CouponTemplateSchema)
     def post(self, args):
         """Add a coupon template: cash_off (amount_fen), discount (discount_pct) or gift (gift_name)."""
-        return coupon_catalog.create_template(args)
+        return catalog.create_template(args)
 
 
 @blp.route("/coupon-templates/<int:template_id>")
@@ -125,20 +125,20 @@ class TemplateDetail(MethodView):
     @blp.response(200, CouponTemplateSchema)
     def get(self, template_id):
         """One coupon template with how many were issued."""
-        return coupon_catalog.get_template(template_id)
+        return catalog.get_template(template_id)
 
     @operator_required
     @blp.arguments(CouponTemplateChangesSchema(partial=True))
     @blp.response(200, CouponTemplateSchema)
     def patch(self, args, template_id):
         """Change a template's settings; its terms stay as created."""
-        return coupon_catalog.update_template(template_id, args)
+        return catalog.update_template(template_id, args)
 
     @operator_required
     @blp.response(204)
     def delete(self, template_id):
         """Deactivate a template: no new coupons; issued ones stay usable."""
-        coupon_catalog.deactivate_template(template_id)
+        catalog.deactivate_template(template_id)
 
 
 @blp.route("/coupon-packs")
@@ -148,14 +148,14 @@ class Packs(MethodView):
     @blp.response(200, CouponPackPageSchema)
     def get(self, args):
         """Coupon packs, newest first."""
-        return coupon_catalog.list_packs(**args)
+        return catalog.find_packs(**args)
 
     @operator_required
     @blp.arguments(CouponPackSchema)
     @blp.response(201, CouponPackSchema)
     def post(self, args):
         """Add a coupon pack of existing templates (an unknown template is a 422)."""
-        return coupon_catalog.create_pack(**args)
+        return catalog.create_pack(**args)
 
 
 @blp.route("/coupon-packs/<int:pack_id>")
@@ -164,20 +164,20 @@ class PackDetail(MethodView):
     @blp.response(200, CouponPackSchema)
     def get(self, pack_id):
         """One coupon pack."""
-        return coupon_catalog.get_pack(pack_id)
+        return catalog.get_pack(pack_id)
 
     @operator_required
     @blp.arguments(CouponPackChangesSchema)
     @blp.response(200, CouponPackSchema)
     def patch(self, args, pack_id):
         """Rename, (re)activate or change a pack's items; coupons already issued stay."""
-        return coupon_catalog.update_pack(pack_id, args)
+        return catalog.update_pack(pack_id, args)
 
     @operator_required
     @blp.response(204)
     def delete(self, pack_id):
         """Deactivate a pack."""
-        coupon_catalog.deactivate_pack(pack_id)
+        catalog.deactivate_pack(pack_id)
 
 
 @blp.route("/members/<int:member_id>/coupon-packs")

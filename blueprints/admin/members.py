@@ -7,6 +7,7 @@ from blueprints.common import (PageArgsSchema, client_address, idempotent, opera
                                operator_required, page_schema)
 from blueprints.edge import Blueprint
 from blueprints.schemas import MemberProfileSchema
+from services.ledger import grants
 from services.members import members, operators
 from services.platform import tokens
 
@@ -41,7 +42,7 @@ class MemberRowSchema(Schema):
 
 class AdjustPointsSchema(Schema):
     delta = fields.Integer(required=True, strict=True, validate=[
-        validate.Range(min=-operators.ADJUST_LIMIT, max=operators.ADJUST_LIMIT),
+        validate.Range(min=-grants.ADJUST_LIMIT, max=grants.ADJUST_LIMIT),
         validate.NoneOf([0], error="Must not be zero.")])
     reason = REASON
 
@@ -51,7 +52,7 @@ class BalanceSchema(Schema):
 
 
 class GrantGrowthSchema(Schema):
-    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=operators.ADJUST_LIMIT))
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=grants.ADJUST_LIMIT))
     reason = REASON
 
 
@@ -128,7 +129,7 @@ class MemberPoints(MethodView):
     @blp.response(200, BalanceSchema)
     def post(self, args, member_id):
         """Credit or debit a member's points by hand (audited, reason required; Idempotency-Key required)."""
-        balance = operators.adjust_points(g.operator, member_id, request_key=g.request_key, **args)
+        balance = grants.adjust_points(g.operator, member_id, request_key=g.request_key, **args)
         return {"balance": balance}
 
 
@@ -141,7 +142,7 @@ class MemberGrowth(MethodView):
     def post(self, args, member_id):
         """Grant a member growth value by hand (audited, reason required; Idempotency-Key required): the
         member moves up a level, level-up gift included, as any earning would move them."""
-        return {"growth": operators.grant_growth(g.operator, member_id, request_key=g.request_key, **args)}
+        return {"growth": grants.grant_growth(g.operator, member_id, request_key=g.request_key, **args)}
 
 
 @blp.route("/members/<int:member_id>/revoke-tokens")

@@ -8,7 +8,7 @@ from blueprints.common import (Instant, PageArgsSchema, idempotent, list_schema,
 from blueprints.edge import Blueprint
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
 from models.payment import PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
-from services.payments import payment_rules, payments, refunds, stores
+from services.payments import rules, payments, refunds, stores
 
 blp = Blueprint("admin_payments", __name__, url_prefix="/admin", description="Operators: payments")
 BLUEPRINTS = (blp,)
@@ -111,14 +111,14 @@ class PaymentRules(MethodView):
     @blp.response(200, list_schema(PaymentRuleSchema, "PaymentRuleList"))
     def get(self):
         """Every after-payment (支付有礼) rule."""
-        return {"items": payment_rules.all_rules()}
+        return {"items": rules.all_rules()}
 
     @operator_required
     @blp.arguments(PaymentRuleSchema)
     @blp.response(201, PaymentRuleSchema)
     def post(self, args):
         """Add a rule: a payment of at least min_amount_fen earns the coupon pack."""
-        return payment_rules.create_rule(args)
+        return rules.create_rule(args)
 
 
 @blp.route("/payment-rules/<int:rule_id>")
@@ -127,20 +127,20 @@ class PaymentRuleDetail(MethodView):
     @blp.response(200, PaymentRuleSchema)
     def get(self, rule_id):
         """One rule."""
-        return payment_rules.get_rule(rule_id)
+        return rules.get_rule(rule_id)
 
     @operator_required
     @blp.arguments(PaymentRuleChangesSchema(partial=True))
     @blp.response(200, PaymentRuleSchema)
     def patch(self, args, rule_id):
         """Change a rule (payments already rewarded keep what they got)."""
-        return payment_rules.update_rule(rule_id, args)
+        return rules.update_rule(rule_id, args)
 
     @operator_required
     @blp.response(204)
     def delete(self, rule_id):
         """Switch a rule off."""
-        payment_rules.deactivate_rule(rule_id)
+        rules.deactivate_rule(rule_id)
 
 
 @blp.route("/payments")

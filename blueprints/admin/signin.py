@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from blueprints.common import Pattern, list_schema, operator_read_required, operator_required
 from blueprints.edge import Blueprint
-from services.signin import signin_rules
+from services.signin import rules
 
 blp = Blueprint("admin_signin", __name__, url_prefix="/admin", description="Operators: sign-in rules")
 BLUEPRINTS = (blp,)
@@ -53,14 +53,14 @@ class SigninRules(MethodView):
     @blp.response(200, list_schema(SigninRuleSchema, "SigninRuleList"))
     def get(self):
         """Every version of the sign-in rules, oldest first."""
-        return {"items": signin_rules.all_rules()}
+        return {"items": rules.all_rules()}
 
     @operator_required
     @blp.arguments(SigninRuleSchema)
     @blp.response(201, SigninRuleSchema)
     def post(self, args):
         """Add a version of the rules; it applies from the next business day."""
-        return signin_rules.create_rule(args)
+        return rules.create_rule(args)
 
 
 @blp.route("/signin-rules/<int:rule_id>")
@@ -69,17 +69,17 @@ class SigninRuleDetail(MethodView):
     @blp.response(200, SigninRuleSchema)
     def get(self, rule_id):
         """One version of the rules."""
-        return signin_rules.get_rule(rule_id)
+        return rules.get_rule(rule_id)
 
     @operator_required
     @blp.arguments(SigninRuleChangesSchema(partial=True))
     @blp.response(200, SigninRuleSchema)
     def patch(self, args, rule_id):
         """Change a version: in place if not yet in force, else as a new version from the next day."""
-        return signin_rules.update_rule(rule_id, args)
+        return rules.update_rule(rule_id, args)
 
     @operator_required
     @blp.response(204)
     def delete(self, rule_id):
         """Delete a version not yet in force (409 rule_in_force otherwise)."""
-        signin_rules.delete_rule(rule_id)
+        rules.delete_rule(rule_id)

@@ -2,7 +2,7 @@
 
 The functions other areas call (issue_pack, issue_whole_pack, hold_for_payment, use_held, release_held,
 revoke_unused, any_used, expire_due, redeem) only flush: the caller's transaction commits. The operator's hand-out owns its
-own. Templates and packs themselves are kept in services/coupons/coupon_catalog.py.
+own. Templates and packs themselves are kept in services/coupons/catalog.py.
 """
 import secrets
 from datetime import timedelta
@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Operator, db
 from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponTemplate
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import audit_trail, business_keys, clock
 from services.platform.db import lock_one, lock_row, transaction
 from services.platform.errors import Conflict, NotFound
 from services.platform.pagination import page
-from services.tasks import events
+from services import events
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes get read out and typed in
 CODE_LENGTH = 16  # 80 random bits

@@ -6,7 +6,7 @@ from models import Guide, GuideBinding, GuideBindingChange, Store, db
 from services.platform import clock
 from services.platform.db import insert_once, transaction
 from services.platform.errors import NotFound
-from services.tasks import events
+from services import events
 
 
 def bind(member_id: int, guide: Guide, how: str) -> GuideBinding:

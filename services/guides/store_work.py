@@ -12,9 +12,9 @@ from models.guide import GUIDE_METRICS
 from services.coupons import coupons
 from services.guides import bindings, member_codes
 from services.ledger import growth, points
-from services.payments import payment_rules
+from services.payments import rules
 from services.levels import levels
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import clock, ratelimit
 from services.platform.db import insert_once, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -51,7 +51,7 @@ def _store_coupons(member_id: int, store_id: int) -> list[Coupon]:
     found = list(db.session.scalars(select(Coupon).join(CouponTemplate, CouponTemplate.id == Coupon.template_id).where(
         Coupon.member_id == member_id, Coupon.status == "unused", Coupon.held_by.is_(None), Coupon.valid_from <= now,
         Coupon.valid_until > now, CouponTemplate.channel.in_(("all", "store"))).order_by(Coupon.valid_until).limit(50)))
-    only_at = payment_rules.coupon_stores(found)
+    only_at = rules.coupon_stores(found)
     return [coupon for coupon in found if only_at.get(coupon.id, store_id) == store_id]
 
 
@@ -116,7 +116,7 @@ def _may_write_off(guide: Guide, coupon: Coupon) -> None:
     if not _scanned_recently(guide, coupon.member_id):
         raise Forbidden("Scan the member's code first: a coupon is written off with its member at the counter.",
                         details={"reason": "member_not_present"})
-    store_id = payment_rules.coupon_stores([coupon]).get(coupon.id, guide.store_id)
+    store_id = rules.coupon_stores([coupon]).get(coupon.id, guide.store_id)
     if store_id != guide.store_id:
         raise Forbidden("This coupon is written off only at the store that gave it.",
                         details={"reason": "other_store", "store_id": store_id})

@@ -1,13 +1,13 @@
 """Leaderboards: points_week, points_month and streak boards in Redis, with masked names.
 
 Other areas may call: leaderboards.note_points_earned (after an earn), leaderboards.record_streak_after_commit
-(after a sign-in), leaderboard_reads.profile_changed (a nickname or avatar changed). The streak board's
+(after a sign-in), standings.profile_changed (a nickname or avatar changed). The streak board's
 rows come from the sign-in area's board source.
 """
 from services.platform.areas import Area
 
 AREA = Area("leaderboards",
             rebuilders={"leaderboards": "services.leaderboards.leaderboards.rebuild_boards",
-                        "leaderboard_names": "services.leaderboards.leaderboard_reads.rebuild_names"},
+                        "leaderboard_names": "services.leaderboards.standings.rebuild_names"},
             repairers={"leaderboards": "services.leaderboards.leaderboards.repair_boards",
-                       "leaderboard_name": "services.leaderboards.leaderboard_reads.repair_name"})
+                       "leaderboard_name": "services.leaderboards.standings.repair_name"})

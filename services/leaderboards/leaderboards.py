@@ -33,7 +33,7 @@ from services.platform.redis_client import get_redis
 
 
 SENTINEL = "_"
-TOP_SIZE = 100  # the longest top a reader may ask for: its rendering is cached (services.leaderboards.leaderboard_reads)
+TOP_SIZE = 100  # the longest top a reader may ask for: its rendering is cached (services.leaderboards.standings)
 REPAIR_KIND = "leaderboards"
 WRITE_BATCH = 10_000
 STREAK_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)

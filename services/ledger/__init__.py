@@ -1,7 +1,7 @@
 """The ledgers: points (earn, spend, hold / post / release, reverse, expire), growth value and levels.
 
 Other areas may call: points.earn / spend / hold / post / release / reverse / summary; growth.earn /
-reverse; audit.check_books (audit-ledger). Levels are their own area (services.levels).
+reverse; grants.adjust_points / grant_growth (an operator's, audited); audit.check_books (audit-ledger). Levels are their own area (services.levels).
 Each only flushes: the caller's transaction commits. Points expire hourly (the worker), and members
 holding a `points_expiring` grant are warned POINTS_EXPIRY_WARN_DAYS ahead (expiry_warnings).
 """

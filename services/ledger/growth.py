@@ -1,12 +1,12 @@
 """The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels up.
 
-Like the points ledger, every change holds the member row's lock (services.members.member_lock)
+Like the points ledger, every change holds the member row's lock (services.platform.lock_order)
 before the growth account's, so a level is always compared and changed on the locked member."""
 from sqlalchemy import bindparam, func, select, update
 
 from models import GrowthAccount, GrowthEntry, db
 from services.levels import levels
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import business_keys, clock
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one
 from services.platform.errors import NotFound

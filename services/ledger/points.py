@@ -2,7 +2,7 @@
 
 Every function takes a business key: a repeat with the same key returns the first result and
 changes nothing; the same key with a different amount is a 409. Each change locks the member row
-(services.members.member_lock, unless the caller has) and then the member's account row (so lots and
+(services.platform.lock_order, unless the caller has) and then the member's account row (so lots and
 holds of one member are only ever touched under those locks), and only flushes: the caller's
 transaction (services.platform.db.transaction) commits the whole unit of work.
 """
@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, case, func, insert, or_, select, update
 
 from models import PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
 from services.leaderboards import leaderboards
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import business_keys, clock
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one, transaction
 from services.platform.errors import Conflict, InsufficientPoints, NotFound

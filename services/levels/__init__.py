@@ -11,4 +11,4 @@ AREA = Area("levels",
             periodic=(Periodic("levels.evaluate", "services.levels.evaluation.evaluate_due", 3600),
                       Periodic("levels.grace", "services.levels.evaluation.grace_period", 3600),
                       Periodic("levels.birthday", "services.levels.gifts.pay_birthday_gifts", 3600)),
-            audit_checks={"levels": "services.levels.level_audit.audit_problems"})
+            audit_checks={"levels": "services.levels.audit.audit_problems"})

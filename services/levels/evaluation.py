@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from models import GrowthEntry, Level, LevelChange, LevelEvaluation, Member, db
 from services.levels import levels, policy, replay
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.platform import clock
 from services.platform.db import insert_once, lock_row, transaction

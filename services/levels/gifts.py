@@ -13,7 +13,7 @@ from models import Level, LevelGift, Member, db
 from models.coupon import CouponPack
 from services.coupons import coupons
 from services.ledger import points
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import clock
 from services.platform.db import each_on_its_own, insert_once, transaction
 from services.platform.errors import MemberFrozen

@@ -11,10 +11,10 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from models import Level, LevelChange, Member, db
-from services.coupons import coupon_catalog
+from services.coupons import catalog
 from services.levels import gifts, policy, replay
-from services.members import member_cards
-from services.members.member_lock import lock_member
+from services.members import cards
+from services.platform.lock_order import lock_member
 from services.platform import audit_trail, clock, snapshots
 from services.platform.db import duplicates_conflict, execute_prebuilt, expire_loaded, transaction
 from services.platform.errors import NotFound
@@ -67,7 +67,7 @@ def follow_growth(member_id: int, total: int, entry_id: int | None = None, *,
     """Move the member up to the level their growth reaches (inside the caller's transaction); never down.
 
     The growth that counts is the policy's window (`total` is the lifetime total). The member's level
-    is the locked row's (member_lock), never a statement's snapshot: two growth earnings of one member
+    is the locked row's (lock_order.lock_member), never a statement's snapshot: two growth earnings of one member
     are serialised by that lock, so a level change is recorded (and its gift paid) once.
     `reached_id`: the level `total` reaches, when the statement that changed the growth returned it
     already (reached_level_column); otherwise it is read.
@@ -98,7 +98,7 @@ def move(member, to_id: int | None, *, cause: str, growth: int, entry_id: int | 
     expire_loaded(Member, member.id)
     member.level_id = to_id
     db.session.add(change)
-    member_cards.changed(db.session.get(Member, member.id))
+    cards.changed(db.session.get(Member, member.id))
     if rises(from_id, to_id):
         gifts.level_up(member.id, from_id, to_id)
     return change
@@ -190,7 +190,7 @@ def update_level(operator_id: int, level_id: int, fields: dict) -> Level:
 
 
 def _check_packs(fields: dict) -> None:
-    coupon_catalog.require_packs(**{key: fields.get(key) for key in PACK_FIELDS})
+    catalog.require_packs(**{key: fields.get(key) for key in PACK_FIELDS})
 
 
 def delete_level(operator_id: int, level_id: int) -> None:

@@ -13,5 +13,5 @@ from services.platform.areas import Area, Periodic
 AREA = Area("mall",
             periodic=(Periodic("mall.complete_received", "services.mall.orders.complete_received", 600),),
             audit_checks={"lottery": "services.mall.lotteries.audit_problems",
-                          "mall": "services.mall.mall_audit.audit_problems"},
-            payment_kinds={"mall": "services.mall.orders.PAYMENT_HOOKS"})
+                          "mall": "services.mall.audit.audit_problems"},
+            kinds={"mall": "services.mall.orders.PAYMENT_HOOKS"})

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from models import Goods, Level, MallOrder, VirtualCode, db
 from models.mall import LIVE_ORDER_STATUSES
-from services.coupons import coupon_catalog
+from services.coupons import catalog
 from services.ledger import points
 from services.levels import levels
 from services.platform import audit_trail, clock
@@ -43,7 +43,7 @@ def create_goods(operator, fields: dict) -> Goods:
         _check(goods)
         if goods.kind == "coupon":
             goods.coupon_template_id = fields.get("coupon_template_id")
-            goods.coupon_pack_id = coupon_catalog.one_coupon_pack(goods.coupon_template_id,
+            goods.coupon_pack_id = catalog.one_coupon_pack(goods.coupon_template_id,
                                                                   name=f"积分商城：{goods.name}").id
         db.session.add(goods)
         db.session.flush()

@@ -4,15 +4,15 @@ import secrets
 from sqlalchemy import func, select, update
 
 from models import Lottery, LotteryDraw, LotteryPrize, db
-from services.coupons import coupon_catalog, coupons
+from services.coupons import catalog, coupons
 from services.ledger import points
 from services.mall import goods as catalogue
 from services.mall import orders
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import audit_trail, clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, NotFound
-from services.tasks import events
+from services import events
 
 
 class LimitReached(Conflict):
@@ -37,7 +37,7 @@ def create_lottery(operator, fields: dict) -> Lottery:
 def _prize(lottery_id: int, fields: dict) -> LotteryPrize:
     template_id = fields.get("coupon_template_id")
     if fields["kind"] == "coupon":
-        pack_id = coupon_catalog.one_coupon_pack(template_id, name=f"抽奖：{fields['name']}").id
+        pack_id = catalog.one_coupon_pack(template_id, name=f"抽奖：{fields['name']}").id
     else:
         template_id = pack_id = None
     goods_id = catalogue.get_goods(fields.get("goods_id") or 0).id if fields["kind"] == "goods" else None

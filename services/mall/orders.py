@@ -25,14 +25,14 @@ from models.mall import LIVE_ORDER_STATUSES
 from services.coupons import coupons
 from services.ledger import points
 from services.mall import goods as catalogue
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.payments import payments, refunds
 from services.platform import audit_trail, business_keys, clock, ratelimit
 from services.platform.db import lock_all, lock_one, lock_row, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, WeChatError
 from services.platform.pagination import page
-from services.tasks import events
+from services import events
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def set_address(member_id: int, order_id: int, address: dict) -> MallOrder:
     return order
 
 
-# -- what the payment service calls back (payments.payment_kinds) -----------------------------------
+# -- what the payment service calls back (payments.kinds) -----------------------------------
 
 def _order_of(payment: Payment) -> MallOrder:
     return lock_one(select(MallOrder).where(MallOrder.payment_id == payment.id))

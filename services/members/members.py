@@ -6,15 +6,15 @@ from sqlalchemy.exc import IntegrityError
 from models import GrowthAccount, Member, PointsAccount, db
 from services import wechat
 from services.index import redis_index, redis_repair
-from services.leaderboards import leaderboard_reads
+from services.leaderboards import standings
 from services.ledger import points
 from services.levels import levels
-from services.members import member_cards
+from services.members import cards
 from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import lock_one, lock_row, transaction
 from services.platform.errors import NotFound, Unauthorized
 from services.platform.redis_client import thread_client
-from services.tasks import events
+from services import events
 
 PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
 
@@ -54,22 +54,22 @@ def create_member(openid: str) -> Member:
     return member
 
 
-def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[member_cards.Card, list | None]:
+def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[cards.Card, list | None]:
     """The card of the member a verified token speaks for, if the token has not been revoked.
 
     The card comes from Redis, in one round trip with the calls `prefetch(member_id)` returns (their
     results come back second; None when Redis is away and the card came from SQL).
     """
     redis_repair.run_if_due()
-    calls = [("get", member_cards.key(claims.id)), *(prefetch(claims.id) if prefetch else ())]
+    calls = [("get", cards.key(claims.id)), *(prefetch(claims.id) if prefetch else ())]
     try:
         if all(call[0] == "get" for call in calls):  # the member's own keys, one slot: one MGET
             raw, *fetched = thread_client().mget([call[1] for call in calls])
         else:
             raw, *fetched = redis_index.execute(calls)
-        card = member_cards.load(claims.id, raw)
+        card = cards.load(claims.id, raw)
     except (RedisError, OSError):
-        card, fetched = member_cards.from_sql(claims.id), None
+        card, fetched = cards.from_sql(claims.id), None
     if card is None or card.token_version != claims.version:
         raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
     return card, fetched
@@ -90,7 +90,7 @@ def update_profile(member: Member, changes: dict) -> Member:
                 setattr(member, field, changes[field])
         member.updated_at = clock.now()
         if {"nickname", "avatar_url"} & changes.keys():
-            leaderboard_reads.profile_changed(member)
+            standings.profile_changed(member)
         if member.nickname and member.avatar_url and member.birthday:  # counted once, ever
             events.emit(member.id, "profile_completed", business_key=f"profile_completed:{member.id}")
     return member
@@ -111,7 +111,7 @@ def revoke_tokens(member_id: int) -> None:
     with transaction():
         member = lock_row(Member, member_id, missing="No such member.")
         member.token_version += 1
-        member_cards.changed(member)
+        cards.changed(member)
 
 
 def profile(member: Member) -> dict:

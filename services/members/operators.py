@@ -1,16 +1,12 @@
-"""Operators: accounts, login, member lookup, audited points adjustments and growth grants."""
+"""Operators: accounts, login, token revocation, member lookup."""
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import GrowthAccount, Member, Operator, db
-from services.ledger import growth, points
-from services.members.member_lock import lock_member
+from models import Member, Operator, db
 from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import lock_row, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from services.platform.pagination import page
-
-ADJUST_LIMIT = 1_000_000  # points in one manual adjustment
 
 
 def create_operator(*, username: str, password: str, role: str = "admin") -> Operator:
@@ -68,33 +64,3 @@ def find_members(*, q: str | None, limit: int, cursor: str | None) -> dict:
             conditions.append(Member.id == int(q))
         stmt = stmt.where(or_(*conditions))
     return page(db.session, stmt, id_column=Member.id, limit=limit, cursor=cursor)
-
-
-def adjust_points(operator: Operator, member_id: int, *, delta: int, reason: str, request_key: str) -> int:
-    """Credit or debit a member's points by hand, audited; a debit never goes below zero. A frozen
-    member earns nothing, but an operator may still debit them."""
-    if delta == 0:
-        raise InvalidRequest("delta must not be zero.", details={"delta": ["Must not be zero."]})
-    business_key = f"admin:{operator.id}:{request_key}"
-    with transaction():
-        lock_member(member_id)
-        movement = {"reason": "admin_adjust", "business_key": business_key, "reference": f"operator:{operator.id}"}
-        entry_id = (points.earn(member_id, delta, **movement) if delta > 0
-                    else points.spend(member_id, -delta, frozen_too=True, **movement).id)
-        audit_trail.record_once(operator.id, "points.adjust", target_type="points_entry", target_id=entry_id,
-                              reason=reason, details={"member_id": member_id, "delta": delta})
-        balance = points.summary(member_id)["balance"]
-    return balance
-
-
-def grant_growth(operator: Operator, member_id: int, *, amount: int, reason: str, request_key: str) -> int:
-    """Credit a member's growth value by hand (audited); the member moves up as any earning moves them,
-    level-up gifts included. Growth is earn-only: an operator takes none back. The new lifetime total."""
-    business_key = f"admin-growth:{operator.id}:{request_key}"
-    with transaction():
-        entry_id = growth.earn(member_id, amount, reason="admin_adjust", business_key=business_key,
-                               reference=f"operator:{operator.id}")
-        audit_trail.record_once(operator.id, "growth.grant", target_type="growth_entry", target_id=entry_id,
-                                reason=reason, details={"member_id": member_id, "amount": amount})
-        total = db.session.scalar(select(GrowthAccount.total).where(GrowthAccount.member_id == member_id))
-    return total

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from models import BillReconciliation, Payment, db
 from services import wechat
 from services.coupons import coupons
-from services.payments import payment_kinds, payment_rewards, payment_rules, refunds, stores
+from services.payments import kinds, rewards, rules, refunds, stores
 from services.platform import business_keys, clock, ratelimit
 from services.platform.db import each_on_its_own, lock_one, lock_row, transaction
 from services.platform.errors import NotFound, WeChatError
@@ -38,7 +38,7 @@ def create_payment(member, *, amount_fen: int, description: str, client_ip: str,
             payment.coupon_code = coupon_code
             payment.discount_fen = coupons.hold_for_payment(
                 member.id, coupon_code, amount_fen=amount_fen, channel="store" if store_id else "online",
-                holder=_holder(payment), permit=lambda coupon: payment_rules.require_coupon_store(coupon, store_id))
+                holder=_holder(payment), permit=lambda coupon: rules.require_coupon_store(coupon, store_id))
             payment.amount_fen = amount_fen - payment.discount_fen
     return payment, request_order(payment, openid=member.openid, client_ip=client_ip)
 
@@ -58,7 +58,7 @@ def request_order(payment: Payment, *, openid: str, client_ip: str) -> dict:
 
 
 def open_payment(member_id: int, *, amount_fen: int, description: str, store_id: int | None = None,
-                 kind: str = payment_kinds.PURCHASE) -> Payment:
+                 kind: str = kinds.PURCHASE) -> Payment:
     """A pending payment, expiring after PAYMENT_TIMEOUT_MINUTES (flushes; the caller commits, then
     calls request_order)."""
     now = clock.now()
@@ -117,14 +117,14 @@ def settle_paid(out_trade_no: str, *, total_fen: int, transaction_id: str | None
 
     Marking it paid commits first: money that arrived always lands, whatever happens to the rewards.
     Rewards that cannot be paid now are withheld (a frozen member) or retried (an error) by
-    reconcile, and paid once (payment_rewards.pay_rewards). A payment that came after its close is
+    reconcile, and paid once (rewards.pay_rewards). A payment that came after its close is
     refunded instead.
     """
     ok, message, payment_id, refund_id = _mark_paid(out_trade_no, total_fen=total_fen, transaction_id=transaction_id)
     if refund_id:
         refunds.send(refund_id)
     elif payment_id:
-        payment_rewards.pay_rewards(payment_id)
+        rewards.pay_rewards(payment_id)
     return ok, message
 
 
@@ -218,14 +218,14 @@ def _close(payment_id: int) -> None:
             return
         payment.status, payment.closed_at = "closed", clock.now()
         coupons.release_held(_holder(payment))
-        if payment.kind != payment_kinds.PURCHASE:
-            payment_kinds.of(payment).closed(payment)
+        if payment.kind != kinds.PURCHASE:
+            kinds.settler_of(payment).closed(payment)
 
 
 def reconcile_all() -> dict:
     """The periodic job: pending payments, rewards still owed, refunds still open; each part on its own."""
     outcome = {}
-    for part, run in (("payments", reconcile), ("rewards", payment_rewards.pay_owed), ("refunds", refunds.reconcile)):
+    for part, run in (("payments", reconcile), ("rewards", rewards.pay_owed), ("refunds", refunds.reconcile)):
         try:
             outcome[part] = run()
         except Exception:  # e.g. the database away for a moment: the other parts still run

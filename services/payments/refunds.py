@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from models import Payment, Refund, db
 from services import wechat
-from services.members.member_lock import lock_member
-from services.payments import payment_rewards
+from services.platform.lock_order import lock_member
+from services.payments import rewards
 from services.platform import audit_trail, clock
 from services.platform.db import each_on_its_own, lock_one, lock_row, transaction
 from services.platform.errors import Conflict, NotFound, WeChatError
@@ -196,7 +196,7 @@ def settle_succeeded(out_refund_no: str, *, refund_fen: int) -> tuple[bool, str]
         if refund.status == "succeeded":
             return True, "OK"
         if not payment.paid_after_close:
-            payment_rewards.claw_back(payment, refund)
+            rewards.claw_back(payment, refund)
         refund.status, refund.succeeded_at = "succeeded", clock.now()
         payment.refunded_fen += refund.amount_fen
         payment.status = "refunded" if payment.refunded_fen == payment.amount_fen else "partially_refunded"

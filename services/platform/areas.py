@@ -10,7 +10,7 @@ app, the worker and every CLI command see the same jobs, rebuilders, repairs and
 - repairers: Redis repair kinds, `fn(member_id | None)`, see services.index.redis_repair.
 - audit_checks: `audit-ledger` checks, `fn() -> [problem, ...]`.
 - board_sources: leaderboard rows kept by another area, `fn(at) -> [(member_id, value, reached_at)]`.
-- payment_kinds: what a payment of another kind than a purchase settles, by kind: the dotted path of an
+- kinds: what a payment of another kind than a purchase settles, by kind: the dotted path of an
   object with `paid(payment)`, `closed(payment)` and `refunded(payment, refund)` (services.payments).
 """
 import importlib
@@ -22,7 +22,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 EXTENSION = "loyalty.areas"
-PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "board_sources", "payment_kinds")
+PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "board_sources", "kinds")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Area:
     repairers: Mapping[str, str] = field(default_factory=dict)
     audit_checks: Mapping[str, str] = field(default_factory=dict)
     board_sources: Mapping[str, str] = field(default_factory=dict)
-    payment_kinds: Mapping[str, str] = field(default_factory=dict)
+    kinds: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Wiring:
     repairers: Mapping[str, Callable]
     audit_checks: Mapping[str, Callable]
     board_sources: Mapping[str, Callable]
-    payment_kinds: Mapping[str, object]
+    kinds: Mapping[str, object]
 
 
 def function_at(path: str) -> Callable:
@@ -69,7 +69,7 @@ def collect(areas: Iterable[Area]) -> Wiring:
     for area in areas:
         contributed = {"periodic": {job.name: job for job in area.periodic}, "rebuilders": area.rebuilders,
                        "repairers": area.repairers, "audit_checks": area.audit_checks,
-                       "board_sources": area.board_sources, "payment_kinds": area.payment_kinds}
+                       "board_sources": area.board_sources, "kinds": area.kinds}
         for part, entries in contributed.items():
             for name, entry in entries.items():
                 if name in parts[part]:

@@ -3,7 +3,7 @@
 A copy is reloaded from SQL once it is SECONDS old, and at once in the process whose commit changed
 it; other processes see a change within SECONDS. What a member is shown reads a copy (the rewards
 ahead, make-up cards left); what is paid or charged reads SQL, unless the copy is exact by
-construction (signin_rules.in_force: the rules of a day are settled before it starts). What is worked out
+construction (rules.in_force: the rules of a day are settled before it starts). What is worked out
 from a copy can be kept with it (`derived`), and goes when the copy does.
 """
 import time

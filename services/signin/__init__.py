@@ -1,6 +1,6 @@
 """Daily sign-in: sign in, make up a missed day, versioned rules, the calendar, badges and reminders.
 
-Other areas may call: signin_rules.rules_for / in_force (what a day pays); signin_index.current_streaks
+Other areas may call: rules.rules_for / in_force (what a day pays); signin_index.current_streaks
 (the streak board's rows). Owns the sign-in keys in Redis (`signin:{m:…}:…`), their rebuild and repair,
 and the reminder job (every 10 minutes).
 """

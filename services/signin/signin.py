@@ -18,13 +18,13 @@ from models.signin import MemberBadge, SigninRecord
 from services.coupons import coupons
 from services.leaderboards import leaderboards
 from services.ledger import growth, points
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.platform import clock
 from services.platform.db import execute_prebuilt, transaction
 from services.platform.errors import Conflict, InvalidRequest
-from services.signin import signin_index, signin_rules
-from services.tasks import events
+from services.signin import rules, signin_index
+from services import events
 
 
 
@@ -50,9 +50,9 @@ def sign_in(member_id: int) -> dict:
         if signed_today:
             raise AlreadySignedIn()
         streak = (yesterday_streak or 0) + 1
-        rules = signin_rules.in_force(today)
-        cycle_day, reward = rules.reward_for(streak)
-        answer = _record_day(member_id, today, kind="signed", streak=streak, rules=rules,
+        today_rules = rules.in_force(today)
+        cycle_day, reward = today_rules.reward_for(streak)
+        answer = _record_day(member_id, today, kind="signed", streak=streak, rule_set=today_rules,
                              reached={"streak": streak, "total": total + 1},
                              cycle=({"kind": "cycle", "cycle_day": cycle_day, **_amounts(reward)}, reward))
         events.emit(member_id, "signin", business_key=f"signin:{member_id}:{today}", reference=f"signin:{today}")
@@ -77,7 +77,7 @@ def make_up(member_id: int, day: date) -> dict:
             points.spend(member_id, cost, reason="signin_makeup", business_key=f"makeup:{member_id}:{day}",
                          reference=f"signin:{day}")
         last_day, last_streak = _mend_following(member_id, day, streak)
-        answer = _record_day(member_id, day, kind="made_up", streak=streak, rules=signin_rules.in_force(today),
+        answer = _record_day(member_id, day, kind="made_up", streak=streak, rule_set=rules.in_force(today),
                              reached={"streak": last_streak, "total": total + 1},
                              paid_with=paid_with, cost_points=cost)
         events.emit(member_id, "signin_makeup", business_key=f"makeup:{member_id}:{day}", reference=f"signin:{day}")
@@ -99,12 +99,12 @@ def _history(member_id: int, day: date) -> tuple[int, int | None, int | None, in
     return tuple(execute_prebuilt(_HISTORY, member=member_id, on_day=day, on_day_before=day - timedelta(days=1)).one())
 
 
-def _record_day(member_id: int, day: date, *, kind: str, streak: int, rules, reached: dict,
+def _record_day(member_id: int, day: date, *, kind: str, streak: int, rule_set, reached: dict,
                 cycle: tuple[dict, dict] | None = None, paid_with: str | None = None, cost_points: int = 0) -> dict:
     """Record a signed or made-up day with everything it pays: the cycle reward (`cycle`: its bonus
     line and the reward), each milestone `reached` for the first time (its badge, once), one ledger
     entry each for the points and the growth. Returns the sign-in as the API answers it."""
-    milestones = _new_milestones(member_id, rules, reached)
+    milestones = _new_milestones(member_id, rule_set, reached)
     paid = ([cycle] if cycle else []) + [
         ({"kind": "milestone", "badge_code": m["badge_code"], **_amounts(m)}, m) for m in milestones]
     coupons = [code for line, reward in paid for code in _hand_out_pack(member_id, day, line, reward)]
@@ -115,7 +115,7 @@ def _record_day(member_id: int, day: date, *, kind: str, streak: int, rules, rea
               "cost_points": cost_points, "paid_with": paid_with}
     try:
         record_id = execute_prebuilt(_INSERT_RECORD, member_id=member_id, cycle_day=cycle[0]["cycle_day"] if cycle else None,
-                        rule_id=rules.id, created_at=clock.now(), **answer).scalar_one()
+                        rule_id=rule_set.id, created_at=clock.now(), **answer).scalar_one()
     except IntegrityError:  # a parallel request signed this day in first
         raise AlreadySignedIn() from None
     for milestone in milestones:
@@ -125,9 +125,9 @@ def _record_day(member_id: int, day: date, *, kind: str, streak: int, rules, rea
     return answer
 
 
-def _new_milestones(member_id: int, rules, reached: dict) -> list[dict]:
+def _new_milestones(member_id: int, rule_set, reached: dict) -> list[dict]:
     """The milestones `reached` whose badge the member has not earned yet (asks SQL only if one is reached)."""
-    candidates = [m for m in rules.milestones if reached[m["kind"]] >= m["days"]]
+    candidates = [m for m in rule_set.milestones if reached[m["kind"]] >= m["days"]]
     if not candidates:
         return []
     earned = set(db.session.scalars(select(MemberBadge.code).where(MemberBadge.member_id == member_id)))

@@ -63,7 +63,7 @@ def month_of(day: date) -> str:
 
 # -- reading ------------------------------------------------------------------------------------
 
-def reads(member_id: int, month: str) -> list:
+def prefetch_calls(member_id: int, month: str) -> list:
     """The calls that fetch a member's totals and one month (to ride with the token check)."""
     return [("get", totals_key(member_id)), ("get", month_key(member_id, month))]
 

@@ -5,11 +5,11 @@ from sqlalchemy import select, update
 from models import Member, TaskClaim, db
 from services.coupons import coupons
 from services.ledger import growth, points
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import clock
 from services.platform.db import insert_once, transaction
 from services.platform.errors import Conflict
-from services.tasks import events
+from services import events
 from services.tasks.definitions import is_open, next_tier, period_key, task_by_code
 from services.tasks.progress import counts, phone_key
 

@@ -3,12 +3,12 @@ only those types, each client_event_id once, capped per member, type and busines
 from sqlalchemy import func, select
 
 from models import MemberEvent, db
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.platform import clock, ratelimit
 from services.platform.db import transaction
 from services.platform.errors import Conflict, InvalidRequest
-from services.tasks import events
-from services.tasks.event_types import CLIENT_TYPES, EVENT_TYPES
+from services import events
+from services.events.types import CLIENT_TYPES, EVENT_TYPES
 
 REPORTS_PER_MINUTE = 30
 

@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from models import Task, TaskClaim, db
-from services.coupons import coupon_catalog
+from services.coupons import catalog
 from services.platform import audit_trail, clock, snapshots
 from services.platform.db import duplicates_conflict, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
-from services.tasks.event_types import EVENT_TYPES
+from services.events.types import EVENT_TYPES
 
 TASK_FIELDS = ("code", "title", "description", "icon", "kind", "event", "target", "condition", "reward_points",
                "reward_growth", "reward_pack_id", "tiers", "starts_at", "ends_at", "sort_order", "page", "enabled",
@@ -147,7 +147,7 @@ def _checked(fields: dict) -> dict:
                             "growth": fields.get("reward_growth", 0), "coupon_pack_id": fields.get("reward_pack_id")}]
     if fields["kind"] != "achievement":
         fields["tiers"] = None
-    coupon_catalog.require_packs(reward_pack_id={
+    catalog.require_packs(reward_pack_id={
         fields.get("reward_pack_id"), *(tier.get("coupon_pack_id") for tier in fields.get("tiers") or [])})
     return fields
 

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from services.index.redis_rebuild import rebuild_redis_command
-from services.leaderboards import leaderboard_reads, leaderboards
+from services.leaderboards import standings, leaderboards
 from services.ledger import points
 from services.platform.db import transaction
 from services.platform.redis_client import get_redis
@@ -65,7 +65,7 @@ def test_names_are_masked(client, clock, login):
     items = board(client, members[0])["items"]
     assert [i["member"]["nickname"] for i in items] == list(reversed(people.values()))
     assert {i["member"]["avatar_url"] for i in items} == {"https://example.com/a.png"}
-    assert leaderboard_reads.mask("  ") == "微信用户" and leaderboard_reads.mask("X") == "X*"
+    assert standings.mask("  ") == "微信用户" and standings.mask("X") == "X*"
 
 
 def test_me_off_the_board_and_limits(client, clock, named):

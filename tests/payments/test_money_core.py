@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from models import Payment, Refund, db
 from services.ledger import audit, points
-from services.payments import payment_rewards, payments
+from services.payments import rewards, payments
 from services.platform.db import transaction
 from tests.conftest import unique
 from tests.ledger.test_audit_can_fail import assert_reported, corrupted
@@ -83,7 +83,7 @@ def test_an_error_while_rewarding_leaves_the_payment_paid_and_is_retried_until_p
     assert (payment.status, payment.reward_status, payment.reward_attempts) == ("paid", "retrying", 1)
     assert payment.reward_error and points.summary(member_id)["balance"] == 0
     monkeypatch.setitem(app.config, "GROWTH_PER_YUAN", 1)
-    payment_rewards.pay_owed()
+    rewards.pay_owed()
     assert _payment(payment_id).reward_status == "retrying"  # its retry is not due yet
     clock.advance(timedelta(minutes=2))
     assert payments.reconcile_all()["rewards"]["rewarded"] >= 1

@@ -5,7 +5,7 @@ from sqlalchemy import func, or_, select
 
 from models import Payment, PaymentRule, db
 from models.coupon import Coupon
-from services.coupons import coupon_catalog, coupons
+from services.coupons import catalog, coupons
 from services.payments import stores
 from services.platform import clock
 from services.platform.db import transaction
@@ -96,7 +96,7 @@ def deactivate_rule(rule_id: int) -> None:
 
 
 def _checked(fields: dict) -> dict:
-    coupon_catalog.get_pack(fields["coupon_pack_id"])
+    catalog.get_pack(fields["coupon_pack_id"])
     if fields.get("store_id") is not None:
         stores.get_store(fields["store_id"])
     if fields.get("starts_at") and fields.get("ends_at") and fields["ends_at"] <= fields["starts_at"]:

@@ -9,13 +9,13 @@ from sqlalchemy import select
 from models import db
 from models.signin import MemberBadge
 from services.levels import levels
-from services.members.member_cards import Card
+from services.members.cards import Card
 from services.platform import clock
 from services.platform.errors import InvalidRequest
 from services.platform.rendered import RawJSON, render
 from services.signin import signin_index
 from services.signin.signin import makeup_allowance
-from services.signin.signin_rules import preview, rules_for
+from services.signin.rules import preview, rules_for
 
 MONTH = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")
 
@@ -34,7 +34,7 @@ def _bounds(first: date) -> tuple[date, date]:
     return first, first.replace(day=calendar_.monthrange(first.year, first.month)[1])
 
 
-def reads(member_id: int, month: str | None) -> list:
+def prefetch_calls(member_id: int, month: str | None) -> list:
     """The Redis calls a calendar needs, to ride with the token check: the member's totals, the month
     asked for, and this month (for the make-ups used)."""
     try:
@@ -42,8 +42,8 @@ def reads(member_id: int, month: str | None) -> list:
     except InvalidRequest:
         return []  # the arguments' validation answers 400 before the calendar is read
     current = clock.today().replace(day=1)
-    calls = signin_index.reads(member_id, signin_index.month_of(first))
-    return calls if first == current else [*calls, signin_index.reads(member_id, signin_index.month_of(current))[1]]
+    calls = signin_index.prefetch_calls(member_id, signin_index.month_of(first))
+    return calls if first == current else [*calls, signin_index.prefetch_calls(member_id, signin_index.month_of(current))[1]]
 
 
 def calendar(card: Card, month: str | None, fetched: list | None) -> dict:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import db
 from models.signin import SigninRule
-from services.coupons import coupon_catalog
+from services.coupons import catalog
 from services.platform import clock, snapshots
 from services.platform.db import transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
@@ -166,7 +166,7 @@ def _checked(fields: dict) -> dict:
         item.setdefault("coupon_pack_id", None)
         if item["coupon_pack_id"] is not None:
             try:
-                coupon_catalog.get_pack(item["coupon_pack_id"])
+                catalog.get_pack(item["coupon_pack_id"])
             except NotFound:
                 raise InvalidRequest("No such coupon pack.", status=422,
                                      details={"coupon_pack_id": [f"No pack {item['coupon_pack_id']}."]}) from None

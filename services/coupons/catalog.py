@@ -61,7 +61,7 @@ def get_template(template_id: int) -> CouponTemplate:
     return db.session.get(CouponTemplate, template_id) or missing("coupon template")
 
 
-def list_templates(*, limit: int, cursor: str | None) -> dict:
+def find_templates(*, limit: int, cursor: str | None) -> dict:
     """Coupon templates, newest first."""
     return page(db.session, select(CouponTemplate), id_column=CouponTemplate.id, limit=limit, cursor=cursor)
 
@@ -131,7 +131,7 @@ def require_packs(**ids_by_field) -> None:
         raise InvalidRequest("No such coupon pack.", status=422, details=unknown)
 
 
-def list_packs(*, limit: int, cursor: str | None) -> dict:
+def find_packs(*, limit: int, cursor: str | None) -> dict:
     """Coupon packs, newest first."""
     return page(db.session, select(CouponPack), id_column=CouponPack.id, limit=limit, cursor=cursor)
 

@@ -53,7 +53,7 @@ return 1
 TOP_CACHE_SECONDS = 300
 
 
-def reads(name: str, member_id: int, limit: int) -> list:
+def prefetch_calls(name: str, member_id: int, limit: int) -> list:
     """The Redis call of a board read, to ride with the token check (none for an unknown board)."""
     try:
         b = board(name)
@@ -72,7 +72,7 @@ def standings(name: str, member_id: int, *, limit: int = 50, fetched: list | Non
     """
     b = board(name)
     try:
-        result = fetched[0] if fetched else redis_index.execute(reads(name, member_id, limit))[0]
+        result = fetched[0] if fetched else redis_index.execute(prefetch_calls(name, member_id, limit))[0]
         return _from_redis(b, member_id, limit, result)
     except (redis.RedisError, OSError):
         log.warning("leaderboards: Redis unavailable, answering %s from SQL", name, exc_info=True)
@@ -83,7 +83,7 @@ def _from_redis(b: Board, member_id: int, limit: int, result) -> dict:
     if result is None:  # no board: rebuild it from SQL, or wait for whoever is rebuilding it
         if (rows := _rebuild_or_wait(b, get_redis(), key(b))) is not None:
             return _answer_from_rows(b, rows, member_id, limit, _names)
-        result = redis_index.execute(reads(b.name, member_id, limit))[0]
+        result = redis_index.execute(prefetch_calls(b.name, member_id, limit))[0]
         if result is None:
             return _answer_from_rows(b, rows_from_sql(b), member_id, limit, _names_from_sql)
     cached, flat, my_score, above, version = result

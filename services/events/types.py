@@ -14,7 +14,7 @@ EVENT_TYPES = {
     # emitted by the services, inside their own transactions
     "signin": EventType(),  # services/signin/signin.py: sign_in
     "signin_makeup": EventType(),  # services/signin/signin.py: make_up
-    "payment_paid": EventType(),  # services/payments/payment_rewards.py: reward (payload: amount_fen, store_id)
+    "payment_paid": EventType(),  # services/payments/rewards.py: reward (payload: amount_fen, store_id)
     "profile_completed": EventType(),  # services/members/members.py: nickname, avatar and birthday set, once
     "phone_bound": EventType(),  # services/members/members.py: bind_phone, once
     "coupon_used": EventType(),  # services/coupons/coupons.py: use_held, redeem

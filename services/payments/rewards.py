@@ -16,12 +16,12 @@ from services.coupons import coupons
 from services.guides import bindings
 from services.ledger import growth, points
 from services.levels import levels
-from services.members.member_lock import lock_member
+from services.platform.lock_order import lock_member
 from services.messages import messages
-from services.payments import payment_kinds, payment_rules
+from services.payments import kinds, rules
 from services.platform import clock
 from services.platform.db import lock_row, transaction
-from services.tasks import events
+from services import events
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,8 @@ def pay_owed(batch: int = 200) -> dict:
 def reward(payment: Payment) -> None:
     """Credit a paid purchase's rewards, or settle a payment of another kind (the caller holds the
     payment's and the member's locks)."""
-    if payment.kind != payment_kinds.PURCHASE:
-        payment_kinds.of(payment).paid(payment)
+    if payment.kind != kinds.PURCHASE:
+        kinds.settler_of(payment).paid(payment)
         payment.coupon_codes, payment.rewarded_at = [], clock.now()
         return
     member = db.session.get(Member, payment.member_id)
@@ -96,7 +96,7 @@ def reward(payment: Payment) -> None:
         points.earn(member.id, payment.points_awarded, reason="purchase", business_key=key, reference=ref)
     if payment.growth_awarded:
         growth.earn(member.id, payment.growth_awarded, reason="purchase", business_key=key, reference=ref)
-    rule = payment_rules.best_rule(payment)
+    rule = rules.best_rule(payment)
     issued = []
     if rule is not None:
         payment.rule_id = rule.id
@@ -124,8 +124,8 @@ def _pay_success_message(payment: Payment) -> dict:
 def claw_back(payment: Payment, refund: Refund) -> None:
     """Take back the refunded share of a payment's points and growth; revoke its unused coupons once
     the payment no longer reaches its rule's threshold. A payment of another kind: its area's refund."""
-    if payment.kind != payment_kinds.PURCHASE:
-        payment_kinds.of(payment).refunded(payment, refund)
+    if payment.kind != kinds.PURCHASE:
+        kinds.settler_of(payment).refunded(payment, refund)
         return
     key = f"pay:{payment.out_trade_no}"
     refunded_after = payment.refunded_fen + refund.amount_fen
@@ -140,7 +140,7 @@ def claw_back(payment: Payment, refund: Refund) -> None:
     if refund.growth_reversed:
         entry = growth.reverse(key, business_key=refund_key, amount=refund.growth_reversed, reason="refund")
         refund.growth_reversed = -entry.delta if entry else 0
-    rule = payment.rule_id and payment_rules.get_rule(payment.rule_id)
+    rule = payment.rule_id and rules.get_rule(payment.rule_id)
     if rule and payment.amount_fen - refunded_after < rule.min_amount_fen:
         refund.coupons_revoked = coupons.revoke_unused(f"payment:{payment.id}", reason="payment refunded")
 
