@@ -203,7 +203,7 @@ def _prepare(args, sandbox_url=None) -> SimpleNamespace:
         if flash:
             _credit(ids[:args.flash_attempts] + warm_ids, FLASH_POINTS)
         started = time.monotonic()
-        cards = redis_rebuild.rebuild_all()["cards"][0]
+        cards = redis_rebuild.rebuild_all()["member_cards"][0]
         print(f"==> rebuild-redis: {cards} member cards in {time.monotonic() - started:.1f}s")
         if seeded:
             started = time.monotonic()

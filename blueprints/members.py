@@ -10,6 +10,7 @@ from blueprints.edge import Blueprint
 from blueprints.schemas import MemberBriefSchema, MemberProfileSchema
 from services.members import members
 from services.platform import clock, tokens
+from services.read_models import member_view
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/auth", description="Member login")
 me_blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in member")
@@ -50,7 +51,7 @@ class Login(MethodView):
     def post(self, args):
         """Log in with a wx.login code; the member is created on first login."""
         member, token = members.login(code=args["code"], client_address=client_address())
-        return {"token": token, "expires_in": tokens.ttl("member"), "member": members.brief(member)}
+        return {"token": token, "expires_in": tokens.ttl("member"), "member": member_view.brief(member)}
 
 
 @auth_blp.route("/logout")
@@ -68,14 +69,14 @@ class Me(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def get(self):
         """The member's profile, level progress and points."""
-        return members.profile(members.get_member(g.card.id))
+        return member_view.profile(members.get_member(g.card.id))
 
     @member_required
     @me_blp.arguments(ProfileChangesSchema)
     @me_blp.response(200, MemberProfileSchema)
     def patch(self, changes):
         """Change nickname, avatar, birthday or gender."""
-        return members.profile(members.update_profile(members.get_member(g.card.id), changes))
+        return member_view.profile(members.update_profile(members.get_member(g.card.id), changes))
 
 
 @me_blp.route("/phone")
@@ -85,4 +86,4 @@ class Phone(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def post(self, args):
         """Bind the phone number from a getPhoneNumber code."""
-        return members.profile(members.bind_phone(members.get_member(g.card.id), code=args["code"]))
+        return member_view.profile(members.bind_phone(members.get_member(g.card.id), code=args["code"]))

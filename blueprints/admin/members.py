@@ -10,6 +10,7 @@ from blueprints.schemas import MemberProfileSchema
 from services.ledger import grants
 from services.members import members, operators
 from services.platform import tokens
+from services.read_models import member_view
 
 blp = Blueprint("admin", __name__, url_prefix="/admin", description="Operators")
 BLUEPRINTS = (blp,)
@@ -111,14 +112,14 @@ class MemberDetail(MethodView):
     @blp.response(200, MemberProfileSchema)
     def get(self, member_id):
         """One member with level progress and points."""
-        return members.profile(members.get_member(member_id))
+        return member_view.profile(members.get_member(member_id))
 
     @operator_required
     @blp.arguments(MemberStatusSchema)
     @blp.response(200, MemberProfileSchema)
     def patch(self, args, member_id):
         """Freeze or unfreeze a member (audited, reason required)."""
-        return members.profile(members.set_status(g.operator.id, member_id, **args))
+        return member_view.profile(members.set_status(g.operator.id, member_id, **args))
 
 
 @blp.route("/members/<int:member_id>/points")

@@ -1,8 +1,8 @@
 """Coupons: the catalogue (templates, packs) and each coupon's life (issued, held, used, expired, revoked).
 
 Other areas may call: coupons.issue_pack / issue_whole_pack / hold_for_payment / use_held / release_held /
-revoke_unused / any_used / redeem / discount_for (each only flushes); catalog.get_pack /
-one_coupon_pack. Expires due coupons hourly.
+revoke_unused / any_used / redeem / discount_for / CouponNotUsable (each only flushes);
+catalog.get_pack / one_coupon_pack / require_packs. Expires due coupons hourly.
 """
 from services.platform.areas import Area, Periodic
 

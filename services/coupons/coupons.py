@@ -14,7 +14,7 @@ from models import Operator, db
 from models.coupon import COUPON_SOURCES, Coupon, CouponIssue, CouponPack, CouponTemplate
 from services.platform.lock_order import lock_member
 from services.platform import audit_trail, business_keys, clock
-from services.platform.db import lock_one, lock_row, transaction
+from services.platform.db import get_row, lock_one, lock_row, transaction
 from services.platform.errors import Conflict, NotFound
 from services.platform.pagination import page
 from services import events
@@ -52,9 +52,7 @@ def _issue(member_id, pack_id, *, source, business_key, source_ref):
     """(the issue, the coupons it handed out, what it skipped and why)."""
     if source not in COUPON_SOURCES or len(business_key) > 160:
         raise ValueError("unknown coupon source or business key too long")
-    pack = db.session.get(CouponPack, pack_id)
-    if pack is None:
-        raise NotFound("No such coupon pack.")
+    pack = get_row(CouponPack, pack_id, missing="No such coupon pack.")
     lock_member(member_id).require_active()  # a frozen member earns no coupons either
     issue, fresh = _claim(business_key, member_id=member_id, pack_id=pack_id, source=source, source_ref=source_ref)
     if not fresh:

@@ -1,11 +1,12 @@
 """A member's exclusive guide: the first binding wins and lasts; every binding is recorded with how
 and when, and emits `guide_bound` for the task centre."""
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from models import Guide, GuideBinding, GuideBindingChange, Store, db
+from models import Guide, GuideBinding, GuideBindingChange, db
+from services.payments import stores
 from services.platform import clock
-from services.platform.db import insert_once, transaction
-from services.platform.errors import NotFound
+from services.platform.db import get_row, insert_once, transaction
+
 from services import events
 
 
@@ -25,17 +26,21 @@ def bind(member_id: int, guide: Guide, how: str) -> GuideBinding:
 
 def bindable(guide: Guide | None) -> bool:
     """Whether members may be bound to the guide: an active guide of an active store."""
-    return guide is not None and guide.status == "active" and db.session.get(Store, guide.store_id).active
+    return guide is not None and guide.status == "active" and stores.find_store(guide.store_id).active
 
 
 def bind_by_guide_code(member_id: int, guide_id: int) -> None:
     """The member scanned a guide's mini-program code: that guide, if bindable and the member has none."""
-    guide = db.session.get(Guide, guide_id)
-    if guide is None:
-        raise NotFound("No such guide.")
+    guide = get_row(Guide, guide_id, missing="No such guide.")
     if bindable(guide):
         with transaction():
             bind(member_id, guide, "guide_code")
+
+
+def follow_purchase(member_id: int, payment) -> None:
+    """A paid purchase at a store (`purchase_followers`, in its reward transaction) assigns a guide there."""
+    if payment.store_id:
+        assign_by_store(member_id, payment.store_id)
 
 
 def assign_by_store(member_id: int, store_id: int) -> None:
@@ -46,6 +51,5 @@ def assign_by_store(member_id: int, store_id: int) -> None:
                                         .order_by(Guide.id)))
     if not guide_ids:
         return
-    turn = db.session.execute(update(Store).where(Store.id == store_id).values(assigned=Store.assigned + 1)
-                              .returning(Store.assigned).execution_options(synchronize_session=False)).scalar()
+    turn = stores.take_turn(store_id)
     bind(member_id, db.session.get(Guide, guide_ids[(turn - 1) % len(guide_ids)]), "store_assigned")

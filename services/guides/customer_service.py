@@ -15,11 +15,12 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from models import Guide, GuideBinding, Member, Store, db
+from models import Guide, GuideBinding, Member, db
 from services import wechat
 from services.guides import guides
+from services.payments import stores
 from services.platform.errors import WeChatError
-from services.platform.redis_client import get_redis
+from services.platform.redis_client import cached, get_redis
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +66,10 @@ def _first_time(openid: str, created: str) -> bool:
 
 
 def _media_for(guide: Guide) -> str:
-    key = f"guide:{guide.id}:cs-media:{guide.wecom_config_id or ''}"
-    try:
-        cached = get_redis().get(key)
-    except RedisError:
-        cached = None
-    if cached:
-        return cached.decode()
-    media_id = wechat.upload_temporary_image(_qr_png(guides.qr_url(guide)))
-    try:
-        get_redis().set(key, media_id, ex=MEDIA_KEEP_SECONDS)
-    except RedisError:
-        pass
-    return media_id
+    def upload() -> str:
+        return wechat.upload_temporary_image(_qr_png(guides.qr_url(guide)))
+
+    return cached(f"guide:{guide.id}:cs-media:{guide.wecom_config_id or ''}", MEDIA_KEEP_SECONDS, upload).decode()
 
 
 def _qr_png(url: str) -> bytes:
@@ -95,5 +87,5 @@ def _qr_png(url: str) -> bytes:
 
 
 def _default_text(guide: Guide | None) -> str:
-    store = db.session.get(Store, guide.store_id) if guide else None
+    store = stores.find_store(guide.store_id) if guide else None
     return (store.service_reply if store and store.service_reply else None) or current_app.config["SERVICE_REPLY"]

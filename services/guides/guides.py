@@ -4,9 +4,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Guide, GuideBinding, GuideBindingChange, Store, db
 from services.guides import contact_ways
+from services.payments import stores
 from services.platform import audit_trail, clock, ratelimit, tokens
-from services.platform.db import duplicates_conflict, lock_row, transaction
-from services.platform.errors import InvalidRequest, NotFound, Unauthorized
+from services.platform.db import duplicates_conflict, get_row, lock_row, transaction
+from services.platform.errors import InvalidRequest, Unauthorized
 from services.platform.pagination import page
 
 EDITABLE = ("name", "phone", "wecom_userid", "status", "qr_image_url")
@@ -84,17 +85,14 @@ def transfer_members(operator, guide_id: int, *, to_guide_id: int, reason: str) 
 
 
 def _require_store(store_id: int) -> Store:
-    store = db.session.get(Store, store_id)
+    store = stores.find_store(store_id)
     if store is None or not store.active:
         raise InvalidRequest("No such active store.", status=422, details={"store_id": ["No such active store."]})
     return store
 
 
 def get_guide(guide_id: int) -> Guide:
-    guide = db.session.get(Guide, guide_id)
-    if guide is None:
-        raise NotFound("No such guide.")
-    return guide
+    return get_row(Guide, guide_id, missing="No such guide.")
 
 
 def find_guides(*, store_id: int | None, limit: int, cursor: str | None) -> dict:
@@ -140,13 +138,12 @@ def logout(guide: Guide) -> None:
 def guide_card(member_id: int) -> dict | None:
     """The member's exclusive guide as the pay result and /me/guide show it: who, which store, and the
     QR to add them (the WeCom 联系我 code, else the guide's own QR image)."""
-    row = db.session.execute(select(Guide, Store.name).join(GuideBinding, GuideBinding.guide_id == Guide.id)
-                             .join(Store, Store.id == Guide.store_id)
-                             .where(GuideBinding.member_id == member_id)).first()
-    if row is None:
+    guide = db.session.scalar(select(Guide).join(GuideBinding, GuideBinding.guide_id == Guide.id)
+                              .where(GuideBinding.member_id == member_id))
+    if guide is None:
         return None
-    guide, store = row
-    return {"id": guide.id, "name": guide.name, "store": store, "qr_url": qr_url(guide)}
+    store = stores.find_store(guide.store_id)
+    return {"id": guide.id, "name": guide.name, "store": store.name, "qr_url": qr_url(guide)}
 
 
 def qr_url(guide: Guide) -> str | None:

@@ -11,7 +11,7 @@ from models.coupon import Coupon, CouponTemplate
 from models.guide import GUIDE_METRICS
 from services.coupons import coupons
 from services.guides import bindings, member_codes
-from services.ledger import growth, points
+from services.ledger import earnings, points
 from services.payments import rules
 from services.levels import levels
 from services.platform.lock_order import lock_member
@@ -87,10 +87,8 @@ def record_purchase(guide: Guide, member_id: int, *, amount_fen: int, receipt_no
         if purchase_id is None:
             return _recorded(guide.store_id, receipt_no, member_id, amount_fen)
         key, ref = f"receipt:{guide.store_id}:{receipt_no}", f"store_purchase:{purchase_id}"
-        if earned_points:
-            points.earn(member_id, earned_points, reason="store_purchase", business_key=key, reference=ref)
-        if earned_growth:
-            growth.earn(member_id, earned_growth, reason="store_purchase", business_key=key, reference=ref)
+        earnings.earn(member_id, points_=earned_points, growth_=earned_growth, reason="store_purchase",
+                      business_key=key, reference=ref)
     return {"points": earned_points, "growth": earned_growth, "receipt_no": receipt_no}
 
 

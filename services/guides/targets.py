@@ -2,18 +2,19 @@
 N in-store purchases or an amount), their progress counted from the same rows as the guide's results."""
 from sqlalchemy import or_, select
 
-from models import Guide, GuideTarget, Store, db
+from models import Guide, GuideTarget, db
 from services.guides import store_work
+from services.payments import stores
 from services.platform import audit_trail, clock
-from services.platform.db import transaction
-from services.platform.errors import InvalidRequest, NotFound
+from services.platform.db import get_row, transaction
+from services.platform.errors import InvalidRequest
 
 
 def create_target(operator, fields: dict) -> GuideTarget:
     """A target for one guide, a store's guides, or every guide (audited)."""
     if fields.get("guide_id") and db.session.get(Guide, fields["guide_id"]) is None:
         raise InvalidRequest("No such guide.", status=422, details={"guide_id": ["No such guide."]})
-    if fields.get("store_id") and db.session.get(Store, fields["store_id"]) is None:
+    if fields.get("store_id") and stores.find_store(fields["store_id"]) is None:
         raise InvalidRequest("No such store.", status=422, details={"store_id": ["No such store."]})
     with transaction():
         target = GuideTarget(**fields, active=True, created_at=clock.now())
@@ -30,9 +31,7 @@ def all_targets() -> list[GuideTarget]:
 
 def end_target(operator, target_id: int) -> None:
     with transaction():
-        target = db.session.get(GuideTarget, target_id)
-        if target is None:
-            raise NotFound("No such target.")
+        target = get_row(GuideTarget, target_id, missing="No such target.")
         target.active = False
         audit_trail.record(operator.id, "guide_target.end", target_type="guide_target", target_id=target_id,
                            reason=None)

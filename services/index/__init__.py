@@ -1,10 +1,10 @@
 """The Redis index: plumbing for the structures other areas keep in Redis as an index of SQL.
 
-Owns the round trip (`redis_index.Script`, `redis_index.execute`, `redis_index.write_after_commit`, and
-`redis_index.SET_NEWER`, a write that never replaces a newer version),
-the repairs of writes that could not reach Redis (`redis_repair.note`, `run_if_due`, `repair_waiting`)
-and `rebuild-redis` (`redis_rebuild.rebuild_all`, `in_batches`). Areas declare their own rebuilders
-and repair kinds in their AREA; this area runs the waiting repairs every minute.
+Other areas may call: redis_index.Script / execute / write_after_commit / SET_NEWER (a write that
+never replaces a newer version); redis_rebuild.in_batches; redis_repair.note / run_if_due.
+It owns the round trip, the repairs of writes that could not reach Redis and `rebuild-redis`. Areas
+declare their own rebuilders and repair kinds in their AREA; this area runs the waiting repairs every
+minute.
 """
 from services.platform.areas import Area, Periodic
 

@@ -1,7 +1,9 @@
-"""The ledgers: points (earn, spend, hold / post / release, reverse, expire), growth value and levels.
+"""The ledgers: points (earn, spend, hold / post / release, reverse, expire) and growth value.
 
-Other areas may call: points.earn / spend / hold / post / release / reverse / summary; growth.earn /
-reverse; grants.adjust_points / grant_growth (an operator's, audited); audit.check_books (audit-ledger). Levels are their own area (services.levels).
+Other areas may call: earnings.earn (points and growth under one key); points.earn / spend / hold /
+post / release / reverse / summary; growth.earn / reverse / Follower (what follows growth, contributed
+as `growth_followers`); grants.adjust_points / grant_growth (an operator's, audited); audit.check_books
+(audit-ledger). The ledger knows no level: levels follow growth (services.levels).
 Each only flushes: the caller's transaction commits. Points expire hourly (the worker), and members
 holding a `points_expiring` grant are warned POINTS_EXPIRY_WARN_DAYS ahead (expiry_warnings).
 """
@@ -11,4 +13,5 @@ AREA = Area("ledger",
             periodic=(Periodic("points.expire", "services.ledger.points.expire_due", 3600),
                       Periodic("points.warn_expiring", "services.ledger.expiry_warnings.warn_expiring", 3600)),
             audit_checks={"points": "services.ledger.audit.points_problems",
-                          "growth": "services.ledger.audit.growth_problems"})
+                          "growth": "services.ledger.audit.growth_problems"},
+            join_followers={"ledger": "services.ledger.accounts.open_accounts"})

@@ -12,11 +12,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from models import PointsLot, db
-from models.message import SubscriptionGrant
 from services.messages import messages
 from services.platform import clock
 from services.platform.db import transaction
-from services.platform.progress import shown
+from services.platform.progress import with_progress_bar
 
 TEMPLATE = "points_expiring"
 BATCH = 500
@@ -24,33 +23,24 @@ BATCH = 500
 
 def warn_expiring(progress=None) -> dict:
     """The periodic job (and `flask warn-expiring`): write the warnings due; what it did."""
-    template_id = messages.templates().get(TEMPLATE)
     written = members = 0
-    if template_id is None:
-        return {"members": 0, "messages": 0}
     now = clock.now()
     until = now + timedelta(days=int(current_app.config["POINTS_EXPIRY_WARN_DAYS"]))
-    last_id = 0
-    while ids := _members_to_warn(template_id, now, until, after_id=last_id):
-        with shown(progress, _expiring(ids, now, until)) as batch:
+    for ids in messages.granted_members(TEMPLATE, narrowed=lambda member_id: _lapsing(member_id, now, until),
+                                        batch=BATCH):
+        with with_progress_bar(progress, _expiring(ids, now, until)) as batch:
             for member_id, by_day in batch:
                 members += 1
                 for day, amount in sorted(by_day.items()):
                     with transaction():
                         written += _warn(member_id, day, amount)
-        last_id = ids[-1]
     return {"members": members, "messages": written}
 
 
-def _members_to_warn(template_id: str, now, until, *, after_id: int) -> list[int]:
-    """Members with a grant left and points lapsing in (now, until], in id order."""
-    lapsing = select(PointsLot.id).where(PointsLot.member_id == SubscriptionGrant.member_id, PointsLot.remaining > 0,
-                                         PointsLot.expires_at > now, PointsLot.expires_at <= until)
-    return list(db.session.scalars(
-        select(SubscriptionGrant.member_id).where(SubscriptionGrant.template_id == template_id,
-                                                  SubscriptionGrant.grants > 0, SubscriptionGrant.member_id > after_id,
-                                                  lapsing.exists())
-        .order_by(SubscriptionGrant.member_id).limit(BATCH)))
+def _lapsing(member_id, now, until):
+    """The member (an id column) has points lapsing in (now, until]."""
+    return select(PointsLot.id).where(PointsLot.member_id == member_id, PointsLot.remaining > 0,
+                                      PointsLot.expires_at > now, PointsLot.expires_at <= until).exists()
 
 
 def _expiring(member_ids: list[int], now, until) -> list[tuple[int, dict]]:

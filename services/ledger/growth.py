@@ -1,45 +1,68 @@
-"""The growth-value ledger: earn-only, lowered only by reversing its own entries; moves levels up.
+"""The growth-value ledger: earn-only, lowered only by reversing its own entries.
 
 Like the points ledger, every change holds the member row's lock (services.platform.lock_order)
-before the growth account's, so a level is always compared and changed on the locked member."""
+before the growth account's. What follows growth (levels) is contributed as a `Follower`
+(`growth_followers`): the ledger knows no level."""
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
 from sqlalchemy import bindparam, func, select, update
 
 from models import GrowthAccount, GrowthEntry, db
-from services.levels import levels
-from services.platform.lock_order import lock_member
 from services.platform import business_keys, clock
+from services.platform.areas import wiring
+from services.platform.lock_order import lock_member
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one
 from services.platform.errors import NotFound
 
 
 def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None) -> int:
-    """Add growth value; the member levels up in the same transaction. The entry's id.
+    """Add growth value; its followers (levels) follow in the same transaction. The entry's id.
 
     Like points.earn, in prebuilt statements: the credit (the lock) first, then the entry, once per key.
     """
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError("growth amounts are positive integers")
     lock_member(member_id).require_active()
-    total, reached_id = _credit(member_id, amount)
+    followers = tuple(wiring().growth_followers.values())
+    total, *returned = _credit(member_id, amount, followers)
     entry_id = insert_once(GrowthEntry.__table__, member_id=member_id, delta=amount, total_after=total, kind="earn",
                            reason=reason, reference=reference, business_key=business_key, created_at=clock.now())
     if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
-        _credit(member_id, -amount)
+        _credit(member_id, -amount, followers)
         return business_keys.replayed_id(GrowthEntry, business_key, member_id, amount)
-    levels.follow_growth(member_id, total, entry_id, reached_id=reached_id, cause=reason)
+    for follower, value in zip(followers, returned):
+        follower.follow(member_id, total, entry_id, value, reason)
     return entry_id
 
 
+@dataclass(frozen=True)
+class Follower:
+    """What follows a member's growth (contributed as `growth_followers`), inside the earning's transaction.
+
+    `returning(total)`: an SQL expression on the new total that the credit statement returns with it
+    (one round trip); `follow(member_id, total, entry_id, returned, reason)` then acts on both.
+    """
+
+    returning: Callable
+    follow: Callable
+
+
 _accounts = GrowthAccount.__table__
-# the new total and the level that total reaches (levels.follow_growth);
-# SQLite writes RETURNING's column names unqualified: `total` is growth_account's, as level has none
-_CREDIT = (update(_accounts).where(_accounts.c.member_id == bindparam("member"))
-           .values(total=_accounts.c.total + bindparam("amount"), lifetime=_accounts.c.lifetime + bindparam("amount"))
-           .returning(_accounts.c.total, levels.reached_level_column(_accounts.c.total)))
 
 
-def _credit(member_id: int, amount: int) -> tuple[int, int | None]:
-    credited = execute_prebuilt(_CREDIT, member=member_id, amount=amount).one_or_none()
+@cache
+def _credit_statement(followers: tuple[Follower, ...]):
+    # SQLite writes RETURNING's column names unqualified: a follower's expression must not name `total`
+    return (update(_accounts).where(_accounts.c.member_id == bindparam("member"))
+            .values(total=_accounts.c.total + bindparam("amount"), lifetime=_accounts.c.lifetime + bindparam("amount"))
+            .returning(_accounts.c.total, *(follower.returning(_accounts.c.total) for follower in followers)))
+
+
+def _credit(member_id: int, amount: int, followers: tuple[Follower, ...]) -> tuple:
+    """The new total, then what each follower's `returning` expression gave."""
+    credited = execute_prebuilt(_credit_statement(followers), member=member_id, amount=amount).one_or_none()
     if credited is None:
         raise NotFound("No such member.")
     expire_loaded(GrowthAccount, member_id)

@@ -15,10 +15,10 @@ from models import PointsAccount, PointsAllocation, PointsEntry, PointsHold, Poi
 from services.leaderboards import leaderboards
 from services.platform.lock_order import lock_member
 from services.platform import business_keys, clock
-from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one, transaction
+from services.platform.db import execute_prebuilt, expire_loaded, get_row, insert_once, lock_one, transaction
 from services.platform.errors import Conflict, InsufficientPoints, NotFound
 from services.platform.pagination import page
-from services.platform.progress import shown
+from services.platform.progress import with_progress_bar
 
 DRAW_BATCH = 50
 
@@ -164,9 +164,7 @@ def reverse(original_key: str, *, business_key: str, amount: int | None = None,
 
 def expire_lot(lot_id: int) -> PointsEntry | None:
     """Expire what is left of a due lot, never touching points frozen by an open hold."""
-    lot = db.session.get(PointsLot, lot_id)
-    if lot is None:
-        raise NotFound("No such lot.")
+    lot = get_row(PointsLot, lot_id, missing="No such lot.")
     lock_member(lot.member_id)
     account = _lock_account(lot.member_id)
     db.session.refresh(lot)
@@ -186,7 +184,7 @@ def expire_due(progress=None) -> tuple[int, int]:
     """Expire every due lot, one transaction each; (lots expired, points expired)."""
     lots = expired = last_id = 0
     while ids := due_lot_ids(after_id=last_id):
-        with shown(progress, ids) as batch:
+        with with_progress_bar(progress, ids) as batch:
             for lot_id in batch:
                 with transaction():
                     entry = expire_lot(lot_id)

@@ -19,7 +19,7 @@ from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.platform import clock
 from services.platform.db import insert_once, lock_row, transaction
-from services.platform.progress import shown
+from services.platform.progress import with_progress_bar
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -64,7 +64,7 @@ def evaluate(due_at: datetime, *, progress=None) -> dict:
     evaluation_id, downgrade = evaluation.id, evaluation.downgrade
     if evaluation.finished_at is None and downgrade == "one_level":
         while ids := _members_after(evaluation.last_member_id):
-            with shown(progress, ids) as batch:
+            with with_progress_bar(progress, ids) as batch:
                 for member_id in batch:
                     with transaction():
                         evaluation = _evaluate_member(evaluation_id, member_id)
@@ -134,7 +134,7 @@ def grace_period(progress=None) -> int:
         return 0
     written, last_id = 0, 0
     while ids := _members_after(last_id):
-        with shown(progress, _at_risk(ids, rule.growth_window)) as batch:
+        with with_progress_bar(progress, _at_risk(ids, rule.growth_window)) as batch:
             for member_id, level_name, needed in batch:
                 with transaction():
                     written += _warn(member_id, level_name, needed, upcoming)

@@ -17,7 +17,7 @@ from services.platform.lock_order import lock_member
 from services.platform import clock
 from services.platform.db import each_on_its_own, insert_once, transaction
 from services.platform.errors import MemberFrozen
-from services.platform.progress import shown
+from services.platform.progress import with_progress_bar
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -83,7 +83,7 @@ def pay_birthday_gifts(progress=None) -> dict:
     outcome = {True: 0, False: 0, "frozen": 0, "errors": 0}
     last_id = 0
     while ids := _birthday_members(after_id=last_id):
-        with shown(progress, ids) as batch:
+        with with_progress_bar(progress, ids) as batch:
             each_on_its_own(batch, _birthday_of, outcome, what="birthday gift of member")
         last_id = ids[-1]
     return {"paid": outcome[True], "frozen": outcome["frozen"], "errors": outcome["errors"]}

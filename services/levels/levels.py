@@ -12,12 +12,13 @@ from sqlalchemy import bindparam, select
 
 from models import Level, LevelChange, Member, db
 from services.coupons import catalog
+from services.ledger import growth
 from services.levels import gifts, policy, replay
 from services.members import cards
 from services.platform.lock_order import lock_member
 from services.platform import audit_trail, clock, snapshots
-from services.platform.db import duplicates_conflict, execute_prebuilt, expire_loaded, transaction
-from services.platform.errors import NotFound
+from services.platform.db import duplicates_conflict, execute_prebuilt, expire_loaded, get_row, transaction
+
 
 SNAPSHOT = "levels"
 PACK_FIELDS = ("levelup_pack_id", "birthday_pack_id")
@@ -57,9 +58,10 @@ def makeup_cards(level_id: int | None) -> int:
     return level.makeup_cards_per_month if level else 0
 
 
-def entry_level_id() -> int | None:
+def place_new_member(member: Member) -> None:
+    """A new member starts at the entry level (the one a growth of 0 reaches), if the ladder has one."""
     level = level_for(0)
-    return level.id if level else None
+    member.level_id = level.id if level else None
 
 
 def follow_growth(member_id: int, total: int, entry_id: int | None = None, *,
@@ -133,6 +135,11 @@ def reached_level_column(total):
             .order_by(_levels.c.threshold.desc()).limit(1).scalar_subquery())
 
 
+def _follow_earned(member_id: int, total: int, entry_id: int, reached_id: int | None, reason: str) -> None:
+    follow_growth(member_id, total, entry_id, reached_id=reached_id, cause=reason)
+
+
+FOLLOWS_GROWTH = growth.Follower(returning=reached_level_column, follow=_follow_earned)
 _REACHED = select(reached_level_column(bindparam("total")))
 _SET_LEVEL = _members.update().where(_members.c.id == bindparam("member")).values(level_id=bindparam("level"))
 
@@ -154,10 +161,7 @@ def summary(member: Member) -> dict:
 
 
 def get_level(level_id: int) -> Level:
-    level = db.session.get(Level, level_id)
-    if level is None:
-        raise NotFound("No such level.")
-    return level
+    return get_row(Level, level_id, missing="No such level.")
 
 
 def create_level(operator_id: int, fields: dict) -> Level:

@@ -14,4 +14,4 @@ AREA = Area("mall",
             periodic=(Periodic("mall.complete_received", "services.mall.orders.complete_received", 600),),
             audit_checks={"lottery": "services.mall.lotteries.audit_problems",
                           "mall": "services.mall.audit.audit_problems"},
-            kinds={"mall": "services.mall.orders.PAYMENT_HOOKS"})
+            payment_kinds={"mall": "services.mall.orders.PAYMENT_HOOKS"})

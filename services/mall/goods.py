@@ -15,7 +15,7 @@ from services.coupons import catalog
 from services.ledger import points
 from services.levels import levels
 from services.platform import audit_trail, clock
-from services.platform.db import lock_row, transaction
+from services.platform.db import get_row, lock_row, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
 from services.platform.pagination import page
 
@@ -136,10 +136,7 @@ def _codes_in(text: str) -> list[str]:
 
 
 def get_goods(goods_id: int) -> Goods:
-    goods = db.session.get(Goods, goods_id)
-    if goods is None:
-        raise NotFound("No such goods.")
-    return goods
+    return get_row(Goods, goods_id, missing="No such goods.")
 
 
 def get_goods_on_sale(goods_id: int) -> Goods:

@@ -10,7 +10,7 @@ from services.mall import goods as catalogue
 from services.mall import orders
 from services.platform.lock_order import lock_member
 from services.platform import audit_trail, clock
-from services.platform.db import transaction
+from services.platform.db import get_row, transaction
 from services.platform.errors import Conflict, NotFound
 from services import events
 
@@ -53,10 +53,7 @@ def all_lotteries() -> list[Lottery]:
 
 
 def get_lottery(lottery_id: int) -> Lottery:
-    lottery = db.session.get(Lottery, lottery_id)
-    if lottery is None:
-        raise NotFound("No such lottery.")
-    return lottery
+    return get_row(Lottery, lottery_id, missing="No such lottery.")
 
 
 def deactivate_lottery(operator, lottery_id: int) -> None:

@@ -29,7 +29,7 @@ from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.payments import payments, refunds
 from services.platform import audit_trail, business_keys, clock, ratelimit
-from services.platform.db import lock_all, lock_one, lock_row, transaction
+from services.platform.db import get_row, lock_all, lock_one, lock_row, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, WeChatError
 from services.platform.pagination import page
 from services import events
@@ -266,9 +266,7 @@ def _give_back(order: MallOrder) -> None:
 
 def member_order(member_id: int, order_id: int) -> MallOrder:
     """One of the member's own orders, brought up to date (anyone else's is not found)."""
-    order = db.session.get(MallOrder, order_id)
-    if order is None or order.member_id != member_id:
-        raise NotFound("No such order.")
+    order = get_row(MallOrder, order_id, missing="No such order.", owner=member_id)
     _bring_up_to_date([order])
     return order
 
@@ -359,10 +357,7 @@ def find_orders(*, status: str | None, member_id: int | None, goods_id: int | No
 
 
 def get_order(order_id: int) -> MallOrder:
-    order = db.session.get(MallOrder, order_id)
-    if order is None:
-        raise NotFound("No such order.")
-    return order
+    return get_row(MallOrder, order_id, missing="No such order.")
 
 
 def ship_order(operator, order_id: int, *, tracking_no: str) -> MallOrder:
@@ -398,7 +393,7 @@ def refund_order(operator, order_id: int, *, reason: str, request_key: str) -> M
         _refund_points_order(operator, order.id, reason)
         return get_order(order_id)
     with transaction():
-        payment = lock_row(Payment, order.payment_id)
+        payment = payments.lock_payment(order.payment_id)
         order = _refundable(order.id)
         refund = refunds.open_refund(payment, amount_fen=order.amount_fen, reason=reason,
                                      request_key=f"mall:{order.id}:{operator.id}:{request_key}",

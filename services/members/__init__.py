@@ -1,10 +1,10 @@
 """Members and operators: login, profiles, status, token revocation, member cards, operator accounts.
 
-Other areas may call: members.get_member, members.brief, members.profile; cards.changed
+Other areas may call: members.get_member; cards.changed
 (after a level or token change), cards.Card; operators.authenticate (the HTTP layer).
 """
 from services.platform.areas import Area
 
 AREA = Area("members",
-            rebuilders={"cards": "services.members.cards.rebuild_cards"},
+            rebuilders={"member_cards": "services.members.cards.rebuild_cards"},
             repairers={"member_card": "services.members.cards.repair_card"})

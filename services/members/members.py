@@ -3,16 +3,15 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import GrowthAccount, Member, PointsAccount, db
+from models import Member, db
 from services import wechat
 from services.index import redis_index, redis_repair
 from services.leaderboards import standings
-from services.ledger import points
-from services.levels import levels
 from services.members import cards
 from services.platform import audit_trail, clock, ratelimit, tokens
-from services.platform.db import lock_one, lock_row, transaction
-from services.platform.errors import NotFound, Unauthorized
+from services.platform.areas import wiring
+from services.platform.db import get_row, lock_one, lock_row, transaction
+from services.platform.errors import Unauthorized
 from services.platform.redis_client import thread_client
 from services import events
 
@@ -45,12 +44,15 @@ def _upsert_member(session: dict) -> Member:
 
 
 def create_member(openid: str) -> Member:
+    """A new member, followed by the areas that keep something per member (`join_followers`: the
+    ledger's accounts, the entry level)."""
     now = clock.now()
     member = Member(openid=openid, nickname="", avatar_url="", gender=0, status="active", token_version=0,
-                    level_id=levels.entry_level_id(), created_at=now, updated_at=now)
+                    created_at=now, updated_at=now)
     db.session.add(member)
     db.session.flush()
-    db.session.add_all([PointsAccount(member_id=member.id), GrowthAccount(member_id=member.id)])
+    for follow in wiring().join_followers.values():
+        follow(member)
     return member
 
 
@@ -76,10 +78,7 @@ def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[cards.Card, list
 
 
 def get_member(member_id: int) -> Member:
-    member = db.session.get(Member, member_id)
-    if member is None:
-        raise NotFound("No such member.")
-    return member
+    return get_row(Member, member_id, missing="No such member.")
 
 
 def update_profile(member: Member, changes: dict) -> Member:
@@ -112,17 +111,6 @@ def revoke_tokens(member_id: int) -> None:
         member = lock_row(Member, member_id, missing="No such member.")
         member.token_version += 1
         cards.changed(member)
-
-
-def profile(member: Member) -> dict:
-    """The member as GET /me shows it: profile, level, points."""
-    return {"member": member, "level": levels.summary(member), "points": points.summary(member.id), "guide": None}
-
-
-def brief(member: Member) -> dict:
-    """The short member card: id, nickname, level, available points."""
-    card = points.summary(member.id, expiring_limit=0)
-    return {"member": member, "level": levels.summary(member), "points": card["available"]}
 
 
 def set_status(operator_id: int, member_id: int, *, status: str, reason: str) -> Member:

@@ -1,7 +1,8 @@
 """Subscribe messages: one-time grants, the outbox written in the business transaction, delivery.
 
-Other areas may call: messages.enqueue (inside their transaction) and the value formatters
-(thing, phrase, amount, date, …). The worker delivers after the commit and sweeps every minute.
+Other areas may call: messages.enqueue / enqueue_new (inside their transaction) / granted_members /
+templates, and the value formatters messages.thing / phrase / name / character_string / amount / number
+/ date / time. The worker delivers after the commit and sweeps every minute.
 """
 from services.platform.areas import Area, Periodic
 

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
 from models import Member, db
 from models.message import MessageAttempt, OutboxMessage, SubscriptionGrant
@@ -39,6 +39,21 @@ def _config(name: str) -> int:
 def templates() -> dict[str, str]:
     """Template key -> subscribe template id, from WECHAT_TEMPLATES."""
     return dict(current_app.config["WECHAT_TEMPLATES"])
+
+
+def granted_members(template_key: str, *, narrowed=lambda member_id: true(), batch: int = 500):
+    """The members holding a grant of a template, in batches of ids in id order (none when the template
+    is not configured); `narrowed(member_id)` is a further condition on the member's id column. Each
+    batch is read once the caller is done with the one before, so the caller may commit in between."""
+    template_id = templates().get(template_key)
+    after = 0
+    while template_id is not None and (ids := list(db.session.scalars(
+            select(SubscriptionGrant.member_id)
+            .where(SubscriptionGrant.template_id == template_id, SubscriptionGrant.grants > 0,
+                   SubscriptionGrant.member_id > after, narrowed(SubscriptionGrant.member_id))
+            .order_by(SubscriptionGrant.member_id).limit(batch)))):
+        yield ids
+        after = ids[-1]
 
 
 def grants(member: Member) -> list[dict]:

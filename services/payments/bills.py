@@ -20,7 +20,7 @@ from services.payments import payments, refunds, wechat_bill
 from services.platform import clock
 from services.platform.db import insert_once, lock_one, lock_row, transaction
 from services.platform.pagination import page_where
-from services.platform.progress import shown
+from services.platform.progress import with_progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def reconcile_day(day: date, *, progress=None) -> BillReconciliation:
     bill = wechat_bill.parse_bill(text) if text is not None else None
     tally = _Tally(lines=len(bill.lines) if bill else 0)
     lines = bill.lines if bill else []
-    with shown(progress, lines) as each:
+    with with_progress_bar(progress, lines) as each:
         for line in each:
             tally.add(*(_payment_line(line) if line.kind == "payment" else _refund_line(line)))
     for finding in _paid_here_missing_from_bill(day, lines):

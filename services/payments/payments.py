@@ -16,8 +16,8 @@ from services import wechat
 from services.coupons import coupons
 from services.payments import kinds, rewards, rules, refunds, stores
 from services.platform import business_keys, clock, ratelimit
-from services.platform.db import each_on_its_own, lock_one, lock_row, transaction
-from services.platform.errors import NotFound, WeChatError
+from services.platform.db import each_on_its_own, get_row, lock_one, lock_row, transaction
+from services.platform.errors import WeChatError
 from services.platform.pagination import page
 
 log = logging.getLogger(__name__)
@@ -78,17 +78,16 @@ def _holder(payment: Payment) -> str:
 
 def get_member_payment(member_id: int, payment_id: int) -> Payment:
     """One of the member's own payments (anyone else's is not found)."""
-    payment = db.session.get(Payment, payment_id)
-    if payment is None or payment.member_id != member_id:
-        raise NotFound("No such payment.")
-    return payment
+    return get_row(Payment, payment_id, missing="No such payment.", owner=member_id)
 
 
 def get_payment(payment_id: int) -> Payment:
-    payment = db.session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound("No such payment.")
-    return payment
+    return get_row(Payment, payment_id, missing="No such payment.")
+
+
+def lock_payment(payment_id: int) -> Payment:
+    """The payment under its row lock, read afresh: first in the lock order of a unit of work on it."""
+    return lock_row(Payment, payment_id)
 
 
 def find_payments(*, status: str | None, member_id: int | None, limit: int, cursor: str | None,

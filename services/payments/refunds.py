@@ -17,7 +17,7 @@ from services import wechat
 from services.platform.lock_order import lock_member
 from services.payments import rewards
 from services.platform import audit_trail, clock
-from services.platform.db import each_on_its_own, lock_one, lock_row, transaction
+from services.platform.db import each_on_its_own, get_row, lock_one, lock_row, transaction
 from services.platform.errors import Conflict, NotFound, WeChatError
 from services.platform.pagination import page_where
 
@@ -140,10 +140,7 @@ def retry_by_operator(operator, refund_id: int) -> Refund:
 
 
 def get_refund(refund_id: int) -> Refund:
-    refund = db.session.get(Refund, refund_id)
-    if refund is None:
-        raise NotFound("No such refund.")
-    return refund
+    return get_row(Refund, refund_id, missing="No such refund.")
 
 
 def find_refunds(*, status: str | None, limit: int, cursor: str | None) -> dict:

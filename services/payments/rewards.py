@@ -13,13 +13,13 @@ from sqlalchemy import or_, select
 
 from models import Member, Payment, Refund, db
 from services.coupons import coupons
-from services.guides import bindings
-from services.ledger import growth, points
+from services.ledger import earnings, growth, points
 from services.levels import levels
 from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.payments import kinds, rules
 from services.platform import clock
+from services.platform.areas import wiring
 from services.platform.db import lock_row, transaction
 from services import events
 
@@ -92,10 +92,8 @@ def reward(payment: Payment) -> None:
     key = f"pay:{payment.out_trade_no}"
     ref = f"payment:{payment.id}"
     payment.points_awarded, payment.growth_awarded = levels.purchase_rewards(member.level_id, payment.amount_fen)
-    if payment.points_awarded:
-        points.earn(member.id, payment.points_awarded, reason="purchase", business_key=key, reference=ref)
-    if payment.growth_awarded:
-        growth.earn(member.id, payment.growth_awarded, reason="purchase", business_key=key, reference=ref)
+    earnings.earn(member.id, points_=payment.points_awarded, growth_=payment.growth_awarded, reason="purchase",
+                  business_key=key, reference=ref)
     rule = rules.best_rule(payment)
     issued = []
     if rule is not None:
@@ -106,8 +104,8 @@ def reward(payment: Payment) -> None:
     payment.rewarded_at = clock.now()
     events.emit(member.id, "payment_paid", business_key=key, reference=ref,
                 payload={"amount_fen": payment.amount_fen, "store_id": payment.store_id})
-    if payment.store_id:
-        bindings.assign_by_store(member.id, payment.store_id)
+    for follow in wiring().purchase_followers.values():
+        follow(member.id, payment)
     messages.enqueue(member.id, "pay_success", _pay_success_message(payment), business_key=f"msg:{key}",
                      page=f"pages/payment/result?id={payment.id}")
 

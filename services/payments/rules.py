@@ -8,8 +8,8 @@ from models.coupon import Coupon
 from services.coupons import catalog, coupons
 from services.payments import stores
 from services.platform import clock
-from services.platform.db import transaction
-from services.platform.errors import InvalidRequest, NotFound
+from services.platform.db import get_row, transaction
+from services.platform.errors import InvalidRequest
 
 RULE_FIELDS = ("name", "min_amount_fen", "coupon_pack_id", "store_id", "starts_at", "ends_at", "per_member_limit",
                "active")
@@ -67,10 +67,7 @@ def all_rules() -> list[PaymentRule]:
 
 
 def get_rule(rule_id: int) -> PaymentRule:
-    rule = db.session.get(PaymentRule, rule_id)
-    if rule is None:
-        raise NotFound("No such payment rule.")
-    return rule
+    return get_row(PaymentRule, rule_id, missing="No such payment rule.")
 
 
 def create_rule(fields: dict) -> PaymentRule:

@@ -10,8 +10,14 @@ app, the worker and every CLI command see the same jobs, rebuilders, repairs and
 - repairers: Redis repair kinds, `fn(member_id | None)`, see services.index.redis_repair.
 - audit_checks: `audit-ledger` checks, `fn() -> [problem, ...]`.
 - board_sources: leaderboard rows kept by another area, `fn(at) -> [(member_id, value, reached_at)]`.
-- kinds: what a payment of another kind than a purchase settles, by kind: the dotted path of an
+- payment_kinds: what a payment of another kind than a purchase settles, by kind: the dotted path of an
   object with `paid(payment)`, `closed(payment)` and `refunded(payment, refund)` (services.payments).
+- Followers, so that a lower area calls a higher one only through what the higher one contributes,
+  each by area name, called in the order of AREAS inside the caller's transaction:
+  - join_followers: `fn(member)` once a new member's row is flushed (the ledger opens the accounts,
+    levels places the member at the entry level);
+  - growth_followers: a `growth.Follower` (services.ledger.growth): levels follows growth;
+  - purchase_followers: `fn(member_id, payment)` once a paid purchase is rewarded (guides assigns one).
 """
 import importlib
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +28,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 EXTENSION = "loyalty.areas"
-PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "board_sources", "kinds")
+PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "board_sources", "payment_kinds",
+         "join_followers", "growth_followers", "purchase_followers")
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,10 @@ class Area:
     repairers: Mapping[str, str] = field(default_factory=dict)
     audit_checks: Mapping[str, str] = field(default_factory=dict)
     board_sources: Mapping[str, str] = field(default_factory=dict)
-    kinds: Mapping[str, str] = field(default_factory=dict)
+    payment_kinds: Mapping[str, str] = field(default_factory=dict)
+    join_followers: Mapping[str, str] = field(default_factory=dict)
+    growth_followers: Mapping[str, str] = field(default_factory=dict)
+    purchase_followers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,10 @@ class Wiring:
     repairers: Mapping[str, Callable]
     audit_checks: Mapping[str, Callable]
     board_sources: Mapping[str, Callable]
-    kinds: Mapping[str, object]
+    payment_kinds: Mapping[str, object]
+    join_followers: Mapping[str, Callable]
+    growth_followers: Mapping[str, object]
+    purchase_followers: Mapping[str, Callable]
 
 
 def function_at(path: str) -> Callable:
@@ -67,9 +80,8 @@ def collect(areas: Iterable[Area]) -> Wiring:
     areas = tuple(areas)
     parts: dict[str, dict] = {part: {} for part in PARTS}
     for area in areas:
-        contributed = {"periodic": {job.name: job for job in area.periodic}, "rebuilders": area.rebuilders,
-                       "repairers": area.repairers, "audit_checks": area.audit_checks,
-                       "board_sources": area.board_sources, "kinds": area.kinds}
+        contributed = {"periodic": {job.name: job for job in area.periodic},
+                       **{part: getattr(area, part) for part in PARTS[1:]}}
         for part, entries in contributed.items():
             for name, entry in entries.items():
                 if name in parts[part]:

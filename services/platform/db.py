@@ -124,6 +124,16 @@ def for_update(statement, **options):
     return statement.with_for_update(**options).execution_options(populate_existing=True)
 
 
+def get_row(model, primary_key, *, missing: str, owner: int | None = None):
+    """The row of `model` with this primary key, read without a lock; NotFound(`missing`) when there is
+    none, or, given the `owner` member's id, when it belongs to another member (someone else's row
+    reads as absent)."""
+    row = db.session.get(model, primary_key)
+    if row is None or (owner is not None and row.member_id != owner):
+        raise NotFound(missing)
+    return row
+
+
 def lock_row(model, primary_key, *, missing: str | None = None):
     """The row of `model` with this primary key, locked for the rest of the transaction (SELECT … FOR
     UPDATE) and read as the database has it now, not as the session last saw it. None when there is

@@ -2,7 +2,7 @@
 from contextlib import nullcontext
 
 
-def shown(progress, items):
+def with_progress_bar(progress, items):
     """`items` under the progress bar `progress(items)` (e.g. click.progressbar) when given, else as they
-    are; use as `with shown(progress, ids) as batch:`."""
+    are; as in `with with_progress_bar(progress, ids) as batch:`."""
     return progress(items) if progress else nullcontext(items)

@@ -1,6 +1,7 @@
 """The shared Redis connection: REDIS_URL, or the instance's embedded redis-server."""
 import os
 import threading
+from collections.abc import Callable
 
 import redis
 from flask import current_app
@@ -20,6 +21,22 @@ def get_redis() -> redis.Redis:
         client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
         current_app.extensions["redis"] = client
     return client
+
+
+def cached(key: str, seconds: int, make: Callable[[], bytes | str]) -> bytes:
+    """Cache-aside: the value kept under `key`, else `make()`, kept for `seconds`. With Redis away
+    only the cache is lost: the value is made each time."""
+    try:
+        if (value := get_redis().get(key)) is not None:
+            return value
+    except redis.RedisError:
+        pass
+    value = make()
+    try:
+        get_redis().set(key, value, ex=seconds)
+    except redis.RedisError:
+        pass
+    return value.encode() if isinstance(value, str) else value
 
 
 _threads = threading.local()

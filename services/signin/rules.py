@@ -14,7 +14,7 @@ from models import db
 from models.signin import SigninRule
 from services.coupons import catalog
 from services.platform import clock, snapshots
-from services.platform.db import transaction
+from services.platform.db import get_row, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
 
 SNAPSHOT = "signin_rules"
@@ -108,10 +108,7 @@ def all_rules() -> list[SigninRule]:
 
 
 def get_rule(rule_id: int) -> SigninRule:
-    rule = db.session.get(SigninRule, rule_id)
-    if rule is None:
-        raise NotFound("No such sign-in rule.")
-    return rule
+    return get_row(SigninRule, rule_id, missing="No such sign-in rule.")
 
 
 def create_rule(fields: dict, *, effective_from: date | None = None) -> SigninRule:

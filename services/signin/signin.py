@@ -13,11 +13,10 @@ from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Level, db
-from models.message import SubscriptionGrant
 from models.signin import MemberBadge, SigninRecord
 from services.coupons import coupons
 from services.leaderboards import leaderboards
-from services.ledger import growth, points
+from services.ledger import earnings, points
 from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.platform import clock
@@ -153,10 +152,7 @@ def _hand_out_pack(member_id: int, day: date, line: dict, reward: dict) -> list[
 def _settle(member_id: int, day: date, points_: int, growth_: int) -> None:
     """Earn the day's points and growth through the ledgers, one entry each for the day."""
     key, reference = f"signin:{member_id}:{day}", f"signin:{day}"
-    if points_:
-        points.earn(member_id, points_, reason="signin", business_key=key, reference=reference)
-    if growth_:
-        growth.earn(member_id, growth_, reason="signin", business_key=key, reference=reference)
+    earnings.earn(member_id, points_=points_, growth_=growth_, reason="signin", business_key=key, reference=reference)
 
 
 def _index(member_id: int, day: date, *, kind: str, paid_with: str | None, totals: signin_index.Totals) -> None:
@@ -223,24 +219,20 @@ def remind_unsigned(batch: int = 500) -> int:
     Returns how many messages it wrote.
     """
     now, today = clock.local(), clock.today()
-    template_id = messages.templates().get("signin_reminder")
-    if template_id is None or now.hour < setting("SIGNIN_REMINDER_HOUR"):
+    if now.hour < setting("SIGNIN_REMINDER_HOUR"):
         return 0
-    written, after = 0, 0
-    while ids := _unsigned_batch(template_id, today, after, batch):
+    written = 0
+    for ids in messages.granted_members("signin_reminder", narrowed=_unsigned_on(today), batch=batch):
         with transaction():
             for member_id in ids:
                 written += _remind(member_id, today)
-        after = ids[-1]
     return written
 
 
-def _unsigned_batch(template_id: str, today: date, after: int, batch: int) -> list[int]:
-    signed = select(SigninRecord.id).where(SigninRecord.member_id == SubscriptionGrant.member_id,
-                                           SigninRecord.day == today)
-    return list(db.session.scalars(select(SubscriptionGrant.member_id).where(
-        SubscriptionGrant.template_id == template_id, SubscriptionGrant.grants > 0,
-        SubscriptionGrant.member_id > after, ~signed.exists()).order_by(SubscriptionGrant.member_id).limit(batch)))
+def _unsigned_on(day: date):
+    """A condition on a member id column: that member has not signed in on `day`."""
+    return lambda member_id: ~select(SigninRecord.id).where(SigninRecord.member_id == member_id,
+                                                            SigninRecord.day == day).exists()
 
 
 def _remind(member_id: int, today: date) -> int:

@@ -4,7 +4,7 @@ from sqlalchemy import select, update
 
 from models import Member, TaskClaim, db
 from services.coupons import coupons
-from services.ledger import growth, points
+from services.ledger import earnings
 from services.platform.lock_order import lock_member
 from services.platform import clock
 from services.platform.db import insert_once, transaction
@@ -61,10 +61,8 @@ def _phone_key(task, member_id: int) -> str | None:
 
 def _pay(task, tier, member_id: int, claim_id: int, business_key: str) -> dict:
     reference = f"task:{task.code}"
-    if tier.points:
-        points.earn(member_id, tier.points, reason="task", business_key=business_key, reference=reference)
-    if tier.growth:
-        growth.earn(member_id, tier.growth, reason="task", business_key=business_key, reference=reference)
+    earnings.earn(member_id, points_=tier.points, growth_=tier.growth, reason="task", business_key=business_key,
+                  reference=reference)
     codes = [coupon.code for coupon in coupons.issue_pack(
         member_id, tier.coupon_pack_id, source="task", business_key=business_key, source_ref=reference)
     ] if tier.coupon_pack_id else []

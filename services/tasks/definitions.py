@@ -8,7 +8,7 @@ from sqlalchemy import select
 from models import Task, TaskClaim, db
 from services.coupons import catalog
 from services.platform import audit_trail, clock, snapshots
-from services.platform.db import duplicates_conflict, transaction
+from services.platform.db import duplicates_conflict, get_row, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
 from services.events.types import EVENT_TYPES
 
@@ -70,10 +70,7 @@ def listed_tasks() -> list[SimpleNamespace]:
 
 
 def get_task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound("No such task.")
-    return task
+    return get_row(Task, task_id, missing="No such task.")
 
 
 def task_by_code(code: str) -> Task:

@@ -50,7 +50,7 @@ def test_the_web_app_wires_every_contribution_of_every_area(app):
         assert set(getattr(wired, part)) == names, part
     assert all(callable(fn) for part in ("rebuilders", "repairers", "audit_checks", "board_sources")
                for fn in getattr(wired, part).values())
-    assert all(callable(getattr(kind, hook)) for kind in wired.kinds.values()
+    assert all(callable(getattr(kind, hook)) for kind in wired.payment_kinds.values()
                for hook in ("paid", "closed", "refunded"))
 
 
