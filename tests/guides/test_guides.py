@@ -223,3 +223,11 @@ def test_the_guides_mini_program_code_is_made_once_and_logout_or_disabling_ends_
     client.patch(f"/api/v1/admin/guides/{other['id']}", headers=store["admin"], json={"status": "disabled"})
     assert_error(client.get("/api/v1/guide/me", headers=other["headers"]), 401)
     assert_error(client.post("/api/v1/guide/auth/login", json={"phone": other["phone"], "password": "guide-password"}), 401)
+
+
+def test_me_shows_the_exclusive_guide_once_one_is_bound(client, store, make_member):
+    guide, member = store["add_guide"](), make_member()
+    assert client.get("/api/v1/me", headers=member["headers"]).get_json()["guide"] is None
+    assert client.post(f"/api/v1/guides/{guide['id']}/bind", headers=member["headers"]).status_code == 200
+    shown = client.get("/api/v1/me", headers=member["headers"]).get_json()["guide"]
+    assert shown == guide_of(client, member) and shown["id"] == guide["id"] and shown["store"]
