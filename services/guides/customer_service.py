@@ -16,10 +16,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from models import Guide, GuideBinding, Member, Store, db
-from services import wechat
 from services.guides import guides
 from services.platform.errors import WeChatError
 from services.platform.redis_client import get_redis
+from services.wechat import miniprogram
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,9 @@ def handle_push(message: dict) -> str:
     guide = row[0] if row else None
     try:
         if guide is not None and guides.qr_url(guide):
-            wechat.send_service_image(openid, _media_for(guide))
+            miniprogram.send_service_image(openid, _media_for(guide))
             return "guide_qr"
-        wechat.send_service_text(openid, _default_text(guide))
+        miniprogram.send_service_text(openid, _default_text(guide))
         return "default_text"
     except WeChatError as exc:  # e.g. 45015: the member's window closed; nothing to retry
         log.warning("customer-service reply to a member failed: %s", exc.details)
@@ -72,7 +72,7 @@ def _media_for(guide: Guide) -> str:
         cached = None
     if cached:
         return cached.decode()
-    media_id = wechat.upload_temporary_image(_qr_png(guides.qr_url(guide)))
+    media_id = miniprogram.upload_temporary_image(_qr_png(guides.qr_url(guide)))
     try:
         get_redis().set(key, media_id, ex=MEDIA_KEEP_SECONDS)
     except RedisError:

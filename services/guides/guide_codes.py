@@ -3,8 +3,8 @@ limits how often codes are made."""
 from redis.exceptions import RedisError
 
 from models import Guide
-from services import wechat
 from services.platform.redis_client import get_redis
+from services.wechat import miniprogram
 
 PAGE = None  # the mini-program's home page opens with the scene
 KEEP_SECONDS = 30 * 24 * 3600
@@ -18,7 +18,7 @@ def wxa_code(guide: Guide) -> bytes:
         png = None
     if png:
         return png
-    png = wechat.wxa_code(f"g={guide.id}", page=PAGE)
+    png = miniprogram.wxa_code(f"g={guide.id}", page=PAGE)
     try:
         get_redis().set(key, png, ex=KEEP_SECONDS)
     except RedisError:
