@@ -19,7 +19,7 @@ def build_client(config) -> WeChatPay:
     return pay
 
 
-def _pay() -> WeChatPay:
+def _client() -> WeChatPay:
     return clients().pay
 
 
@@ -51,7 +51,7 @@ def create_jsapi_order(*, out_trade_no: str, amount_fen: int, description: str, 
     """Place a JSAPI unified order; return the parameters for wx.requestPayment."""
     if amount_fen <= 0:
         raise ValueError("WeChat Pay orders are for at least 1 fen")  # wechatpy sends 0 as an empty element
-    pay = _pay()
+    pay = _client()
     # client_ip always given: without it wechatpy resolves this host's name to find one
     order = _pay_call(pay.order.create, trade_type="JSAPI", body=xml_text(description, BODY_BYTES), total_fee=amount_fen,
                       notify_url=current_app.config["WECHAT_NOTIFY_URL"], client_ip=client_ip,
@@ -62,7 +62,7 @@ def create_jsapi_order(*, out_trade_no: str, amount_fen: int, description: str, 
 def query_order(out_trade_no: str) -> dict | None:
     """WeChat's view of an order (trade_state, total_fee, transaction_id…), None if it has none."""
     try:
-        return _pay_call(_pay().order.query, out_trade_no=out_trade_no)
+        return _pay_call(_client().order.query, out_trade_no=out_trade_no)
     except WeChatError as exc:
         if exc.details.get("err_code") == "ORDERNOTEXIST":
             return None
@@ -72,7 +72,7 @@ def query_order(out_trade_no: str) -> dict | None:
 def close_order(out_trade_no: str) -> bool:
     """Close an unpaid order; False if WeChat says it was paid meanwhile."""
     try:
-        _pay_call(_pay().order.close, out_trade_no=out_trade_no)
+        _pay_call(_client().order.close, out_trade_no=out_trade_no)
     except WeChatError as exc:
         if exc.details.get("err_code") == "ORDERPAID":
             return False
@@ -84,7 +84,7 @@ def close_order(out_trade_no: str) -> bool:
 def apply_refund(*, out_trade_no: str, out_refund_no: str, total_fen: int, refund_fen: int, reason: str) -> dict:
     """Ask WeChat to refund; the same out_refund_no again refunds nothing more."""
     cfg = current_app.config
-    return _pay_call(_pay().refund.apply, total_fee=total_fen, refund_fee=refund_fen, out_refund_no=out_refund_no,
+    return _pay_call(_client().refund.apply, total_fee=total_fen, refund_fee=refund_fen, out_refund_no=out_refund_no,
                      out_trade_no=out_trade_no, refund_desc=xml_text(reason, REFUND_DESC_BYTES),
                      notify_url=cfg["WECHAT_REFUND_NOTIFY_URL"])
 
@@ -92,7 +92,7 @@ def apply_refund(*, out_trade_no: str, out_refund_no: str, total_fen: int, refun
 def refund_status(out_refund_no: str) -> tuple[str, int] | None:
     """WeChat's (refund_status, refund_fee) for one refund, None if it knows none."""
     try:
-        answer = _pay_call(_pay().refund.query, out_refund_no=out_refund_no)
+        answer = _pay_call(_client().refund.query, out_refund_no=out_refund_no)
     except WeChatError as exc:
         if exc.details.get("err_code") == "REFUNDNOTEXIST":
             return None
@@ -111,7 +111,7 @@ def download_bill(day) -> str | None:
     one line per payment and per refund with every field led by a backtick, then the totals. None
     when the day had no trade."""
     try:
-        text = _pay_call(_pay().tools.download_bill, bill_date=day, bill_type="ALL")
+        text = _pay_call(_client().tools.download_bill, bill_date=day, bill_type="ALL")
     except WeChatError as exc:
         if NO_BILL.lower() in (exc.details.get("errmsg") or "").lower():
             return None
@@ -125,7 +125,7 @@ def parse_payment_notification(body: bytes) -> dict:
     """A payment notification that is signed by our key, for our app and merchant, and successful."""
     if not body or b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
         raise InvalidNotification("empty body or a DTD")
-    pay = _pay()
+    pay = _client()
     try:
         data = pay.parse_payment_result(body)
     except Exception as exc:  # wechatpy raises AttributeError / ValueError / TypeError on hostile XML
@@ -141,7 +141,7 @@ def parse_refund_notification(body: bytes) -> dict:
     if not body or b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
         raise InvalidNotification("empty body or a DTD")
     try:
-        data = _pay().parse_refund_notify_result(body)
+        data = _client().parse_refund_notify_result(body)
     except Exception as exc:  # bad appid / mch_id, undecryptable req_info, hostile XML
         raise InvalidNotification(f"unreadable refund notification: {type(exc).__name__}") from exc
     if not data.get("out_refund_no") or not isinstance(data.get("refund_fee"), int):
