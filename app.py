@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from blueprints.common import ErrorSchema
 from config import load_config
 from models import db
-from services import AREAS
+from services import AREAS, wechat
 from services.platform import areas, clock, deploy_checks, log_scrub, redis_client
 from services.platform.db import DATABASE_UNREACHABLE
 from services.platform.errors import ServiceError, Unavailable
@@ -99,6 +99,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     migrate.init_app(app, db, directory="migrations", render_as_batch=True, compare_type=True)
     clock.init_app(app)
     redis_client.init_app(app)
+    wechat.init_app(app)
     areas.wire(app, AREAS)
 
     api = EnvelopeApi(app, spec_kwargs={"components": {"securitySchemes": {

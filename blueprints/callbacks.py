@@ -7,10 +7,10 @@ import logging
 from flask import Response, request
 
 from blueprints.edge import Blueprint
-from services import wechat
 from services.guides import contact_ways, customer_service
 from services.platform import replay_guard
 from services.platform.errors import Forbidden, InvalidRequest
+from services.wechat import miniprogram, wecom
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _query(*names: str) -> dict:
 def wechat_verify():
     """The push URL's verification: echostr back when the signature is WeChat's."""
     args = _query("signature", "timestamp", "nonce", "echostr")
-    if not wechat.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
+    if not miniprogram.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
         raise Forbidden("Bad signature.")
     replay_guard.refuse_replay("wechat", args["timestamp"], args["nonce"])
     return _text(args["echostr"])
@@ -49,12 +49,12 @@ def wechat_push():
     """A message push (plain or safe mode, XML or JSON): a member entering customer service or writing
     to it is answered with their guide's QR. Answers `success`."""
     args = _query("signature", "timestamp", "nonce", "encrypt_type", "msg_signature")
-    if not wechat.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
+    if not miniprogram.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
         raise Forbidden("Bad signature.")
     replay_guard.refuse_stale(args["timestamp"])
     try:
-        message = wechat.parse_push(request.get_data(cache=False), args)
-    except wechat.InvalidNotification as exc:
+        message = miniprogram.parse_push(request.get_data(cache=False), args)
+    except miniprogram.InvalidNotification as exc:
         log.warning("%s", exc)
         raise InvalidRequest("The message could not be read.") from exc
     # one nonce space with the GET: its signature is the same sha1, so a captured verification passes here
@@ -70,8 +70,8 @@ def wecom_verify():
     """WeCom's URL verification: the decrypted echostr."""
     args = _query("msg_signature", "timestamp", "nonce", "echostr")
     try:
-        echoed = wechat.wecom_echo(**args)
-    except wechat.InvalidNotification as exc:
+        echoed = wecom.echo(**args)
+    except wecom.InvalidNotification as exc:
         raise Forbidden("Bad signature.") from exc
     replay_guard.refuse_replay("wecom", args["timestamp"], args["nonce"])
     return _text(echoed)
@@ -84,8 +84,8 @@ def wecom_event():
     member (by unionid) to the guide if unbound; every change is recorded. Answers `success`."""
     args = _query("msg_signature", "timestamp", "nonce")
     try:
-        event = wechat.wecom_event(request.get_data(cache=False), **args)
-    except wechat.InvalidNotification as exc:
+        event = wecom.parse_event(request.get_data(cache=False), **args)
+    except wecom.InvalidNotification as exc:
         log.warning("%s", exc)
         raise Forbidden("Bad signature.") from exc
     with replay_guard.once("wecom", args["timestamp"], args["nonce"]) as first:

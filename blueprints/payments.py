@@ -7,10 +7,10 @@ from marshmallow import Schema, fields, validate
 
 from blueprints.common import client_address, idempotent, member_required
 from blueprints.edge import Blueprint
-from services import wechat
 from services.guides import guides
 from services.members import members
 from services.payments import payments, refunds
+from services.wechat import pay
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,10 @@ def _xml_reply(handle) -> Response:
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before anything is read
     try:
         ok, message = handle(body)
-    except wechat.InvalidNotification as exc:
+    except pay.InvalidNotification as exc:
         log.warning("notification refused: %s", exc)
         ok, message = False, "invalid notification"
     except Exception:  # WeChat must get XML back whatever happened; FAIL makes it retry later
         log.exception("notification handling failed")
         ok, message = False, "retry later"
-    return Response(wechat.notification_reply(ok, message), mimetype="text/xml")
+    return Response(pay.notification_reply(ok, message), mimetype="text/xml")

@@ -9,11 +9,11 @@ import re
 from sqlalchemy import or_, select
 
 from models import Guide, Member, WeComContact, db
-from services import wechat
 from services.guides import bindings
 from services.platform import clock, jobs
 from services.platform.db import MAX_ID, after_commit, lock_row, transaction
 from services.platform.errors import WeChatError
+from services.wechat import wecom
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,11 @@ def make_for(guide_id: int) -> str:
     """Make an active guide's 联系我 code unless it has one; what happened."""
     guide = db.session.get(Guide, guide_id, populate_existing=True)
     if guide is None or guide.status != "active" or not guide.wecom_userid or guide.wecom_config_id \
-            or not wechat.wecom_configured():
+            or not wecom.configured():
         return "nothing to do"
     userid = guide.wecom_userid
     try:
-        config_id, qr_code = wechat.wecom_contact_way(userid, f"{STATE_PREFIX}{guide.id}")
+        config_id, qr_code = wecom.add_contact_way(userid, f"{STATE_PREFIX}{guide.id}")
     except WeChatError as exc:
         return _retry_later(guide_id, exc, "made", still_due=lambda locked: locked.wecom_config_id is None)
     with transaction():
@@ -50,11 +50,11 @@ def make_for(guide_id: int) -> str:
 def remove_for(guide_id: int) -> str:
     """Remove a disabled guide's 联系我 code at WeCom, so that it brings nobody more; what happened."""
     guide = db.session.get(Guide, guide_id, populate_existing=True)
-    if guide is None or guide.status == "active" or not guide.wecom_config_id or not wechat.wecom_configured():
+    if guide is None or guide.status == "active" or not guide.wecom_config_id or not wecom.configured():
         return "nothing to do"
     config_id = guide.wecom_config_id
     try:
-        wechat.wecom_delete_contact_way(config_id)
+        wecom.delete_contact_way(config_id)
     except WeChatError as exc:
         return _retry_later(guide_id, exc, "removed", still_due=lambda locked: locked.wecom_config_id == config_id)
     with transaction():
@@ -83,7 +83,7 @@ def _retry_later(guide_id: int, exc: WeChatError, what: str, *, still_due) -> st
 def _remove_spare(config_id: str) -> None:
     """A code made in parallel with another, or for a userid since changed: nobody shows it."""
     try:
-        wechat.wecom_delete_contact_way(config_id)
+        wecom.delete_contact_way(config_id)
     except WeChatError as exc:
         log.warning("spare WeCom contact way %s not removed (%s)", config_id, exc.details)
 
@@ -101,7 +101,7 @@ def _queue(target: str, guide_ids) -> None:
 def keep_in_step() -> dict:
     """The periodic job: make the codes active guides lack and remove disabled guides' codes, each
     when its retry time has come."""
-    if not wechat.wecom_configured():
+    if not wecom.configured():
         return {"skipped": "WeCom is not configured"}
     missing = (Guide.status == "active") & Guide.wecom_userid.is_not(None) & Guide.wecom_config_id.is_(None)
     retired = (Guide.status != "active") & Guide.wecom_config_id.is_not(None)
@@ -127,7 +127,7 @@ def handle_event(event: dict) -> None:
     guide = db.session.get(Guide, guide_id) if guide_id else None
     unionid = member_id = None
     if change == "add_external_contact" and external and bindings.bindable(guide):
-        unionid = (wechat.wecom_external_contact(external).get("external_contact") or {}).get("unionid")
+        unionid = (wecom.external_contact(external).get("external_contact") or {}).get("unionid")
         member_id = unionid and db.session.scalar(select(Member.id).where(Member.unionid == unionid))
     with transaction():
         db.session.add(WeComContact(change_type=change[:32], wecom_userid=userid[:64], external_userid=external[:64],

@@ -16,11 +16,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from models import Guide, GuideBinding, Member, db
-from services import wechat
 from services.guides import guides
 from services.payments import stores
 from services.platform.errors import WeChatError
 from services.platform.redis_client import cached, get_redis
+from services.wechat import miniprogram
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ def handle_push(message: dict) -> str:
     guide = row[0] if row else None
     try:
         if guide is not None and guides.qr_url(guide):
-            wechat.send_service_image(openid, _media_for(guide))
+            miniprogram.send_service_image(openid, _media_for(guide))
             return "guide_qr"
-        wechat.send_service_text(openid, _default_text(guide))
+        miniprogram.send_service_text(openid, _default_text(guide))
         return "default_text"
     except WeChatError as exc:  # e.g. 45015: the member's window closed; nothing to retry
         log.warning("customer-service reply to a member failed: %s", exc.details)
@@ -67,7 +67,7 @@ def _first_time(openid: str, created: str) -> bool:
 
 def _media_for(guide: Guide) -> str:
     def upload() -> str:
-        return wechat.upload_temporary_image(_qr_png(guides.qr_url(guide)))
+        return miniprogram.upload_temporary_image(_qr_png(guides.qr_url(guide)))
 
     return cached(f"guide:{guide.id}:cs-media:{guide.wecom_config_id or ''}", MEDIA_KEEP_SECONDS, upload).decode()
 

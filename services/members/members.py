@@ -4,7 +4,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import Member, db
-from services import wechat
 from services.index import redis_index, redis_repair
 from services.leaderboards import standings
 from services.members import cards
@@ -14,6 +13,7 @@ from services.platform.db import get_row, lock_one, lock_row, transaction
 from services.platform.errors import Unauthorized
 from services.platform.redis_client import thread_client
 from services import events
+from services.wechat import miniprogram
 
 PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
 
@@ -24,7 +24,7 @@ LOGIN_PER_ADDRESS, LOGIN_WINDOW = 120, 60  # wx.login codes one address may exch
 def login(*, code: str, client_address: str) -> tuple[Member, str]:
     """Exchange a wx.login code for the member (created on first login) and a bearer token."""
     ratelimit.check("member-login", client_address, limit=LOGIN_PER_ADDRESS, window=LOGIN_WINDOW)
-    session = wechat.code_to_session(code)
+    session = miniprogram.code_to_session(code)
     try:
         member = _upsert_member(session)
     except IntegrityError:
@@ -97,7 +97,7 @@ def update_profile(member: Member, changes: dict) -> Member:
 
 def bind_phone(member: Member, *, code: str) -> Member:
     """Bind the phone number WeChat returns for a getPhoneNumber code."""
-    phone = wechat.phone_number(code)
+    phone = miniprogram.phone_number(code)
     with transaction():
         member.phone = phone
         member.updated_at = clock.now()

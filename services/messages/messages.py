@@ -14,10 +14,10 @@ from sqlalchemy import select, true, update
 
 from models import Member, db
 from models.message import MessageAttempt, OutboxMessage, SubscriptionGrant
-from services import wechat
 from services.platform import clock, jobs
 from services.platform.db import after_commit, lock_row, transaction
 from services.platform.errors import InvalidRequest, WeChatError
+from services.wechat import miniprogram
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ def _claim(message_id: int) -> _Claim | None:
 def _send(claim: _Claim) -> tuple[int | None, str | None]:
     """Call WeChat with no transaction open: (None, None) when sent, else (errcode or None, error)."""
     try:
-        wechat.send_subscribe_message(claim.openid, claim.template_id, claim.data, claim.page)
+        miniprogram.send_subscribe_message(claim.openid, claim.template_id, claim.data, claim.page)
     except WeChatError as exc:
         return exc.details.get("errcode"), str(exc.details.get("errmsg") or exc.message)[:256]
     except Exception as exc:  # anything unexpected is one more failed attempt, not a lost message

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from models import BillReconciliation, Payment, Refund, db
-from services import wechat
 from services.payments import payments, refunds, wechat_bill
 from services.platform import clock
 from services.platform.db import insert_once, lock_one, lock_row, transaction
 from services.platform.pagination import page_where
 from services.platform.progress import with_progress_bar
+from services.wechat import pay
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def bill_day(at: datetime | None = None) -> date:
 
 def reconcile_day(day: date, *, progress=None) -> BillReconciliation:
     """Download the bill of `day` and match it with our books; the day's stored outcome."""
-    text = wechat.download_bill(day)
+    text = pay.download_bill(day)
     bill = wechat_bill.parse_bill(text) if text is not None else None
     tally = _Tally(lines=len(bill.lines) if bill else 0)
     lines = bill.lines if bill else []
@@ -112,7 +112,7 @@ def _paid_here_missing_from_bill(day: date, lines) -> list[dict]:
         Payment.status.in_(payments.PAID_STATES)).order_by(Payment.id)).all()
     findings = []
     for payment in (payment for payment in paid_here if payment.out_trade_no not in on_bill):
-        order = wechat.query_order(payment.out_trade_no)
+        order = pay.query_order(payment.out_trade_no)
         if order and order.get("trade_state") in ("SUCCESS", "REFUND") and not _paid_on(order, day):
             continue
         findings.append(_flag(payment, "missing_from_bill", None,

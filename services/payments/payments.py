@@ -12,13 +12,13 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from models import BillReconciliation, Payment, db
-from services import wechat
 from services.coupons import coupons
 from services.payments import kinds, rewards, rules, refunds, stores
 from services.platform import business_keys, clock, ratelimit
 from services.platform.db import each_on_its_own, get_row, lock_one, lock_row, transaction
 from services.platform.errors import WeChatError
 from services.platform.pagination import page
+from services.wechat import pay
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def request_order(payment: Payment, *, openid: str, client_ip: str) -> dict:
     """Place the committed payment's JSAPI order at WeChat; the parameters for wx.requestPayment. If
     WeChat has no order, the payment is closed (and what it took given back) before the error goes on."""
     try:
-        pay_params = wechat.create_jsapi_order(out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen,
-                                               description=payment.description, openid=openid, client_ip=client_ip)
+        pay_params = pay.create_jsapi_order(out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen,
+                                            description=payment.description, openid=openid, client_ip=client_ip)
     except Exception:
         _close(payment.id)  # no order at WeChat: nothing can be paid, give back what it took
         raise
@@ -107,7 +107,7 @@ def find_payments(*, status: str | None, member_id: int | None, limit: int, curs
 
 def handle_notification(body: bytes) -> tuple[bool, str]:
     """Apply a WeChat Pay notification once; (answer SUCCESS?, message); InvalidNotification if forged."""
-    data = wechat.parse_payment_notification(body)
+    data = pay.parse_payment_notification(body)
     return settle_paid(data["out_trade_no"], total_fen=data["total_fee"], transaction_id=data.get("transaction_id"))
 
 
@@ -186,7 +186,7 @@ def close_unless_paid(payment_id: int) -> str:
 
 
 def _reconcile_one(payment: Payment, *, closing: bool = False) -> str:
-    order = wechat.query_order(payment.out_trade_no)
+    order = pay.query_order(payment.out_trade_no)
     if order and order.get("trade_state") == "SUCCESS":
         ok, _ = settle_paid(payment.out_trade_no, total_fen=int(order["total_fee"]),
                             transaction_id=order.get("transaction_id"))
@@ -203,7 +203,7 @@ def _reconcile_one(payment: Payment, *, closing: bool = False) -> str:
 def _close_at_wechat(payment: Payment) -> bool:
     """Best effort: if WeChat cannot close it now, we close it anyway and refund a late payment."""
     try:
-        return wechat.close_order(payment.out_trade_no)
+        return pay.close_order(payment.out_trade_no)
     except WeChatError:
         log.warning("closing %s at WeChat failed; closing it here", payment.out_trade_no, exc_info=True)
         return True

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models import Payment, Refund, db
-from services import wechat
+from services.wechat import pay
 from services.platform.lock_order import lock_member
 from services.payments import rewards
 from services.platform import audit_trail, clock
@@ -85,8 +85,8 @@ def _send(refund_id: int) -> Refund | WeChatError:
     refund = db.session.get(Refund, refund_id)
     payment = db.session.get(Payment, refund.payment_id)
     try:
-        answer = wechat.apply_refund(out_trade_no=payment.out_trade_no, out_refund_no=refund.out_refund_no,
-                                     total_fen=payment.amount_fen, refund_fen=refund.amount_fen, reason=refund.reason)
+        answer = pay.apply_refund(out_trade_no=payment.out_trade_no, out_refund_no=refund.out_refund_no,
+                                  total_fen=payment.amount_fen, refund_fen=refund.amount_fen, reason=refund.reason)
     except WeChatError as exc:
         err_code = exc.details.get("err_code")
         with transaction():
@@ -154,7 +154,7 @@ def failed_count() -> int:
 
 def handle_notification(body: bytes) -> tuple[bool, str]:
     """Apply a WeChat refund notification once; (answer SUCCESS?, message); InvalidNotification if forged."""
-    data = wechat.parse_refund_notification(body)
+    data = pay.parse_refund_notification(body)
     if not db.session.scalar(select(Refund.id).where(Refund.out_refund_no == data["out_refund_no"])):
         return _set_aside_unasked(data.get("out_trade_no"), data["out_refund_no"], data["refund_fee"])
     if data.get("refund_status") != "SUCCESS":  # CHANGE (the money could not go back) or REFUNDCLOSE
@@ -225,7 +225,7 @@ def _converge(refund_id: int) -> str:
     if refund.submitted_at is None:
         return _sent_outcome(refund_id, _send(refund_id))
     try:
-        status = wechat.refund_status(refund.out_refund_no)
+        status = pay.refund_status(refund.out_refund_no)
     except WeChatError as exc:
         with transaction():
             _retry_later(_lock(refund_id), f"query: {exc.details.get('err_code') or exc.message}")

@@ -10,9 +10,9 @@ import requests
 from sqlalchemy import select
 
 from models import MallOrder, Payment, Refund, db
-from services import wechat
 from services.ledger import audit
 from services.payments import payments, refunds
+from services.wechat import pay
 from tests.conftest import race
 from tests.mall.test_mall import add_goods, member_points, order, placed
 from tests.payments.conftest import SUCCESS, notify_xml
@@ -61,13 +61,13 @@ def test_a_payment_paid_while_the_cancel_closes_it_is_delivered_not_closed(
     decide from the row as it is now (paid), not from the copy the request loaded before."""
     member = make_member(points_=500)
     placed_order, out_trade_no = _cash_order(client, operator(), member)
-    close_at_wechat = wechat.close_order
+    close_at_wechat = pay.close_order
 
     def paid_meanwhile(number):  # the member pays in the pay sheet still open: WeChat notifies at once
         assert SUCCESS in requests.post(f"{live_server}{NOTIFY}", data=notify_xml(wx, number), timeout=30).text
         return close_at_wechat(number)  # WeChat refuses (SYSTEMERROR): closed here only, as before
 
-    monkeypatch.setattr(wechat, "close_order", paid_meanwhile)
+    monkeypatch.setattr(pay, "close_order", paid_meanwhile)
     res = client.post(f"/api/v1/mall/orders/{placed_order['id']}/cancel", headers=member["headers"])
     assert res.status_code == 409 and res.get_json()["error"]["details"]["status"] == "paid", res.get_json()
     assert _assert_delivered_or_refunded_in_full(wx, placed_order["id"]) == "delivered"
@@ -82,14 +82,14 @@ def test_a_pending_payment_settled_by_reconcile_after_its_notify_is_settled_once
     member = make_member(points_=500)
     placed_order, out_trade_no = _cash_order(client, operator(), member)
     xml = notify_xml(wx, out_trade_no)
-    query = wechat.query_order
+    query = pay.query_order
 
     def notified_meanwhile(number):
         answer = query(number)
         assert SUCCESS in requests.post(f"{live_server}{NOTIFY}", data=xml, timeout=30).text
         return answer
 
-    monkeypatch.setattr(wechat, "query_order", notified_meanwhile)
+    monkeypatch.setattr(pay, "query_order", notified_meanwhile)
     payment_id = db.session.get(Payment, placed_order["payment_id"]).id
     assert payments.close_unless_paid(payment_id) == "paid"
     assert _assert_delivered_or_refunded_in_full(wx, placed_order["id"]) == "delivered"

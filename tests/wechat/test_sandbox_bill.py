@@ -8,9 +8,9 @@ from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
 
 from sandbox import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, sign
-from services import wechat
 from services.payments.wechat_bill import BillFormatError, parse_bill
 from services.platform.errors import WeChatError
+from services.wechat import pay
 from tests.conftest import unique
 
 BEIJING = timezone(timedelta(hours=8))
@@ -48,8 +48,8 @@ def paid(wx):
 
     def _pay(fen: int) -> str:
         out_trade_no = unique("bill")
-        wechat.create_jsapi_order(out_trade_no=out_trade_no, amount_fen=fen, description="会员充值, 大杯",
-                                  openid=openid, client_ip="127.0.0.1")
+        pay.create_jsapi_order(out_trade_no=out_trade_no, amount_fen=fen, description="会员充值, 大杯",
+                               openid=openid, client_ip="127.0.0.1")
         wx.post(f"pay/{out_trade_no}/pay", send=False)
         return out_trade_no
     return _pay
@@ -57,15 +57,15 @@ def paid(wx):
 
 @pytest.fixture
 def pay_client(sandbox):
-    pay = WeChatPay(SANDBOX_APPID, SANDBOX_PAY_KEY, SANDBOX_MCH_ID)
-    pay.API_BASE_URL = sandbox.url
-    return pay
+    client = WeChatPay(SANDBOX_APPID, SANDBOX_PAY_KEY, SANDBOX_MCH_ID)
+    client.API_BASE_URL = sandbox.url
+    return client
 
 
 def refund(out_trade_no: str, total: int, fen: int) -> str:
     out_refund_no = unique("bill-refund")
-    wechat.apply_refund(out_trade_no=out_trade_no, out_refund_no=out_refund_no, total_fen=total,
-                        refund_fen=fen, reason="test")
+    pay.apply_refund(out_trade_no=out_trade_no, out_refund_no=out_refund_no, total_fen=total,
+                     refund_fen=fen, reason="test")
     return out_refund_no
 
 
@@ -92,7 +92,7 @@ def test_bill_has_the_days_payments_partial_and_platform_refunds_and_totals(wx, 
     next_day_refund = refund(first, 8800, 500)
     sandbox_at(at(day + timedelta(days=1), 10))
 
-    text = wechat.download_bill(day)
+    text = pay.download_bill(day)
     lines = text.splitlines()
     assert lines[0] == ALL_HEADER and lines[-2] == TOTALS_HEADER and len(lines) == 7
     assert all(line.startswith("`") for line in lines[1:5] + lines[-1:])
@@ -110,7 +110,7 @@ def test_bill_has_the_days_payments_partial_and_platform_refunds_and_totals(wx, 
                                                "order_fen": 10799, "requested_refund_fen": 1999}
 
     sandbox_at(at(day + timedelta(days=2), 10))
-    later = parse_bill(wechat.download_bill(day + timedelta(days=1)))
+    later = parse_bill(pay.download_bill(day + timedelta(days=1)))
     assert [(line.kind, line.out_trade_no, line.out_refund_no) for line in later.lines] == [
         ("payment", third, None), ("refund", first, next_day_refund)]
 
@@ -133,7 +133,7 @@ def test_success_and_refund_bills_hold_only_their_lines(wx, sandbox_at, paid, pa
 
 
 def test_a_day_without_trades_has_no_bill():
-    assert wechat.download_bill(beijing_day(64)) is None
+    assert pay.download_bill(beijing_day(64)) is None
 
 
 def test_a_day_is_billed_from_ten_the_next_morning(sandbox_at, paid):
@@ -143,12 +143,12 @@ def test_a_day_is_billed_from_ten_the_next_morning(sandbox_at, paid):
     for now in (at(day, 23, 59), at(day + timedelta(days=1), 9, 59)):
         sandbox_at(now)
         with pytest.raises(WeChatError) as exc:
-            wechat.download_bill(day)
+            pay.download_bill(day)
         assert exc.value.details["return_code"] == "FAIL" and exc.value.details["errmsg"] == "Bill Creating"
     sandbox_at(at(day + timedelta(days=1), 10))
-    assert parse_bill(wechat.download_bill(day)).count == 1
+    assert parse_bill(pay.download_bill(day)).count == 1
     with pytest.raises(WeChatError) as exc:
-        wechat.download_bill(day + timedelta(days=2))
+        pay.download_bill(day + timedelta(days=2))
     assert exc.value.details["errmsg"] == "invalid bill_date"
 
 
@@ -180,9 +180,9 @@ def test_the_v2_signature_is_checked(sandbox):
 def test_injected_downloadbill_fault_is_a_wechat_error(wx):
     wx.post("faults", api="downloadbill", errcode=20003)
     with pytest.raises(WeChatError) as exc:
-        wechat.download_bill(beijing_day(66))
+        pay.download_bill(beijing_day(66))
     assert exc.value.details["errmsg"] == "SYSTEMERROR"
-    assert wechat.download_bill(beijing_day(66)) is None
+    assert pay.download_bill(beijing_day(66)) is None
 
 
 def test_platform_refund_control_checks_its_input(sandbox, wx, paid):
@@ -193,7 +193,7 @@ def test_platform_refund_control_checks_its_input(sandbox, wx, paid):
     assert requests.post(f"{sandbox.url}sandbox/pay/no-such-order/refund", json={"refund_fee": 1},
                          timeout=10).status_code == 404
     made = wx.post(f"pay/{out_trade_no}/refund", refund_fee=200, out_refund_no=unique("hand"))
-    assert wechat.refund_status(made["out_refund_no"]) == ("SUCCESS", 200)
+    assert pay.refund_status(made["out_refund_no"]) == ("SUCCESS", 200)
     assert wx.get(f"refunds/{made['out_refund_no']}")["refund_request_source"] == "VENDOR_PLATFORM"
 
 
