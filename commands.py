@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import click
 
-from sandbox.cli import wechat_sandbox_command
+from config import on_sandbox
 from services import demo
 from services.coupons import coupons
 from services.index.redis_rebuild import rebuild_redis_command
@@ -161,5 +161,13 @@ def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
                     expire_coupons_command, warn_expiring_command, evaluate_levels_command, birthday_gifts_command,
                     reconcile_payments_command, reconcile_bill_command, rebuild_redis_command, signin_remind_command,
-                    worker_command, wechat_sandbox_command, areas_command):
+                    worker_command, areas_command):
         app.cli.add_command(command)
+    if on_sandbox(app.config):
+        app.cli.add_command(_wechat_sandbox_command())
+
+
+def _wechat_sandbox_command():
+    # imported here: only an app whose WeChat is the sandbox loads the simulator
+    from sandbox.cli import wechat_sandbox_command
+    return wechat_sandbox_command

@@ -4,40 +4,45 @@ import os
 import secrets
 from pathlib import Path
 
-from sandbox import (SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET,
-                     SANDBOX_WECHAT_AES_KEY, SANDBOX_WECHAT_TOKEN, SANDBOX_WECOM_AES_KEY,
-                     SANDBOX_WECOM_CORP_ID, SANDBOX_WECOM_SECRET, SANDBOX_WECOM_TOKEN)
-
-SANDBOX_TEMPLATES = {
-    "pay_success": "sandbox-tpl-pay-success",
-    "signin_reminder": "sandbox-tpl-signin-reminder",
-    "points_expiring": "sandbox-tpl-points-expiring",
-    "order_shipped": "sandbox-tpl-order-shipped",
-    "level_grace": "sandbox-tpl-level-grace",
+# The development WeChat: the credentials the WeChat sandbox (sandbox/, `flask wechat-sandbox`) answers to,
+# the defaults until real ones are configured. The sandbox takes them from here, never the other way round.
+DEVELOPMENT_WECHAT = {
+    "WECHAT_APPID": "wx5a4db0c1sandbox",
+    "WECHAT_SECRET": "sandbox-app-secret-0123456789abcdef",
+    "WECHAT_MCH_ID": "1900000109",
+    "WECHAT_PAY_KEY": "sandboxpaykey0123456789abcdefABC",
+    "WECHAT_TOKEN": "sandboxtoken",
+    "WECHAT_AES_KEY": "c2FuZGJveC13ZWNoYXQtcHVzaC1hZXMta2V5LTAxMjM",  # 43 chars, 32 bytes
+    "WECHAT_TEMPLATES": {
+        "pay_success": "sandbox-tpl-pay-success",
+        "signin_reminder": "sandbox-tpl-signin-reminder",
+        "points_expiring": "sandbox-tpl-points-expiring",
+        "order_shipped": "sandbox-tpl-order-shipped",
+        "level_grace": "sandbox-tpl-level-grace",
+    },
+}
+# WeCom (企业微信): the corp, its customer-contact secret and the callback's token / EncodingAESKey
+DEVELOPMENT_WECOM = {
+    "WECOM_CORP_ID": "ww5a4db0c1sandbox0",
+    "WECOM_SECRET": "sandbox-wecom-contact-secret-0123456789abcd",
+    "WECOM_TOKEN": "sandboxwecomtoken",
+    "WECOM_AES_KEY": "c2FuZGJveC13ZWNvbS1jYWxsYmFjay1hZXNrZXktMDE",  # 43 chars, 32 bytes
 }
 
 WECHAT_BASE_URLS = {"WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
                     "WECHAT_PAY_BASE_URL": "https://api.mch.weixin.qq.com/"}
 SANDBOX_URL = "http://127.0.0.1:8701/"  # where the run script starts `flask wechat-sandbox`
 WECOM_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
-# WeCom is optional (unset: guides' uploaded QR images); with the sandbox's WeChat credentials and no
-# WECOM_CORP_ID of its own the app uses the sandbox's corp, whose API sits at SANDBOX_URL + "cgi-bin/"
-SANDBOX_WECOM = {"WECOM_CORP_ID": SANDBOX_WECOM_CORP_ID, "WECOM_SECRET": SANDBOX_WECOM_SECRET,
-                 "WECOM_TOKEN": SANDBOX_WECOM_TOKEN, "WECOM_AES_KEY": SANDBOX_WECOM_AES_KEY}
+# WeCom is optional (unset: guides' uploaded QR images); with the development WeChat and no WECOM_CORP_ID
+# of its own the app uses the development corp, whose API the sandbox serves at SANDBOX_URL + "cgi-bin/"
 
 DEFAULTS = {
     "TIMEZONE": "Asia/Shanghai",
-    "WECHAT_APPID": SANDBOX_APPID,
-    "WECHAT_SECRET": SANDBOX_SECRET,
-    "WECHAT_MCH_ID": SANDBOX_MCH_ID,
-    "WECHAT_PAY_KEY": SANDBOX_PAY_KEY,
+    **DEVELOPMENT_WECHAT,
     "WECHAT_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/notify",
     "WECHAT_REFUND_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/refund-notify",
     "WECHAT_MCH_CERT": None,  # paths to the merchant certificate and key (refunds need them at WeChat)
     "WECHAT_MCH_KEY": None,
-    "WECHAT_TOKEN": SANDBOX_WECHAT_TOKEN,
-    "WECHAT_AES_KEY": SANDBOX_WECHAT_AES_KEY,
-    "WECHAT_TEMPLATES": SANDBOX_TEMPLATES,
     "WECHAT_TIMEOUT": 5,
     "MEMBER_TOKEN_TTL": 7 * 24 * 3600,
     "OPERATOR_TOKEN_TTL": 12 * 3600,
@@ -122,18 +127,22 @@ def load_config(app, test_config=None):
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
-    # With the sandbox's credentials (nothing real configured) WeChat means the sandbox.
-    on_sandbox = app.config["WECHAT_APPID"] == SANDBOX_APPID
+    sandbox = on_sandbox(app.config)
     for name, wechat_url in WECHAT_BASE_URLS.items():
-        url = app.config.get(name) or (SANDBOX_URL if on_sandbox else wechat_url)
+        url = app.config.get(name) or (SANDBOX_URL if sandbox else wechat_url)
         app.config[name] = url.rstrip("/") + "/"
-    wecom_defaults = SANDBOX_WECOM if on_sandbox and "WECOM_CORP_ID" not in app.config else {}
-    for name in SANDBOX_WECOM:
+    wecom_defaults = DEVELOPMENT_WECOM if sandbox and "WECOM_CORP_ID" not in app.config else {}
+    for name in DEVELOPMENT_WECOM:
         app.config.setdefault(name, wecom_defaults.get(name))
-    on_wecom_sandbox = app.config["WECOM_CORP_ID"] == SANDBOX_WECOM_CORP_ID
+    on_wecom_sandbox = app.config["WECOM_CORP_ID"] == DEVELOPMENT_WECOM["WECOM_CORP_ID"]
     url = app.config.get("WECOM_API_BASE_URL") or (
         SANDBOX_URL + "cgi-bin/" if on_wecom_sandbox else WECOM_API_BASE_URL)
     app.config["WECOM_API_BASE_URL"] = url.rstrip("/") + "/"
+
+
+def on_sandbox(config) -> bool:
+    """WeChat is the sandbox: the app id is the development one (nothing real configured)."""
+    return config["WECHAT_APPID"] == DEVELOPMENT_WECHAT["WECHAT_APPID"]
 
 
 def _engine_options(config) -> dict:

@@ -2,6 +2,7 @@
 from flask import current_app
 from sqlalchemy import select
 
+from config import on_sandbox
 from models import Goods, Guide, Level, Lottery, Member, Operator, PaymentRule, PointsEntry, Store, Task, VirtualCode, db
 from models.coupon import CouponPack, CouponPackItem, CouponTemplate
 from models.signin import SigninRule
@@ -12,7 +13,7 @@ from services.mall import goods as catalogue
 from services.mall import lotteries
 from services.ledger import grants
 from services.members import members, operators
-from services.platform import clock, deploy_checks
+from services.platform import clock
 from services.platform.db import transaction
 from services.platform.deploy_checks import DEMO_OPERATOR
 from services.signin import rules
@@ -57,7 +58,7 @@ def seed_levels() -> list[str]:
 def seed_operator() -> str | None:
     """The demo operator, unless it exists; returns its username when created. Only on the sandbox: with
     a real WeChat app its published password would open the operator API (deploy_checks refuses it)."""
-    if not deploy_checks.on_sandbox(current_app.config):
+    if not on_sandbox(current_app.config):
         return None
     username, password = DEMO_OPERATOR
     if db.session.scalar(select(Operator.id).where(Operator.username == username)):
@@ -254,7 +255,7 @@ def seed_goods() -> list[str] | None:
     if operator is None:
         return None
     existing = set(db.session.scalars(select(Goods.name)))
-    sandbox = deploy_checks.on_sandbox(current_app.config)
+    sandbox = on_sandbox(current_app.config)
     created = []
     for fields in demo_goods():
         codes = fields.pop("codes", None)
@@ -301,7 +302,7 @@ def seed_demo_member_points() -> tuple[int, bool] | None:
     can redeem goods and draw. Its id and whether the points were given now (None: not on the sandbox,
     or no operator)."""
     operator = _demo_operator()
-    if not deploy_checks.on_sandbox(current_app.config) or operator is None:
+    if not on_sandbox(current_app.config) or operator is None:
         return None
     openid = derived_id("o", current_app.config["WECHAT_APPID"], DEMO_MEMBER_USER)  # as the sandbox derives it
     with transaction():
@@ -324,7 +325,7 @@ def seed_guide() -> str | None:
     """On the sandbox only: the demo store's demo guide, with the WeCom userid the sandbox's corp knows
     (its 联系我 code is made by the worker); the guide's phone when created."""
     operator = _demo_operator()
-    if not deploy_checks.on_sandbox(current_app.config) or operator is None:
+    if not on_sandbox(current_app.config) or operator is None:
         return None
     phone, password = DEMO_GUIDE
     if db.session.scalar(select(Guide.id).where(Guide.phone == phone)):

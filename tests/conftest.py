@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from models import db
-from sandbox import SandboxServer
+from sandbox.server import SandboxServer
 from services.leaderboards import standings
 from services.ledger import audit, growth, points
 from services.members import operators
