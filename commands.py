@@ -4,7 +4,6 @@ from datetime import timedelta
 import click
 
 from config import on_sandbox
-from services import demo
 from services.coupons import coupons
 from services.index.redis_rebuild import rebuild_redis_command
 from services.ledger import audit, expiry_warnings, points
@@ -30,34 +29,8 @@ def create_operator_command(username, password, role):
 @click.command("seed-demo")
 def seed_demo_command():
     """Load demo data: levels (and, as areas land, rules, goods, coupons, a store and a guide)."""
-    created = demo.seed_levels()
-    click.echo(f"levels: {len(created)} created ({', '.join(created) or 'all present'})")
-    operator = demo.seed_operator()
-    click.echo(f"operator: {operator + ' created' if operator else 'demo operator present'}")
-    pack_id = demo.seed_coupons()
-    click.echo(f"coupons: templates 满50减10 and 9折券 in pack {pack_id}")
-    level_pack = demo.seed_level_gifts()
-    click.echo(f"level gifts: pack {level_pack} ({demo.LEVEL_GIFT_PACK}) on each level above the entry, "
-               f"birthday points {demo.BIRTHDAY_POINTS}")
-    store, rule = demo.seed_store_and_payment_rule(pack_id)
-    click.echo(f"store {store!r}; payment rule {rule!r} (pay ≥ 50 元 → pack {pack_id})")
-    signin_rule = demo.seed_signin_rules()
-    click.echo(f"sign-in rules: {f'version {signin_rule} created' if signin_rule else 'present'}")
-    tasks = demo.seed_tasks()
-    click.echo(f"tasks: {len(tasks)} created ({', '.join(tasks) or 'all present'})")
-    goods = demo.seed_goods()
-    click.echo("goods: no operator to create them (create-operator, then seed-demo again)" if goods is None
-               else f"goods: {len(goods)} created ({', '.join(goods) or 'all present'})")
-    lottery = demo.seed_lottery()
-    click.echo("lottery: no operator to create it" if lottery is None
-               else f"lottery {demo.DEMO_LOTTERY!r}: id {lottery[0]}{' created' if lottery[1] else ' present'}")
-    guide = demo.seed_guide()
-    if guide:
-        click.echo(f"demo guide: {guide} created (password {demo.DEMO_GUIDE[1]!r})")
-    member = demo.seed_demo_member_points()
-    if member:
-        click.echo(f"demo member {member[0]} (sandbox user {demo.DEMO_MEMBER_USER!r}): "
-                   f"{f'{demo.DEMO_MEMBER_POINTS} points given' if member[1] else 'points given before'}")
+    import demo  # a development tool: loaded by this command only, never by a serving process
+    demo.seed(click.echo)
 
 
 @click.command("audit-ledger")
