@@ -2,8 +2,9 @@
 from datetime import timedelta
 
 import click
+from flask import current_app
 
-from config import on_sandbox
+import config
 from services.coupons import coupons
 from services.index.redis_rebuild import rebuild_redis_command
 from services.ledger import audit, expiry_warnings, points
@@ -31,6 +32,17 @@ def seed_demo_command():
     """Load demo data: levels (and, as areas land, rules, goods, coupons, a store and a guide)."""
     import demo  # a development tool: loaded by this command only, never by a serving process
     demo.seed(click.echo)
+
+
+@click.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the README's table of settings instead.")
+def settings_command(markdown):
+    """Print every setting, its value (secrets masked) and where it came from: default, instance or environment."""
+    if markdown:
+        click.echo(config.readme_table())
+        return
+    for name, value, source in config.described(current_app):
+        click.echo(f"{name:<26} {source:<11} {value}")
 
 
 @click.command("audit-ledger")
@@ -134,9 +146,9 @@ def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
                     expire_coupons_command, warn_expiring_command, evaluate_levels_command, birthday_gifts_command,
                     reconcile_payments_command, reconcile_bill_command, rebuild_redis_command, signin_remind_command,
-                    worker_command, areas_command):
+                    worker_command, areas_command, settings_command):
         app.cli.add_command(command)
-    if on_sandbox(app.config):
+    if config.on_sandbox(app.config):
         app.cli.add_command(_wechat_sandbox_command())
 
 
