@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from config import on_sandbox
 from demo import data
-from models import (Goods, Guide, Level, Lottery, Member, Operator, PaymentRule, PointsEntry, Store, Task, VirtualCode,
-                    db)
+from models import Goods, Guide, Level, Lottery, Member, Operator, PaymentRule, PointsEntry, Store, Task, db
 from models.coupon import CouponPack, CouponTemplate
+from models.mall import VirtualCode
 from models.signin import SigninRule
 from sandbox.crypto import derived_id
 from services.coupons import catalog
@@ -82,8 +82,8 @@ def seed_levels() -> list[str]:
 def seed_operator() -> str | None:
     """The demo operator, on the sandbox only, unless it exists; its username when created."""
     username, password = DEMO_OPERATOR
-    if not on_sandbox(current_app.config) or db.session.scalar(select(Operator.id)
-                                                                 .where(Operator.username == username)):
+    present = db.session.scalar(select(Operator.id).where(Operator.username == username))
+    if not on_sandbox(current_app.config) or present:
         return None
     return operators.create_operator(username=username, password=password).username
 
@@ -170,6 +170,7 @@ def seed_goods() -> list[str] | None:
 
 
 def _goods_without_codes(name: str) -> int | None:
+    """The id of the goods of this name while none of its codes is uploaded."""
     goods_id = db.session.scalar(select(Goods.id).where(Goods.name == name).order_by(Goods.id).limit(1))
     has_codes = db.session.scalar(select(VirtualCode.id).where(VirtualCode.goods_id == goods_id).limit(1))
     return None if has_codes else goods_id
@@ -208,7 +209,7 @@ def seed_demo_member_points() -> tuple[int, bool] | None:
 
 
 def _demo_member_id() -> int:
-    # as the sandbox derives it
+    # the openid the sandbox hands this user: it derives openids this way
     openid = derived_id("o", current_app.config["WECHAT_APPID"], data.DEMO_MEMBER_USER)
     member_id = db.session.scalar(select(Member.id).where(Member.openid == openid))
     if member_id is None:
