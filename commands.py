@@ -2,9 +2,9 @@
 from datetime import timedelta
 
 import click
+from flask import current_app
 
-from sandbox.cli import wechat_sandbox_command
-from services import demo
+import config
 from services.coupons import coupons
 from services.index.redis_rebuild import rebuild_redis_command
 from services.ledger import audit, expiry_warnings, points
@@ -30,34 +30,19 @@ def create_operator_command(username, password, role):
 @click.command("seed-demo")
 def seed_demo_command():
     """Load demo data: levels (and, as areas land, rules, goods, coupons, a store and a guide)."""
-    created = demo.seed_levels()
-    click.echo(f"levels: {len(created)} created ({', '.join(created) or 'all present'})")
-    operator = demo.seed_operator()
-    click.echo(f"operator: {operator + ' created' if operator else 'demo operator present'}")
-    pack_id = demo.seed_coupons()
-    click.echo(f"coupons: templates 满50减10 and 9折券 in pack {pack_id}")
-    level_pack = demo.seed_level_gifts()
-    click.echo(f"level gifts: pack {level_pack} ({demo.LEVEL_GIFT_PACK}) on each level above the entry, "
-               f"birthday points {demo.BIRTHDAY_POINTS}")
-    store, rule = demo.seed_store_and_payment_rule(pack_id)
-    click.echo(f"store {store!r}; payment rule {rule!r} (pay ≥ 50 元 → pack {pack_id})")
-    signin_rule = demo.seed_signin_rules()
-    click.echo(f"sign-in rules: {f'version {signin_rule} created' if signin_rule else 'present'}")
-    tasks = demo.seed_tasks()
-    click.echo(f"tasks: {len(tasks)} created ({', '.join(tasks) or 'all present'})")
-    goods = demo.seed_goods()
-    click.echo("goods: no operator to create them (create-operator, then seed-demo again)" if goods is None
-               else f"goods: {len(goods)} created ({', '.join(goods) or 'all present'})")
-    lottery = demo.seed_lottery()
-    click.echo("lottery: no operator to create it" if lottery is None
-               else f"lottery {demo.DEMO_LOTTERY!r}: id {lottery[0]}{' created' if lottery[1] else ' present'}")
-    guide = demo.seed_guide()
-    if guide:
-        click.echo(f"demo guide: {guide} created (password {demo.DEMO_GUIDE[1]!r})")
-    member = demo.seed_demo_member_points()
-    if member:
-        click.echo(f"demo member {member[0]} (sandbox user {demo.DEMO_MEMBER_USER!r}): "
-                   f"{f'{demo.DEMO_MEMBER_POINTS} points given' if member[1] else 'points given before'}")
+    import demo  # a development tool: loaded by this command only, never by a serving process
+    demo.seed(click.echo)
+
+
+@click.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the README's table of settings instead.")
+def settings_command(markdown):
+    """Print every setting, its value (secrets masked) and where it came from: default, instance or environment."""
+    if markdown:
+        click.echo(config.readme_table())
+        return
+    for name, value, source in config.described(current_app):
+        click.echo(f"{name:<26} {source:<11} {value}")
 
 
 @click.command("audit-ledger")
@@ -161,5 +146,13 @@ def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
                     expire_coupons_command, warn_expiring_command, evaluate_levels_command, birthday_gifts_command,
                     reconcile_payments_command, reconcile_bill_command, rebuild_redis_command, signin_remind_command,
-                    worker_command, wechat_sandbox_command, areas_command):
+                    worker_command, areas_command, settings_command):
         app.cli.add_command(command)
+    if config.on_sandbox(app.config):
+        app.cli.add_command(_wechat_sandbox_command())
+
+
+def _wechat_sandbox_command():
+    # imported here: only an app whose WeChat is the sandbox loads the simulator
+    from sandbox.cli import wechat_sandbox_command
+    return wechat_sandbox_command

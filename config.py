@@ -1,139 +1,225 @@
-"""Configuration: defaults → instance/config.py → environment (names from CONTRACT.md)."""
+"""Configuration: one table of settings, SETTINGS (names from CONTRACT.md), each with its default, the parser
+that reads it from the environment and what it means. An app's config is the defaults, then instance/config.py,
+then the environment, then test overrides; `flask --app app settings` shows where each value came from, and
+`--markdown` prints the README's table from the same rows."""
+import copy
 import json
 import os
+import re
 import secrets
 from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
-from sandbox import (SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET,
-                     SANDBOX_WECHAT_AES_KEY, SANDBOX_WECHAT_TOKEN, SANDBOX_WECOM_AES_KEY,
-                     SANDBOX_WECOM_CORP_ID, SANDBOX_WECOM_SECRET, SANDBOX_WECOM_TOKEN)
+from flask import Config
 
-SANDBOX_TEMPLATES = {
-    "pay_success": "sandbox-tpl-pay-success",
-    "signin_reminder": "sandbox-tpl-signin-reminder",
-    "points_expiring": "sandbox-tpl-points-expiring",
-    "order_shipped": "sandbox-tpl-order-shipped",
-    "level_grace": "sandbox-tpl-level-grace",
+
+class Setting(NamedTuple):
+    default: Any
+    parse: Callable[[str], Any]  # from the environment's text
+    doc: str
+    secret: bool = False  # masked when shown
+
+
+def flag(text: str) -> bool:
+    """An environment switch: 0, false, no and off are off, anything else on."""
+    return text.strip().lower() not in ("0", "false", "no", "off")
+
+
+# The development WeChat: the credentials the WeChat sandbox (sandbox/, `flask wechat-sandbox`) answers to,
+# the defaults until real ones are configured. The sandbox takes them from here, never the other way round.
+DEVELOPMENT_WECHAT = {
+    "WECHAT_APPID": "wx5a4db0c1sandbox",
+    "WECHAT_SECRET": "sandbox-app-secret-0123456789abcdef",
+    "WECHAT_MCH_ID": "1900000109",
+    "WECHAT_PAY_KEY": "sandboxpaykey0123456789abcdefABC",
+    "WECHAT_TOKEN": "sandboxtoken",
+    "WECHAT_AES_KEY": "c2FuZGJveC13ZWNoYXQtcHVzaC1hZXMta2V5LTAxMjM",  # 43 chars, 32 bytes
+    "WECHAT_TEMPLATES": {
+        "pay_success": "sandbox-tpl-pay-success",
+        "signin_reminder": "sandbox-tpl-signin-reminder",
+        "points_expiring": "sandbox-tpl-points-expiring",
+        "order_shipped": "sandbox-tpl-order-shipped",
+        "level_grace": "sandbox-tpl-level-grace",
+    },
+}
+# WeCom (企业微信): the corp, its customer-contact secret and the callback's token / EncodingAESKey
+DEVELOPMENT_WECOM = {
+    "WECOM_CORP_ID": "ww5a4db0c1sandbox0",
+    "WECOM_SECRET": "sandbox-wecom-contact-secret-0123456789abcd",
+    "WECOM_TOKEN": "sandboxwecomtoken",
+    "WECOM_AES_KEY": "c2FuZGJveC13ZWNvbS1jYWxsYmFjay1hZXNrZXktMDE",  # 43 chars, 32 bytes
 }
 
 WECHAT_BASE_URLS = {"WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
                     "WECHAT_PAY_BASE_URL": "https://api.mch.weixin.qq.com/"}
 SANDBOX_URL = "http://127.0.0.1:8701/"  # where the run script starts `flask wechat-sandbox`
 WECOM_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
-# WeCom is optional (unset: guides' uploaded QR images); with the sandbox's WeChat credentials and no
-# WECOM_CORP_ID of its own the app uses the sandbox's corp, whose API sits at SANDBOX_URL + "cgi-bin/"
-SANDBOX_WECOM = {"WECOM_CORP_ID": SANDBOX_WECOM_CORP_ID, "WECOM_SECRET": SANDBOX_WECOM_SECRET,
-                 "WECOM_TOKEN": SANDBOX_WECOM_TOKEN, "WECOM_AES_KEY": SANDBOX_WECOM_AES_KEY}
 
-DEFAULTS = {
-    "TIMEZONE": "Asia/Shanghai",
-    "WECHAT_APPID": SANDBOX_APPID,
-    "WECHAT_SECRET": SANDBOX_SECRET,
-    "WECHAT_MCH_ID": SANDBOX_MCH_ID,
-    "WECHAT_PAY_KEY": SANDBOX_PAY_KEY,
-    "WECHAT_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/notify",
-    "WECHAT_REFUND_NOTIFY_URL": "http://127.0.0.1:8700/api/v1/payments/wechat/refund-notify",
-    "WECHAT_MCH_CERT": None,  # paths to the merchant certificate and key (refunds need them at WeChat)
-    "WECHAT_MCH_KEY": None,
-    "WECHAT_TOKEN": SANDBOX_WECHAT_TOKEN,
-    "WECHAT_AES_KEY": SANDBOX_WECHAT_AES_KEY,
-    "WECHAT_TEMPLATES": SANDBOX_TEMPLATES,
-    "WECHAT_TIMEOUT": 5,
-    "MEMBER_TOKEN_TTL": 7 * 24 * 3600,
-    "OPERATOR_TOKEN_TTL": 12 * 3600,
-    # "year_after_next": end of the year after next; "days:N": N days after earning
-    "POINTS_EXPIRY": "year_after_next",
-    "POINT_VALUE_FEN": 1,
-    "POINTS_PER_YUAN": 1,  # purchase points per whole yuan paid, before the level multiplier
-    "GROWTH_PER_YUAN": 1,
-    "PAYMENT_TIMEOUT_MINUTES": 15,  # an unpaid order is closed after this
-    "RECONCILE_AFTER_MINUTES": 5,  # ask WeChat about payments still pending after this
-    "GUIDE_RECEIPT_MAX_FEN": 5_000_000,  # the most one in-store receipt a guide records may carry (50,000 元)
-    # the customer-service answer for a member without a guide (a store may set its own)
-    "SERVICE_REPLY": "您好，欢迎光临！门店导购稍后为您服务。",
-    "POINTS_EXPIRY_WARN_DAYS": 30,  # members are warned of points expiring within this many days
-    "POINTS_EXPIRY_WARN_PAGE": "pages/points/index",
-    "MALL_CONFIRM_DAYS": 7,  # a shipped mall order the member has not confirmed is completed after this
-    "MESSAGE_MAX_ATTEMPTS": 8,  # subscribe-message sends before giving up
-    "MESSAGE_RETRY_SECONDS": 30,  # first retry delay, doubled each time
-    "MESSAGE_RETRY_MAX_SECONDS": 3600,
-    "SIGNIN_MAKEUP_COST_POINTS": 20,  # a make-up sign-in without a make-up card
-    "SIGNIN_MAKEUP_PER_MONTH": 3,  # make-ups a month, cards included
-    "SIGNIN_REMINDER_HOUR": 20,  # business time after which unsigned members are reminded
-    "SIGNIN_REMINDER_PAGE": "pages/signin/index",
-    "ADMIN_POINTS_LIMIT": 1_000_000,
-    "RATE_LIMITS_ENABLED": True,
-    "PROXY_HOPS": 0,  # proxies in front whose X-Forwarded-For to trust for the client's address  # 0 turns every rate limit off (load tests from one address)
-    "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of a request body, webhooks included (413 above)
-    "IDEMPOTENCY_LEASE_SECONDS": 120,  # a request in flight holds its Idempotency-Key this long at most
-    "IDEMPOTENCY_KEEP_DAYS": 7,  # stored answers are replayed this long, then pruned
-    "API_TITLE": "Loyalty API",
-    "API_VERSION": "v1",
-    "OPENAPI_VERSION": "3.0.3",
-    "OPENAPI_URL_PREFIX": "/api/v1",
-    "OPENAPI_JSON_PATH": "openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+SETTINGS = {
+    "DATABASE_URL": Setting(None, str, "the database; unset: the SQLite file `instance/loyalty.sqlite3` "
+                                       "(`postgresql://…` uses psycopg 3)"),
+    "REDIS_URL": Setting(None, str, "Redis; unset: an embedded redis-server with its socket and data in `instance/`"),
+    "SECRET_KEY": Setting(None, str, "signs tokens; unset: generated into `instance/secret_key` on first run",
+                          secret=True),
+    "TIMEZONE": Setting("Asia/Shanghai", str, "business days, weeks and months are counted there"),
+    "WECHAT_APPID": Setting(DEVELOPMENT_WECHAT["WECHAT_APPID"], str,
+                            "the mini-program's AppID; the sandbox's means WeChat is the sandbox"),
+    "WECHAT_SECRET": Setting(DEVELOPMENT_WECHAT["WECHAT_SECRET"], str, "the mini-program's AppSecret", secret=True),
+    "WECHAT_MCH_ID": Setting(DEVELOPMENT_WECHAT["WECHAT_MCH_ID"], str, "the WeChat Pay v2 merchant id"),
+    "WECHAT_PAY_KEY": Setting(DEVELOPMENT_WECHAT["WECHAT_PAY_KEY"], str, "the WeChat Pay v2 API key", secret=True),
+    "WECHAT_API_BASE_URL": Setting(None, str, "WeChat's API host; unset: `https://api.weixin.qq.com/`, with "
+                                              "the sandbox's app id the sandbox at `http://127.0.0.1:8701/`"),
+    "WECHAT_PAY_BASE_URL": Setting(None, str, "WeChat Pay's host; unset: `https://api.mch.weixin.qq.com/`, "
+                                              "with the sandbox's app id the sandbox"),
+    "WECHAT_NOTIFY_URL": Setting("http://127.0.0.1:8700/api/v1/payments/wechat/notify", str,
+                                 "this service's payment notify address, as WeChat Pay reaches it"),
+    "WECHAT_REFUND_NOTIFY_URL": Setting("http://127.0.0.1:8700/api/v1/payments/wechat/refund-notify", str,
+                                        "this service's refund notify address"),
+    "WECHAT_MCH_CERT": Setting(None, str, "the merchant certificate file (WeChat needs it for refunds)"),
+    "WECHAT_MCH_KEY": Setting(None, str, "the merchant certificate's key file"),
+    "WECHAT_TOKEN": Setting(DEVELOPMENT_WECHAT["WECHAT_TOKEN"], str, "the message-push token", secret=True),
+    "WECHAT_AES_KEY": Setting(DEVELOPMENT_WECHAT["WECHAT_AES_KEY"], str, "the message-push EncodingAESKey",
+                              secret=True),
+    "WECHAT_TEMPLATES": Setting(DEVELOPMENT_WECHAT["WECHAT_TEMPLATES"], json.loads,
+                                "JSON: template key → subscribe template id"),
+    "WECHAT_TIMEOUT": Setting(5, int, "seconds to wait for WeChat and WeCom"),
+    "WECOM_CORP_ID": Setting(None, str, "the WeCom corp; unset: guides' uploaded QR images (with the sandbox's app "
+                                        "id, the sandbox's corp)"),
+    "WECOM_SECRET": Setting(None, str, "the WeCom corp's customer-contact secret", secret=True),
+    "WECOM_TOKEN": Setting(None, str, "the WeCom callback's token", secret=True),
+    "WECOM_AES_KEY": Setting(None, str, "the WeCom callback's EncodingAESKey", secret=True),
+    "WECOM_API_BASE_URL": Setting(None, str, "WeCom's API; unset: `https://qyapi.weixin.qq.com/cgi-bin/`, with "
+                                             "the sandbox's corp the sandbox's"),
+    "MEMBER_TOKEN_TTL": Setting(7 * 24 * 3600, int, "seconds a member's (and a guide's) token lasts"),
+    "OPERATOR_TOKEN_TTL": Setting(12 * 3600, int, "seconds an operator's token lasts"),
+    "POINTS_EXPIRY": Setting("year_after_next", str, "when earned points lapse: `year_after_next` (the end of the "
+                                                     "year after next), `days:N` (N days after earning) or `never`"),
+    "POINT_VALUE_FEN": Setting(1, int, "what one point is worth, for the liability report"),
+    "POINTS_PER_YUAN": Setting(1, int, "purchase points per whole yuan paid, times the level's multiplier"),
+    "GROWTH_PER_YUAN": Setting(1, int, "purchase growth per whole yuan paid"),
+    "PAYMENT_TIMEOUT_MINUTES": Setting(15, int, "an unpaid payment is closed after this (a later payment is "
+                                                "refunded)"),
+    "RECONCILE_AFTER_MINUTES": Setting(5, int, "ask WeChat about payments still pending after this"),
+    "GUIDE_RECEIPT_MAX_FEN": Setting(5_000_000, int, "the most one in-store receipt a guide records may carry"),
+    "SERVICE_REPLY": Setting("您好，欢迎光临！门店导购稍后为您服务。", str,
+                             "the customer-service answer for a member without a guide (a store's own wins)"),
+    "POINTS_EXPIRY_WARN_DAYS": Setting(30, int, "members holding a `points_expiring` grant are warned of points "
+                                                "lapsing within this many days, once per expiry date"),
+    "POINTS_EXPIRY_WARN_PAGE": Setting("pages/points/index", str, "the page the expiry warning opens"),
+    "MALL_CONFIRM_DAYS": Setting(7, int, "a shipped mall order the member has not confirmed is completed after this"),
+    "MESSAGE_MAX_ATTEMPTS": Setting(8, int, "subscribe-message sends before giving up"),
+    "MESSAGE_RETRY_SECONDS": Setting(30, int, "the first retry's delay, doubled each time"),
+    "MESSAGE_RETRY_MAX_SECONDS": Setting(3600, int, "the longest retry delay"),
+    "SIGNIN_MAKEUP_COST_POINTS": Setting(20, int, "a make-up sign-in's price without a make-up card"),
+    "SIGNIN_MAKEUP_PER_MONTH": Setting(3, int, "make-ups a month, cards included"),
+    "SIGNIN_REMINDER_HOUR": Setting(20, int, "the business hour after which unsigned members are reminded"),
+    "SIGNIN_REMINDER_PAGE": Setting("pages/signin/index", str, "the page the sign-in reminder opens"),
+    "RATE_LIMITS_ENABLED": Setting(True, flag, "`0` turns every rate limit off (load tests from one address)"),
+    "PROXY_HOPS": Setting(0, int, "proxies in front whose `X-Forwarded-For` is trusted for the client's address"),
+    "MAX_CONTENT_LENGTH": Setting(1024 * 1024, int, "the largest request body in bytes, webhooks included (413 "
+                                                    "above)"),
+    "IDEMPOTENCY_LEASE_SECONDS": Setting(120, int, "how long a request in flight holds its Idempotency-Key at most"),
+    "IDEMPOTENCY_KEEP_DAYS": Setting(7, int, "how long stored answers are replayed, then pruned"),
+    "API_TITLE": Setting("Loyalty API", str, "the OpenAPI document's title"),
+    "API_VERSION": Setting("v1", str, "the OpenAPI document's version"),
+    "OPENAPI_VERSION": Setting("3.0.3", str, "the OpenAPI version the document follows"),
+    "OPENAPI_URL_PREFIX": Setting("/api/v1", str, "where the OpenAPI document and its docs page are served"),
+    "OPENAPI_JSON_PATH": Setting("openapi.json", str, "the OpenAPI document's path under the prefix"),
+    "OPENAPI_SWAGGER_UI_PATH": Setting("docs", str, "the docs page's path under the prefix"),
+    "OPENAPI_SWAGGER_UI_URL": Setting("https://cdn.jsdelivr.net/npm/swagger-ui-dist/", str,
+                                      "where the docs page loads Swagger UI from"),
     # no pre-ping: it costs a round trip per request; recycle connections before servers drop them
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
-    # connections kept per process: one per request thread (gunicorn's THREADS) and headroom for the
-    # units of work that run after a commit, so a burst never opens (and times out opening) connections
-    # of its own; None: THREADS + 4. A request that still finds none within DB_POOL_TIMEOUT seconds
-    # answers 503. Size PostgreSQL's max_connections for workers × (pool + overflow).
-    "DB_POOL_SIZE": None, "DB_POOL_OVERFLOW": 4, "DB_POOL_TIMEOUT": 10, "DB_CONNECT_TIMEOUT": 10,
-    "JSON_AS_ASCII": False,
-}
-
-# Names read from the environment (CONTRACT.md), with their parsers.
-ENV_NAMES = {
-    "DATABASE_URL": str, "REDIS_URL": str, "SECRET_KEY": str, "TIMEZONE": str,
-    "WECHAT_APPID": str, "WECHAT_SECRET": str, "WECHAT_MCH_ID": str, "WECHAT_PAY_KEY": str,
-    "WECHAT_API_BASE_URL": str, "WECHAT_PAY_BASE_URL": str, "WECHAT_NOTIFY_URL": str,
-    "WECHAT_REFUND_NOTIFY_URL": str, "WECHAT_MCH_CERT": str, "WECHAT_MCH_KEY": str,
-    "WECHAT_TOKEN": str, "WECHAT_AES_KEY": str, "WECHAT_TEMPLATES": json.loads,
-    "WECOM_CORP_ID": str, "WECOM_SECRET": str, "WECOM_TOKEN": str, "WECOM_AES_KEY": str,
-    "WECOM_API_BASE_URL": str,
-    "POINTS_EXPIRY": str, "POINT_VALUE_FEN": int, "POINTS_PER_YUAN": int, "GROWTH_PER_YUAN": int,
-    "PAYMENT_TIMEOUT_MINUTES": int, "RECONCILE_AFTER_MINUTES": int, "MALL_CONFIRM_DAYS": int, "POINTS_EXPIRY_WARN_DAYS": int,
-    "POINTS_EXPIRY_WARN_PAGE": str, "GUIDE_RECEIPT_MAX_FEN": int,
-    "SERVICE_REPLY": str, "MESSAGE_MAX_ATTEMPTS": int,
-    "MESSAGE_RETRY_SECONDS": int, "MESSAGE_RETRY_MAX_SECONDS": int, "SIGNIN_MAKEUP_COST_POINTS": int,
-    "SIGNIN_MAKEUP_PER_MONTH": int, "SIGNIN_REMINDER_HOUR": int, "SIGNIN_REMINDER_PAGE": str,
-    "IDEMPOTENCY_LEASE_SECONDS": int, "IDEMPOTENCY_KEEP_DAYS": int,
-    "RATE_LIMITS_ENABLED": lambda value: value.strip().lower() not in ("0", "false", "no", "off"),
-    "MAX_CONTENT_LENGTH": int, "PROXY_HOPS": int, "DB_POOL_SIZE": int, "DB_POOL_OVERFLOW": int,
-    "DB_POOL_TIMEOUT": int, "DB_CONNECT_TIMEOUT": int,
+    "SQLALCHEMY_ENGINE_OPTIONS": Setting({"pool_recycle": 1800}, json.loads,
+                                         "JSON: SQLAlchemy engine options (the pool settings below are added)"),
+    # one connection per request thread and headroom for the units of work that run after a commit, so a
+    # burst never opens (and times out opening) connections of its own
+    "DB_POOL_SIZE": Setting(None, int, "database connections kept per process; unset: gunicorn's `THREADS` + 4"),
+    "DB_POOL_OVERFLOW": Setting(4, int, "connections a process may open beyond its pool; PostgreSQL needs "
+                                        "`max_connections` ≥ workers × (pool + overflow)"),
+    "DB_POOL_TIMEOUT": Setting(10, int, "seconds a request waits for a pooled connection before a 503"),
+    "DB_CONNECT_TIMEOUT": Setting(10, int, "seconds to wait for PostgreSQL to accept a connection"),
 }
 
 
 def load_config(app, test_config=None):
-    """Fill app.config from defaults, instance/config.py, the environment, then test overrides."""
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    for name, parse in ENV_NAMES.items():
-        if os.environ.get(name):
-            app.config[name] = parse(os.environ[name])
-    if test_config:
-        app.config.from_mapping(test_config)
+    """Fill app.config from the defaults, instance/config.py, the environment, then test overrides, and
+    derive what depends on them; app.extensions["settings"] says where each setting came from."""
+    sources = dict.fromkeys(SETTINGS, "default")
+    app.config.from_mapping({name: copy.deepcopy(setting.default) for name, setting in SETTINGS.items()})
+    for source, values in (("instance", _instance_file(app)), ("environment", _environment()),
+                           ("test", test_config or {})):
+        app.config.from_mapping(values)
+        sources.update(dict.fromkeys(SETTINGS.keys() & values.keys(), source))
+    app.extensions["settings"] = sources
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'loyalty.sqlite3'}")
+    app.config["DATABASE_URL"] = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'loyalty.sqlite3'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
-    # With the sandbox's credentials (nothing real configured) WeChat means the sandbox.
-    on_sandbox = app.config["WECHAT_APPID"] == SANDBOX_APPID
+    _wechat_addresses(app.config, sources)
+
+
+def _instance_file(app) -> Config:
+    values = Config(app.instance_path)
+    values.from_pyfile("config.py", silent=True)
+    return values
+
+
+def _environment() -> dict:
+    """The settings the environment sets (an empty variable sets nothing), parsed."""
+    return {name: setting.parse(os.environ[name]) for name, setting in SETTINGS.items() if os.environ.get(name)}
+
+
+def _wechat_addresses(config, sources) -> None:
+    """With the development WeChat (nothing real configured) WeChat is the sandbox, and so is WeCom unless
+    a corp of its own is configured; otherwise WeChat's and WeCom's own hosts."""
+    sandbox = on_sandbox(config)
     for name, wechat_url in WECHAT_BASE_URLS.items():
-        url = app.config.get(name) or (SANDBOX_URL if on_sandbox else wechat_url)
-        app.config[name] = url.rstrip("/") + "/"
-    wecom_defaults = SANDBOX_WECOM if on_sandbox and "WECOM_CORP_ID" not in app.config else {}
-    for name in SANDBOX_WECOM:
-        app.config.setdefault(name, wecom_defaults.get(name))
-    on_wecom_sandbox = app.config["WECOM_CORP_ID"] == SANDBOX_WECOM_CORP_ID
-    url = app.config.get("WECOM_API_BASE_URL") or (
-        SANDBOX_URL + "cgi-bin/" if on_wecom_sandbox else WECOM_API_BASE_URL)
-    app.config["WECOM_API_BASE_URL"] = url.rstrip("/") + "/"
+        url = config[name] or (SANDBOX_URL if sandbox else wechat_url)
+        config[name] = url.rstrip("/") + "/"
+    if sandbox and sources["WECOM_CORP_ID"] == "default":
+        config.update({name: value for name, value in DEVELOPMENT_WECOM.items() if sources[name] == "default"})
+    on_wecom_sandbox = config["WECOM_CORP_ID"] == DEVELOPMENT_WECOM["WECOM_CORP_ID"]
+    url = config["WECOM_API_BASE_URL"] or (SANDBOX_URL + "cgi-bin/" if on_wecom_sandbox else WECOM_API_BASE_URL)
+    config["WECOM_API_BASE_URL"] = url.rstrip("/") + "/"
+
+
+def on_sandbox(config) -> bool:
+    """WeChat is the sandbox: the app id is the development one (nothing real configured)."""
+    return config["WECHAT_APPID"] == DEVELOPMENT_WECHAT["WECHAT_APPID"]
+
+
+def described(app) -> list[tuple[str, str, str]]:
+    """(name, value as shown, where it came from) of every setting of a loaded app."""
+    sources = app.extensions["settings"]
+    return [(name, shown(name, app.config[name]), sources[name]) for name in SETTINGS]
+
+
+def readme_table() -> str:
+    """The README's table of settings, from SETTINGS."""
+    rows = ["| name | default | what it is |", "| --- | --- | --- |"]
+    rows += [f"| `{name}` | {_readme_default(name)} | {setting.doc} |" for name, setting in SETTINGS.items()]
+    return "\n".join(rows)
+
+
+def _readme_default(name: str) -> str:
+    if name in DEVELOPMENT_WECHAT:
+        return "the sandbox's"
+    return "unset" if SETTINGS[name].default is None else f"`{shown(name, SETTINGS[name].default)}`"
+
+
+def shown(name: str, value) -> str:
+    """A value as the environment would give it, a secret masked and a URL's password hidden."""
+    if value is None or value == "":
+        return "unset"
+    if SETTINGS[name].secret:
+        return "****"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
+    return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:****@", text)
 
 
 def _engine_options(config) -> dict:

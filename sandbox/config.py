@@ -1,23 +1,25 @@
 """Sandbox configuration: the credentials it accepts and a few behaviour switches.
 
-The app's config.py takes its sandbox defaults from the constants here, so both sides agree.
+The credentials are the app's development defaults (config.py's DEVELOPMENT_WECHAT and DEVELOPMENT_WECOM):
+the sandbox takes them from there, so both sides agree and the app never imports the sandbox.
 """
 from dataclasses import dataclass, fields
 from typing import Optional
 
-SANDBOX_APPID = "wx5a4db0c1sandbox"
-SANDBOX_SECRET = "sandbox-app-secret-0123456789abcdef"
-SANDBOX_MCH_ID = "1900000109"
-SANDBOX_PAY_KEY = "sandboxpaykey0123456789abcdefABC"
+from config import DEVELOPMENT_WECHAT, DEVELOPMENT_WECOM
+
+SANDBOX_APPID = DEVELOPMENT_WECHAT["WECHAT_APPID"]
+SANDBOX_SECRET = DEVELOPMENT_WECHAT["WECHAT_SECRET"]
+SANDBOX_MCH_ID = DEVELOPMENT_WECHAT["WECHAT_MCH_ID"]
+SANDBOX_PAY_KEY = DEVELOPMENT_WECHAT["WECHAT_PAY_KEY"]
 # the mini-program's original id (ToUserName of message pushes) and its message-push settings
 SANDBOX_ORIGINAL_ID = "gh_5a4db0c1a0b0"
-SANDBOX_WECHAT_TOKEN = "sandboxtoken"
-SANDBOX_WECHAT_AES_KEY = "c2FuZGJveC13ZWNoYXQtcHVzaC1hZXMta2V5LTAxMjM"  # 43 chars, 32 bytes
-# WeCom (企业微信): the corp, its customer-contact secret and the callback's token / EncodingAESKey
-SANDBOX_WECOM_CORP_ID = "ww5a4db0c1sandbox0"
-SANDBOX_WECOM_SECRET = "sandbox-wecom-contact-secret-0123456789abcd"
-SANDBOX_WECOM_TOKEN = "sandboxwecomtoken"
-SANDBOX_WECOM_AES_KEY = "c2FuZGJveC13ZWNvbS1jYWxsYmFjay1hZXNrZXktMDE"  # 43 chars, 32 bytes
+SANDBOX_WECHAT_TOKEN = DEVELOPMENT_WECHAT["WECHAT_TOKEN"]
+SANDBOX_WECHAT_AES_KEY = DEVELOPMENT_WECHAT["WECHAT_AES_KEY"]
+SANDBOX_WECOM_CORP_ID = DEVELOPMENT_WECOM["WECOM_CORP_ID"]
+SANDBOX_WECOM_SECRET = DEVELOPMENT_WECOM["WECOM_SECRET"]
+SANDBOX_WECOM_TOKEN = DEVELOPMENT_WECOM["WECOM_TOKEN"]
+SANDBOX_WECOM_AES_KEY = DEVELOPMENT_WECOM["WECOM_AES_KEY"]
 # Where WeChat / WeCom push to: set in their consoles, not by the app, so a sandbox setting
 # (the app's default address, like WECHAT_NOTIFY_URL's); control calls may pass "url" instead.
 SANDBOX_PUSH_URL = "http://127.0.0.1:8700/api/v1/wechat/callback"

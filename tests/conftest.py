@@ -3,6 +3,7 @@
 DATABASE_URL / REDIS_URL point the suite at PostgreSQL and a Redis server (CI's second pass);
 without them it runs on a SQLite file and an embedded redis-server in a temporary instance folder.
 """
+import ast
 import itertools
 import os
 import sys
@@ -23,7 +24,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from models import db
-from sandbox import SandboxServer
+from sandbox.server import SandboxServer
 from services.leaderboards import standings
 from services.ledger import audit, growth, points
 from services.members import operators
@@ -140,6 +141,15 @@ def wx(sandbox):
             return res.json()
 
     return Control()
+
+
+def imported_modules(path: Path):
+    """The modules a source file imports by absolute name, read with ast (nothing is imported)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
 
 
 def unique(prefix: str) -> str:

@@ -231,3 +231,26 @@ def ladder_changed() -> None:
 
 def _jsonable(fields: dict) -> dict:
     return {key: value for key, value in fields.items() if key in LEVEL_FIELDS}
+
+
+def add_levels(rows: list[dict]) -> list[Level]:
+    """Add levels no operator asked for (seed-demo's, not audited) in one transaction; members whose
+    growth reaches one move up."""
+    with transaction():
+        added = [Level(**_jsonable(fields), created_at=clock.now()) for fields in rows]
+        db.session.add_all(added)
+        db.session.flush()
+        ladder_changed()
+    return added
+
+
+def set_benefits(benefits: dict[int, dict]) -> None:
+    """Set benefits no operator asked for (seed-demo's, not audited): level id → benefit fields, in one
+    transaction; they apply from now on."""
+    with transaction():
+        for level_id, fields in benefits.items():
+            _check_packs(fields)
+            level = get_level(level_id)
+            for key in fields.keys() & BENEFIT_FIELDS:
+                setattr(level, key, fields[key])
+        snapshots.changed(SNAPSHOT)

@@ -1,6 +1,6 @@
-"""Refuse to run for real with the sandbox's secrets or the demo operator.
+"""Refuse to run for real with the development (sandbox's) secrets or the demo operator.
 
-Outside the sandbox (WECHAT_APPID is a real app's) the sandbox's WeChat Pay key or AppSecret would
+Outside the sandbox (WECHAT_APPID is a real app's) the development WeChat Pay key or AppSecret would
 let anyone sign notifications or act as the app, and the demo operator's published password would
 open the operator API: the app refuses to start with them.
 """
@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.security import check_password_hash
 
+from config import DEVELOPMENT_WECHAT, on_sandbox
 from models import Operator, db
-from sandbox import SANDBOX_APPID, SANDBOX_PAY_KEY, SANDBOX_SECRET
 
 DEMO_OPERATOR = ("demo-admin", "demo-admin-pass")
 
@@ -18,16 +18,11 @@ class UnsafeDeployment(RuntimeError):
     pass
 
 
-def on_sandbox(config) -> bool:
-    return config["WECHAT_APPID"] == SANDBOX_APPID
-
-
 def refuse_sandbox_secrets(config) -> None:
     """At create_app: a real app id with the sandbox's pay key or AppSecret is refused."""
     if on_sandbox(config):
         return
-    leaked = [name for name, value in (("WECHAT_PAY_KEY", SANDBOX_PAY_KEY), ("WECHAT_SECRET", SANDBOX_SECRET))
-              if config[name] == value]
+    leaked = [name for name in ("WECHAT_PAY_KEY", "WECHAT_SECRET") if config[name] == DEVELOPMENT_WECHAT[name]]
     if leaked:
         raise UnsafeDeployment(f"refusing to start: {', '.join(leaked)} still hold the sandbox's values "
                                f"while WECHAT_APPID is {config['WECHAT_APPID']!r}")

@@ -3,7 +3,7 @@ lists every trade of the merchant that day, and reconciling it settles, refunds 
 no other test's payments may be on it."""
 import pytest
 
-from sandbox import SandboxServer
+from sandbox.server import SandboxServer
 from tests.conftest import app_of_its_own
 
 

@@ -8,9 +8,9 @@ import requests
 from hypothesis import given, strategies as st
 from sqlalchemy import func, select
 
+import demo
 from models import AuditLog, IdempotencyRecord, Operator, db
 from models.coupon import Coupon, CouponIssue, CouponPack, CouponPackItem, CouponTemplate
-from services import demo
 from services.coupons import coupons
 from services.platform.db import transaction
 from services.platform.errors import Conflict, NotFound

@@ -128,5 +128,5 @@ def test_levels_crud(client, operator, login):
 
 @pytest.fixture(autouse=True)
 def _default_levels(app):
-    from services import demo
+    import demo
     demo.seed_levels()

@@ -7,7 +7,8 @@ import pytest
 import requests
 
 from models import MemberEvent, Payment, PointsEntry, db
-from sandbox import SANDBOX_PAY_KEY, sign
+from sandbox import SANDBOX_PAY_KEY
+from sandbox.crypto import sign
 from services.ledger import audit
 from services.payments import payments
 from tests.payments.conftest import SUCCESS, keyed, notify_xml, post_notify, start_payment

@@ -76,7 +76,7 @@ def test_member_bad_input(client, login, method, path, body, status):
 
 @pytest.mark.parametrize("method,path,body,status", OPERATOR_CASES)
 def test_operator_bad_input(client, login, operator, method, path, body, status):
-    from services import demo
+    import demo
     demo.seed_levels()
     headers, member = operator(), login()["member"]["id"]
     level = db.session.scalar(select(Level.id).where(Level.code == "silver"))

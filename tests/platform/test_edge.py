@@ -168,7 +168,7 @@ def test_the_app_refuses_to_start_for_real_with_the_sandboxs_secrets(tmp_path):
 
 
 def test_the_demo_operator_is_refused_outside_the_sandbox(app):
-    from services import demo
+    import demo
     demo.seed_operator()  # on the sandbox: created
     real = {**app.config, "WECHAT_APPID": "wx1234567890abcdef"}
     with pytest.raises(deploy_checks.UnsafeDeployment, match="demo-admin"):

@@ -17,6 +17,7 @@ from models import AuditLog, db
 from services.platform import jobs, worker
 from services.platform.areas import PARTS, collect, describe, wiring
 from services.platform.db import NestedTransaction, transaction
+from tests.conftest import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,17 +75,9 @@ def test_the_worker_runs_each_job_in_its_own_app_with_every_area(app):
     assert job.return_value() == describe()
 
 
-def _imports(path: Path):
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
-        elif isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-
-
 def test_services_never_import_the_app_or_the_http_layer():
     for path in (ROOT / "services").rglob("*.py"):
-        for module in _imports(path):
+        for module in imported_modules(path):
             assert module.split(".")[0] not in ("app", "blueprints", "commands"), (path, module)
 
 

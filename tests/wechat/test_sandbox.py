@@ -10,8 +10,9 @@ import requests
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from sandbox import (SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET,
-                     SandboxServer, sign)
+from sandbox import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, SANDBOX_SECRET
+from sandbox.crypto import sign
+from sandbox.server import SandboxServer
 
 SUCCESS_REPLY = (b"<xml><return_code><![CDATA[SUCCESS]]></return_code>"
                  b"<return_msg><![CDATA[OK]]></return_msg></xml>")

@@ -7,7 +7,8 @@ import requests
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
 
-from sandbox import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY, sign
+from sandbox import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_KEY
+from sandbox.crypto import sign
 from services.payments.wechat_bill import BillFormatError, parse_bill
 from services.platform.errors import WeChatError
 from services.wechat import pay
