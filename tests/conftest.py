@@ -3,39 +3,21 @@
 DATABASE_URL / REDIS_URL point the suite at PostgreSQL and a Redis server (CI's second pass);
 without them it runs on a SQLite file and an embedded redis-server in a temporary instance folder.
 """
-import ast
-import itertools
-import os
-import sys
-import types
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
-from flask_migrate import upgrade
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from app import create_app
-from models import db
 from sandbox.server import SandboxServer
 from services.leaderboards import standings
-from services.ledger import audit, growth, points
+from services.ledger import growth, points
 from services.members import operators
-from services.platform import embedded_redis
 from services.platform.db import transaction
-from services.platform.redis_client import get_redis
-
-# pytest loads this file as `conftest` and the tests import it as `tests.conftest`: two module copies.
-# They share one counter (kept in sys.modules), or unique() could hand out a name twice.
-_shared = sys.modules.setdefault("loyalty_tests_shared", types.ModuleType("loyalty_tests_shared"))
-_serial = _shared.__dict__.setdefault("serial", itertools.count(1))
+from tests.support.api import bearer, unique
+from tests.support.apps import app_in
 
 
 @pytest.fixture(scope="session")
@@ -49,58 +31,11 @@ def app(sandbox):
     # Not tmp_path_factory: pytest deletes older sessions' folders, and with them the database and
     # the Redis socket of a suite still running beside this one.
     with tempfile.TemporaryDirectory(prefix="loyalty-tests-") as folder:
-        yield from _app_in(Path(folder), sandbox)
+        yield from app_in(Path(folder), sandbox)
 
 
-def _app_in(instance, sandbox, overrides: dict | None = None):
-    config = {
-        "TESTING": True,
-        "RATE_LIMITS_ENABLED": False,  # hundreds of logins from 127.0.0.1; tests of the limits turn them on
-        "WECHAT_API_BASE_URL": sandbox.url,
-        "WECHAT_PAY_BASE_URL": sandbox.url,
-        "WECOM_API_BASE_URL": f"{sandbox.url}cgi-bin/",
-    }
-    if not os.environ.get("DATABASE_URL"):
-        config["DATABASE_URL"] = f"sqlite:///{instance / 'test.sqlite3'}"
-    config.update(overrides or {})
-    app = create_app(config, instance_path=str(instance))
-    with app.app_context():
-        upgrade(directory="migrations", revision="heads")
-        get_redis().flushdb()
-    yield app
-    try:
-        with app.app_context():
-            problems = audit.check_books()["problems"]
-            db.session.remove()
-            db.engine.dispose()
-        assert not problems, "audit-ledger after the suite:\n" + "\n".join(problems)
-    finally:
-        if not os.environ.get("REDIS_URL"):
-            embedded_redis.stop(str(instance))
 
 
-def app_of_its_own(sandbox, label: str, redis_db_below: int):
-    """An app on a database and a Redis of its own (for tests that must share them with nobody): a new
-    PostgreSQL database beside the suite's (dropped afterwards), or a SQLite file; with REDIS_URL, the
-    Redis database `redis_db_below` below the suite's."""
-    overrides, server_url = {}, os.environ.get("DATABASE_URL")
-    if server_url:
-        url = make_url(server_url)
-        name = f"{url.database}_{unique(label).replace('-', '_')}"
-        admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        overrides["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
-    if redis_url := os.environ.get("REDIS_URL"):
-        base, _, number = redis_url.rpartition("/")
-        overrides["REDIS_URL"] = f"{base}/{(int(number or 0) - redis_db_below) % 16}"
-    try:
-        with tempfile.TemporaryDirectory(prefix=f"loyalty-{label}-") as folder:
-            yield from _app_in(Path(folder), sandbox, overrides)
-    finally:
-        if server_url:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(autouse=True)
@@ -143,21 +78,10 @@ def wx(sandbox):
     return Control()
 
 
-def imported_modules(path: Path):
-    """The modules a source file imports by absolute name, read with ast (nothing is imported)."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
-        elif isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{os.getpid()}-{next(_serial)}"
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -253,42 +177,11 @@ def live_server(app):
     server.server_close()
 
 
-def race(calls) -> list:
-    """Every call at once (each thread waits for the others before it sends); their answers, in order."""
-    start = threading.Barrier(len(calls))
-
-    def run(call):
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
-def send(client, method: str, path: str, body, headers: dict):
-    """A request whose body is JSON, or raw text sent as JSON (to test malformed bodies)."""
-    kwargs = {"headers": dict(headers)}
-    if isinstance(body, str):
-        kwargs["data"], kwargs["content_type"] = body, "application/json"
-    elif body is not None:
-        kwargs["json"] = body
-    return getattr(client, method)(path, **kwargs)
 
 
-def assert_error(res, status: int) -> dict:
-    """The answer is `status` with the contract's error envelope; returns the error."""
-    assert res.status_code == status, res.get_data(as_text=True)
-    error = res.get_json()["error"]
-    assert set(error) == {"code", "message", "details"} and error["code"] and error["message"]
-    return error
 
 
-def row_counts(*models) -> dict:
-    """How many rows each table has, read in a fresh transaction."""
-    db.session.rollback()
-    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in models}
 
 
-def at(text: str) -> datetime:
-    """An instant from ISO text with offset, e.g. at('2026-11-23T23:59:00+08:00')."""
-    return datetime.fromisoformat(text).astimezone(UTC)

@@ -4,7 +4,7 @@ no other test's payments may be on it."""
 import pytest
 
 from sandbox.server import SandboxServer
-from tests.conftest import app_of_its_own
+from tests.support.apps import app_of_its_own
 
 
 @pytest.fixture

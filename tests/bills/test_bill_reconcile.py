@@ -11,8 +11,8 @@ from models import BillReconciliation, Payment, Refund, db
 from services.ledger import audit
 from services.payments import bills, payments, refunds
 from services.platform.db import transaction
-from tests.ledger.test_audit_can_fail import assert_reported
-from tests.payments.conftest import notify_xml, post_notify, start_payment
+from tests.support.audit import assert_reported
+from tests.support.payments import notify_xml, post_notify, start_payment
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 

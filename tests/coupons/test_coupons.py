@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import demo
@@ -14,7 +15,9 @@ from models.coupon import Coupon, CouponIssue, CouponPack, CouponPackItem, Coupo
 from services.coupons import coupons
 from services.platform.db import transaction
 from services.platform.errors import Conflict, NotFound
-from tests.conftest import assert_error, at, row_counts, send, unique
+from tests.support.api import assert_error, send, unique
+from tests.support.dates import at
+from tests.support.db import row_counts
 
 CASH_OFF = {"name": "满50减10 (test)", "kind": "cash_off", "amount_fen": 1000, "min_spend_fen": 5000, "valid_days": 30}
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from models import WeComContact, db
 from services.guides import customer_service
 from services.platform.errors import Unavailable
-from tests.conftest import assert_error, unique
-from tests.guides.test_callbacks import _built, _deliver, _sent_to
+from tests.support.api import assert_error, unique
+from tests.support.guides import build_callback, deliver, sent_to
 
 PUSH, WECOM = "/api/v1/wechat/callback", "/api/v1/wecom/callback"
 IN_2001 = str(int(datetime(2001, 1, 1, tzinfo=UTC).timestamp()))
@@ -40,11 +40,11 @@ def _wecom_stamped(built: dict, timestamp: str, token: str) -> dict:
 
 def _push(wx) -> dict:
     """A plain-mode text push from a new user (whose customer-service window it opens)."""
-    return _built(wx, "push", user=unique("cs"), msg_type="text", content="你好")
+    return build_callback(wx, "push", user=unique("cs"), msg_type="text", content="你好")
 
 
 def _wecom_add(wx) -> dict:
-    return _built(wx, "wecom/add-external-contact", userid=unique("staff").replace("-", "_"), user=unique("wecom"))
+    return build_callback(wx, "wecom/add-external-contact", userid=unique("staff").replace("-", "_"), user=unique("wecom"))
 
 
 def _recorded(event: dict) -> int:
@@ -59,37 +59,37 @@ def _success(res) -> bool:
 
 def test_a_captured_push_sent_again_with_another_body_is_not_acted_on(client, wx):
     captured, other = _push(wx), _push(wx)
-    assert _success(_deliver(client, captured, PUSH))
-    assert len(_sent_to(wx, captured["openid"])) == 1
+    assert _success(deliver(client, captured, PUSH))
+    assert len(sent_to(wx, captured["openid"])) == 1
     replayed = {**other, "params": captured["params"]}  # plain mode: the signature does not cover the body
-    assert _success(_deliver(client, replayed, PUSH))
-    assert _sent_to(wx, other["openid"]) == []  # was answered: anyone could make the app write to anyone
-    assert _success(_deliver(client, other, PUSH))  # the member's own push still is
-    assert len(_sent_to(wx, other["openid"])) == 1
+    assert _success(deliver(client, replayed, PUSH))
+    assert sent_to(wx, other["openid"]) == []  # was answered: anyone could make the app write to anyone
+    assert _success(deliver(client, other, PUSH))  # the member's own push still is
+    assert len(sent_to(wx, other["openid"])) == 1
 
 
 def test_a_push_stamped_in_2001_or_outside_the_apps_window_is_refused(app, client, wx, clock):
     built = _push(wx)
-    assert_error(_deliver(client, _push_stamped(built, IN_2001, app.config["WECHAT_TOKEN"]), PUSH), 403)
+    assert_error(deliver(client, _push_stamped(built, IN_2001, app.config["WECHAT_TOKEN"]), PUSH), 403)
     clock.advance(timedelta(minutes=6))
-    assert_error(_deliver(client, built, PUSH), 403)
-    assert _sent_to(wx, built["openid"]) == []
+    assert_error(deliver(client, built, PUSH), 403)
+    assert sent_to(wx, built["openid"]) == []
     clock.advance(timedelta(minutes=-2))  # four minutes apart: within the window
-    assert _success(_deliver(client, built, PUSH))
-    assert len(_sent_to(wx, built["openid"])) == 1
-    verify = _built(wx, "push/verify")
-    assert_error(_deliver(client, _push_stamped(verify, IN_2001, app.config["WECHAT_TOKEN"]), PUSH), 403)
+    assert _success(deliver(client, built, PUSH))
+    assert len(sent_to(wx, built["openid"])) == 1
+    verify = build_callback(wx, "push/verify")
+    assert_error(deliver(client, _push_stamped(verify, IN_2001, app.config["WECHAT_TOKEN"]), PUSH), 403)
 
 
 def test_a_verification_sent_again_is_refused_and_its_signature_acts_on_no_push(client, wx):
-    verify = _built(wx, "push/verify")
-    assert _deliver(client, verify, PUSH).get_data(as_text=True) == verify["echostr"]
-    assert_error(_deliver(client, verify, PUSH), 403)
+    verify = build_callback(wx, "push/verify")
+    assert deliver(client, verify, PUSH).get_data(as_text=True) == verify["echostr"]
+    assert_error(deliver(client, verify, PUSH), 403)
     push = _push(wx)
     signed_as_the_verification = {**push, "params": {name: verify["params"][name]
                                                      for name in ("signature", "timestamp", "nonce")}}
-    assert _success(_deliver(client, signed_as_the_verification, PUSH))
-    assert _sent_to(wx, push["openid"]) == []
+    assert _success(deliver(client, signed_as_the_verification, PUSH))
+    assert sent_to(wx, push["openid"]) == []
 
 
 def test_a_push_whose_handling_failed_is_handled_when_wechat_sends_it_again(client, wx, monkeypatch):
@@ -99,43 +99,43 @@ def test_a_push_whose_handling_failed_is_handled_when_wechat_sends_it_again(clie
         raise Unavailable()
 
     monkeypatch.setattr(customer_service, "handle_push", unavailable)
-    assert_error(_deliver(client, built, PUSH), 503)
+    assert_error(deliver(client, built, PUSH), 503)
     monkeypatch.undo()
-    assert _success(_deliver(client, built, PUSH))
-    assert len(_sent_to(wx, built["openid"])) == 1
+    assert _success(deliver(client, built, PUSH))
+    assert len(sent_to(wx, built["openid"])) == 1
 
 
 def test_a_wecom_event_sent_again_is_recorded_once_and_a_stale_or_altered_one_refused(app, client, wx):
     event = _wecom_add(wx)
-    assert _success(_deliver(client, event, WECOM))
-    assert _success(_deliver(client, event, WECOM))  # WeCom's retry, or a replay
+    assert _success(deliver(client, event, WECOM))
+    assert _success(deliver(client, event, WECOM))  # WeCom's retry, or a replay
     assert _recorded(event) == 1  # was 2
     other = _wecom_add(wx)
-    assert_error(_deliver(client, {**other, "params": event["params"]}, WECOM), 403)  # the body is signed
-    assert_error(_deliver(client, _wecom_stamped(other, IN_2001, app.config["WECOM_TOKEN"]), WECOM), 403)
+    assert_error(deliver(client, {**other, "params": event["params"]}, WECOM), 403)  # the body is signed
+    assert_error(deliver(client, _wecom_stamped(other, IN_2001, app.config["WECOM_TOKEN"]), WECOM), 403)
     assert _recorded(other) == 0
-    assert _success(_deliver(client, other, WECOM))
+    assert _success(deliver(client, other, WECOM))
     assert _recorded(other) == 1
 
 
 def test_a_wecom_verification_sent_again_or_stamped_in_2001_is_refused(app, client, wx):
-    verify = _built(wx, "wecom/verify-url")
-    assert _deliver(client, verify, WECOM).get_data(as_text=True) == verify["echostr_plain"]
-    assert_error(_deliver(client, verify, WECOM), 403)
-    fresh = _built(wx, "wecom/verify-url")
+    verify = build_callback(wx, "wecom/verify-url")
+    assert deliver(client, verify, WECOM).get_data(as_text=True) == verify["echostr_plain"]
+    assert_error(deliver(client, verify, WECOM), 403)
+    fresh = build_callback(wx, "wecom/verify-url")
     encrypted = fresh["params"]["echostr"]
     params = {**fresh["params"], "timestamp": IN_2001,
               "msg_signature": _sha1(app.config["WECOM_TOKEN"], IN_2001, fresh["params"]["nonce"], encrypted)}
-    assert_error(_deliver(client, {**fresh, "params": params}, WECOM), 403)
+    assert_error(deliver(client, {**fresh, "params": params}, WECOM), 403)
 
 
 def test_with_redis_away_fresh_callbacks_are_handled_and_stale_ones_still_refused(app, client, wx, monkeypatch):
-    push, event, verify = _push(wx), _wecom_add(wx), _built(wx, "push/verify")
+    push, event, verify = _push(wx), _wecom_add(wx), build_callback(wx, "push/verify")
     stale = _push_stamped(_push(wx), IN_2001, app.config["WECHAT_TOKEN"])
     monkeypatch.setitem(app.extensions, "redis", redis.Redis(port=1, socket_connect_timeout=0.5))
-    assert _success(_deliver(client, push, PUSH))
-    assert _success(_deliver(client, event, WECOM))
-    assert _deliver(client, verify, PUSH).get_data(as_text=True) == verify["echostr"]
-    assert_error(_deliver(client, stale, PUSH), 403)
+    assert _success(deliver(client, push, PUSH))
+    assert _success(deliver(client, event, WECOM))
+    assert deliver(client, verify, PUSH).get_data(as_text=True) == verify["echostr"]
+    assert_error(deliver(client, stale, PUSH), 403)
     monkeypatch.undo()
-    assert len(_sent_to(wx, push["openid"])) == 1 and _recorded(event) == 1
+    assert len(sent_to(wx, push["openid"])) == 1 and _recorded(event) == 1

@@ -11,8 +11,8 @@ from models import GuideBinding, Store, WeComContact, db
 from services.guides import contact_ways
 from services.platform import jobs
 from services.platform.db import transaction
-from tests.conftest import unique
-from tests.guides.test_callbacks import _built, _deliver
+from tests.support.api import unique
+from tests.support.guides import build_callback, deliver
 
 WECOM = "/api/v1/wecom/callback"
 FULLWIDTH, ARABIC_INDIC = str.maketrans("0123456789", "０１２３４５６７８９"), str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -48,8 +48,8 @@ def _add_through(client, wx, guide, state):
     user = unique("wecom")
     member_id = client.post("/api/v1/auth/login", json={"code": wx.post("login-code", user=user)["code"]}).get_json()[
         "member"]["id"]
-    event = _built(wx, "wecom/add-external-contact", userid=guide["wecom_userid"], state=state, user=user)
-    return _deliver(client, event, WECOM), member_id
+    event = build_callback(wx, "wecom/add-external-contact", userid=guide["wecom_userid"], state=state, user=user)
+    return deliver(client, event, WECOM), member_id
 
 
 def _bound_guide(member_id):

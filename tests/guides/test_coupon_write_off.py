@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import assert_error, bearer, unique
-from tests.guides.test_guides import code_of, scan
-from tests.payments.conftest import notify_xml, post_notify, start_payment
+from tests.support.api import assert_error, bearer, unique
+from tests.support.guides import code_of, scan
+from tests.support.payments import notify_xml, post_notify, start_payment
 
 STORE_RULE_FEN = 8_888_800  # above every other test's rule: the store's own rule is the best match
 

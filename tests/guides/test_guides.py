@@ -10,22 +10,9 @@ from sqlalchemy import func, select
 from models import GuideBinding, MemberEvent, PointsEntry, StorePurchase, db
 from services.guides import member_codes
 from services.platform.redis_client import get_redis
-from tests.conftest import assert_error, unique
-from tests.payments.conftest import notify_xml, post_notify
-
-
-def code_of(client, member):
-    res = client.get("/api/v1/me/member-code", headers=member["headers"])
-    assert res.status_code == 200, res.get_json()
-    return res.get_json()
-
-
-def scan(client, guide, code):
-    return client.post("/api/v1/guide/scan", headers=guide["headers"], json={"member_code": code})
-
-
-def guide_of(client, member):
-    return client.get("/api/v1/me/guide", headers=member["headers"]).get_json()["guide"]
+from tests.support.api import assert_error, unique
+from tests.support.guides import code_of, guide_of, scan
+from tests.support.payments import notify_xml, post_notify
 
 
 def test_a_fresh_code_scans_once_and_shows_the_member_card(client, store, make_member):

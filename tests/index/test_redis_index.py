@@ -14,8 +14,10 @@ from services.index.redis_rebuild import rebuild_redis_command
 from services.leaderboards import leaderboards
 from services.platform.redis_client import get_redis
 from services.signin import signin_index
-from tests.conftest import assert_error, at, row_counts
-from tests.leaderboards.test_leaderboards import board, earn, ids_in
+from tests.support.api import assert_error
+from tests.support.dates import at
+from tests.support.db import row_counts
+from tests.support.leaderboards import board, earn, ids_in
 
 SYNTHETIC = 900_000_000  # board members that are not in SQL
 

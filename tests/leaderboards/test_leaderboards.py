@@ -8,31 +8,21 @@ import pytest
 import redis
 
 from services.index.redis_rebuild import rebuild_redis_command
-from services.leaderboards import standings, leaderboards
+from services.leaderboards import leaderboards, standings
 from services.ledger import points
 from services.platform.db import transaction
 from services.platform.redis_client import get_redis
-from tests.conftest import assert_error, at, unique
+from tests.support.api import assert_error, unique
+from tests.support.dates import at
+from tests.support.leaderboards import board, earn, ids_in
 
 BOARDS = ("points_week", "points_month", "streak")
 
 
-def earn(member, amount):
-    with transaction():
-        points.earn(member["member"]["id"], amount, reason="test", business_key=unique("lb-earn"))
 
 
-def board(client, member, name="points_week", **params):
-    res = client.get(f"/api/v1/leaderboards/{name}", headers=member["headers"], query_string=params)
-    assert res.status_code == 200, res.get_json()
-    return res.get_json()
 
 
-def ids_in(answer, members):
-    """The answer's items as (rank, score), for the given members in listed order (by nickname)."""
-    names = {m["nickname"]: key for key, m in members.items()}
-    return [(names[i["member"]["nickname"]], i["rank"], i["score"]) for i in answer["items"]
-            if i["member"]["nickname"] in names]
 
 
 def test_ranks_share_ties_and_list_first_to_reach_first(client, clock, named):

@@ -1,40 +1,12 @@
 """audit-ledger can fail: each invariant, broken by hand in SQL, is named in the report and the
 command exits 1; mended, the books are clean again."""
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
 
-from models import db
 from services.ledger import points
 from services.platform.db import transaction
-from tests.conftest import unique
-
-
-@contextmanager
-def corrupted(breaking: str, mending: str, **params):
-    """The books broken by one statement while the block runs, mended by another after it."""
-    with transaction():
-        db.session.execute(text(breaking), params)
-    try:
-        yield
-    finally:
-        with transaction():
-            db.session.execute(text(mending), params)
-
-
-def audit(app):
-    """(exit code, everything audit-ledger printed)."""
-    result = app.test_cli_runner().invoke(args=["audit-ledger"])
-    return result.exit_code, result.output
-
-
-def assert_reported(app, *names: str) -> None:
-    code, output = audit(app)
-    assert code == 1, output
-    problems = [line for line in output.splitlines() if line.startswith("PROBLEM")]
-    for name in names:
-        assert any(name in line for line in problems), (name, output)
+from tests.support.api import unique
+from tests.support.audit import assert_reported, audit, corrupted
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from services.ledger import audit, points
 from services.platform import clock as clock_service
 from services.platform.db import transaction
 from services.platform.errors import InsufficientPoints
-from tests.conftest import at, unique
+from tests.support.api import unique
+from tests.support.dates import at
 
 
 def _account(member_id) -> PointsAccount:

@@ -5,7 +5,8 @@ import requests
 from models import GrowthAccount, db
 from services.ledger import audit, growth, points
 from services.platform.db import transaction
-from tests.conftest import race, unique
+from tests.support.api import unique
+from tests.support.races import race
 
 
 def test_twenty_parallel_debits_never_overdraw(live_server, make_member, operator):

@@ -13,7 +13,7 @@ from services.members import members
 from services.platform import clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, InsufficientPoints, MemberFrozen
-from tests.conftest import unique
+from tests.support.api import unique
 
 
 def _account(member_id):

@@ -2,7 +2,7 @@
 and an evaluation lowers every member it finds, so no test may share them with another."""
 import pytest
 
-from tests.conftest import app_of_its_own
+from tests.support.apps import app_of_its_own
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from sqlalchemy import text
 from models import db
 from services.ledger import audit, growth
 from services.platform.db import transaction
-from tests.conftest import at, unique
-from tests.ledger.test_audit_can_fail import corrupted
-from tests.levels.test_level_policy import evaluate, level_of, set_policy
-from tests.payments.conftest import notify_xml, post_notify, start_payment
+from tests.support.api import unique
+from tests.support.audit import corrupted
+from tests.support.dates import at
+from tests.support.levels import evaluate, level_of, set_policy
+from tests.support.payments import notify_xml, post_notify, start_payment
 
 pytestmark = pytest.mark.usefixtures("long_tokens")  # the evaluation test travels years ahead
 

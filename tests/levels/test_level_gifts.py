@@ -10,10 +10,12 @@ from models.coupon import CouponIssue
 from services.ledger import growth, points
 from services.messages import messages
 from services.platform.db import transaction
-from tests.conftest import at, race, unique
-from tests.ledger.test_audit_can_fail import assert_reported, corrupted
-from tests.levels.test_level_policy import evaluate, level_of, set_policy
-from tests.payments.conftest import notify_xml, post_notify, start_payment
+from tests.support.api import unique
+from tests.support.audit import assert_reported, corrupted
+from tests.support.dates import at
+from tests.support.levels import evaluate, level_of, set_policy
+from tests.support.payments import notify_xml, post_notify, start_payment
+from tests.support.races import race
 
 pytestmark = pytest.mark.usefixtures("long_tokens")  # these tests travel years ahead
 

@@ -6,8 +6,10 @@ from sqlalchemy import text
 from models import LevelChange, db
 from services.ledger import growth
 from services.platform.db import transaction
-from tests.conftest import at, unique
-from tests.ledger.test_audit_can_fail import assert_reported, audit, corrupted
+from tests.support.api import unique
+from tests.support.audit import assert_reported, audit, corrupted
+from tests.support.dates import at
+from tests.support.levels import evaluate, level_of, set_policy
 
 LADDER = (("normal", 0), ("silver", 100), ("gold", 200), ("platinum", 300))
 
@@ -24,11 +26,6 @@ def admin(client, operator, clock):
     return headers
 
 
-def set_policy(client, admin, growth_window, downgrade, grace_days=30):
-    res = client.put("/api/v1/admin/level-policy", headers=admin,
-                     json={"growth_window": growth_window, "downgrade": downgrade, "grace_days": grace_days})
-    assert res.status_code == 200, res.get_json()
-    return res.get_json()
 
 
 def earn(member, amount):
@@ -44,18 +41,8 @@ def refund(key, amount):
         growth.reverse(key, business_key=unique("refund"), amount=amount, reason="refund")
 
 
-def evaluate(app, clock, when):
-    clock.freeze(at(when))
-    result = app.test_cli_runner().invoke(args=["evaluate-levels"])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
-def level_of(client, member):
-    res = client.get("/api/v1/me/level", headers=member["headers"])
-    assert res.status_code == 200, res.get_json()
-    body = res.get_json()
-    return body["level"]["code"], body
 
 
 def test_a_policy_change_waits_for_the_next_evaluation(client, admin, clock):

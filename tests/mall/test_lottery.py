@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from models import LotteryDraw, PointsEntry, db
 from services.ledger import audit, points
-from tests.conftest import assert_error, row_counts
+from tests.support.api import assert_error
+from tests.support.db import row_counts
 
 
 def _lottery(client, admin, *, cost=1, daily_limit=5, prizes=None):

@@ -9,22 +9,17 @@ from sqlalchemy import func, select
 
 from models import AuditLog, Goods, MallOrder, MemberEvent, Payment, PointsEntry, PointsHold, Refund, VirtualCode, db
 from models.message import OutboxMessage as Message
-from services.ledger import audit, points
+from services.ledger import audit
 from services.mall import orders
 from services.payments import payments
-from tests.conftest import assert_error, row_counts, unique
-from tests.payments.conftest import keyed, notify_xml, post_notify
+from tests.support.api import assert_error, unique
+from tests.support.db import row_counts
+from tests.support.mall import ADDRESS, add_goods, member_points, order, placed
+from tests.support.payments import keyed, notify_xml, post_notify
 
-ADDRESS = {"userName": "张三", "telNumber": "13800000000", "provinceName": "上海市", "cityName": "上海市",
-           "countyName": "浦东新区", "detailInfo": "世纪大道 1 号", "postalCode": "200120"}
 NOTHING_WRITTEN = (MallOrder, PointsEntry, PointsHold, Payment, MemberEvent)
 
 
-def add_goods(client, admin, **fields):
-    body = {"name": unique("goods"), "kind": "physical", "price_points": 100, "price_fen": 0, "stock": 10, **fields}
-    res = client.post("/api/v1/admin/goods", headers=admin, json=body)
-    assert res.status_code == 201, res.get_json()
-    return res.get_json()
 
 
 def high_level(client, admin):
@@ -36,16 +31,8 @@ def high_level(client, admin):
     return res.get_json()
 
 
-def order(client, member, goods_id, quantity=1, address=ADDRESS, headers=None, **extra):
-    body = {"goods_id": goods_id, "quantity": quantity, **extra}
-    if address is not None:
-        body["address"] = address
-    return client.post("/api/v1/mall/orders", headers={**member["headers"], **(headers or {})}, json=body)
 
 
-def placed(res):
-    assert res.status_code == 201, res.get_json()
-    return res.get_json()
 
 
 def goods_row(goods_id):
@@ -53,9 +40,6 @@ def goods_row(goods_id):
     return db.session.get(Goods, goods_id)
 
 
-def member_points(member):
-    db.session.rollback()
-    return points.summary(member["member"]["id"])
 
 
 def assert_clean():
@@ -345,7 +329,7 @@ def test_flash_sale_fifty_members_race_for_five(client, operator, make_member, l
 
 
 def test_audit_ledger_reports_broken_mall_books(app, client, operator, make_member):
-    from tests.ledger.test_audit_can_fail import assert_reported, corrupted
+    from tests.support.audit import assert_reported, corrupted
     admin = operator()
     goods = _cash_goods(client, admin)
     virtual = add_goods(client, admin, kind="virtual", price_points=10, stock=0)

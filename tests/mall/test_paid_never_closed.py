@@ -13,9 +13,9 @@ from models import MallOrder, Payment, Refund, db
 from services.ledger import audit
 from services.payments import payments, refunds
 from services.wechat import pay
-from tests.conftest import race
-from tests.mall.test_mall import add_goods, member_points, order, placed
-from tests.payments.conftest import SUCCESS, notify_xml
+from tests.support.mall import add_goods, member_points, order, placed
+from tests.support.payments import SUCCESS, notify_xml
+from tests.support.races import race
 
 NOTIFY = "/api/v1/payments/wechat/notify"
 

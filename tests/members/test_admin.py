@@ -4,7 +4,7 @@ import pytest
 from models import AuditLog, LevelChange, db
 from services.ledger import growth
 from services.platform.db import transaction
-from tests.conftest import unique
+from tests.support.api import unique
 
 
 def _adjust(client, headers, member_id, delta, reason="customer goodwill", key=None):

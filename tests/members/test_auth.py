@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import bearer, unique
+from tests.support.api import bearer, unique
 
 MEMBER_ENDPOINTS = [("get", "/api/v1/me"), ("get", "/api/v1/points/ledger"), ("post", "/api/v1/auth/logout")]
 OPERATOR_ENDPOINTS = [("get", "/api/v1/admin/members"), ("get", "/api/v1/admin/levels"),

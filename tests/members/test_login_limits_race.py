@@ -8,7 +8,8 @@ import requests
 
 from services.members import operators
 from services.platform import ratelimit
-from tests.conftest import race, unique
+from tests.support.api import unique
+from tests.support.races import race
 
 GUESSES = 40
 

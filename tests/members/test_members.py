@@ -1,7 +1,7 @@
 """Login through wechatpy against the sandbox, and the member's own profile."""
 import pytest
 
-from tests.conftest import unique
+from tests.support.api import unique
 
 
 def test_login_creates_member_then_finds_same_member(login):

@@ -14,9 +14,10 @@ from services.messages import messages
 from services.platform import jobs
 from services.platform.areas import Periodic, wiring
 from services.platform.db import AFTER_COMMIT, transaction
-from services.platform.worker import worker_command
 from services.platform.redis_client import get_redis
-from tests.conftest import at, unique
+from services.platform.worker import worker_command
+from tests.support.api import unique
+from tests.support.dates import at
 
 URL = "/api/v1/me/subscriptions"
 

@@ -8,11 +8,11 @@ from sqlalchemy import select, update
 
 from models import Payment, Refund, db
 from services.ledger import audit, points
-from services.payments import rewards, payments
+from services.payments import payments, rewards
 from services.platform.db import transaction
-from tests.conftest import unique
-from tests.ledger.test_audit_can_fail import assert_reported, corrupted
-from tests.payments.conftest import keyed, notify_xml, post_notify, start_payment
+from tests.support.api import unique
+from tests.support.audit import assert_reported, corrupted
+from tests.support.payments import keyed, notify_xml, post_notify, start_payment
 
 
 @pytest.fixture(autouse=True)

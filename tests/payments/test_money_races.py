@@ -10,8 +10,9 @@ from models import LevelChange, Payment, db
 from models.coupon import Coupon
 from services.ledger import audit, growth
 from services.platform.db import transaction
-from tests.conftest import race, unique
-from tests.payments.conftest import SUCCESS, notify_xml, start_payment, store_with_rule
+from tests.support.api import unique
+from tests.support.payments import SUCCESS, notify_xml, start_payment, store_with_rule
+from tests.support.races import race
 
 
 @pytest.fixture

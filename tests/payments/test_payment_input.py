@@ -2,7 +2,8 @@
 import pytest
 
 from models import AuditLog, Payment, PaymentRule, Refund, Store
-from tests.conftest import assert_error, row_counts, send, unique
+from tests.support.api import assert_error, send, unique
+from tests.support.db import row_counts
 
 TABLES = (Payment, PaymentRule, Refund, Store, AuditLog)
 

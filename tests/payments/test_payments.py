@@ -11,7 +11,7 @@ from sandbox import SANDBOX_PAY_KEY
 from sandbox.crypto import sign
 from services.ledger import audit
 from services.payments import payments
-from tests.payments.conftest import SUCCESS, keyed, notify_xml, post_notify, start_payment
+from tests.support.payments import SUCCESS, keyed, notify_xml, post_notify, start_payment
 
 
 def _snapshot(member_id):

@@ -2,8 +2,8 @@
 checkout and online (409 coupon_not_usable, other_store), as a guide of another store cannot write it off."""
 import pytest
 
-from tests.conftest import assert_error
-from tests.payments.conftest import notify_xml, post_notify, start_payment, store_with_rule
+from tests.support.api import assert_error
+from tests.support.payments import notify_xml, post_notify, start_payment, store_with_rule
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditLog, GrowthEntry, IdempotencyRecord, Level, Member, PointsEntry, db
-from tests.conftest import assert_error, row_counts, send, unique
+from tests.support.api import assert_error, send, unique
+from tests.support.db import row_counts
 
 TABLES = (Member, PointsEntry, GrowthEntry, AuditLog, Level, IdempotencyRecord)
 

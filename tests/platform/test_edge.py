@@ -13,7 +13,7 @@ from services.members import members, operators
 from services.payments import payments
 from services.platform import deploy_checks, ratelimit, tokens
 from services.platform.log_scrub import scrub
-from tests.conftest import assert_error, bearer, send, unique
+from tests.support.api import assert_error, bearer, send, unique
 
 DEEP = "[" * 5000 + "]" * 5000
 

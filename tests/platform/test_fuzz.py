@@ -40,7 +40,7 @@ from services.ledger import audit
 from services.members import operators
 from services.platform import embedded_redis
 from services.platform.redis_client import get_redis
-from tests.conftest import bearer, unique
+from tests.support.api import bearer, unique
 
 SEED = 20261118  # each operation draws from this seed plus its own name
 MAX_EXAMPLES = 20  # Hypothesis examples per operation, on top of the coverage phase's fixed cases

@@ -8,7 +8,7 @@ from models import IdempotencyRecord, db
 from services.ledger import points
 from services.platform import idempotency, tokens
 from services.platform.db import transaction
-from tests.conftest import unique
+from tests.support.api import unique
 
 
 def _adjust(client, headers, member_id, delta, key=None):

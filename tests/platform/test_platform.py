@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from services.platform import clock as clock_service
-from tests.conftest import at
+from tests.support.dates import at
 
 
 def test_healthz(client):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import imported_modules
+from tests.support.imports import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = [*sorted((ROOT / "services").rglob("*.py")), ROOT / "config.py", ROOT / "app.py"]

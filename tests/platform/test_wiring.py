@@ -17,7 +17,7 @@ from models import AuditLog, db
 from services.platform import jobs, worker
 from services.platform.areas import PARTS, collect, describe, wiring
 from services.platform.db import NestedTransaction, transaction
-from tests.conftest import imported_modules
+from tests.support.imports import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,9 @@ from models.signin import MemberBadge, SigninRecord, SigninRule
 from services.platform.db import transaction
 from services.platform.redis_client import get_redis
 from services.signin import signin
-from tests.conftest import assert_error, at, row_counts, send
+from tests.support.api import assert_error, send
+from tests.support.dates import at
+from tests.support.db import row_counts
 
 # Each test signs in in a year of its own, under rules it adds the day before: rules of other tests
 # (always in other years) never apply to it.

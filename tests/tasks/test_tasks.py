@@ -12,8 +12,10 @@ from blueprints.tasks import MemberTaskListSchema
 from models import AuditLog, MemberEvent, PointsEntry, Task, db
 from services.ledger import audit
 from services.tasks import client_events
-from tests.conftest import assert_error, at, row_counts, send, unique
-from tests.payments.conftest import notify_xml, post_notify, start_payment
+from tests.support.api import assert_error, send, unique
+from tests.support.dates import at
+from tests.support.db import row_counts
+from tests.support.payments import notify_xml, post_notify, start_payment
 
 
 @pytest.fixture

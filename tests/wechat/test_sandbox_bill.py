@@ -12,7 +12,7 @@ from sandbox.crypto import sign
 from services.payments.wechat_bill import BillFormatError, parse_bill
 from services.platform.errors import WeChatError
 from services.wechat import pay
-from tests.conftest import unique
+from tests.support.api import unique
 
 BEIJING = timezone(timedelta(hours=8))
 ALL_HEADER = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"

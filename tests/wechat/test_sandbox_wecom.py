@@ -15,9 +15,17 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 from wechatpy.utils import check_signature
 
-from sandbox import (SANDBOX_APPID, SANDBOX_ORIGINAL_ID, SANDBOX_SECRET, SANDBOX_WECHAT_AES_KEY,
-                     SANDBOX_WECHAT_TOKEN, SANDBOX_WECOM_AES_KEY, SANDBOX_WECOM_CORP_ID,
-                     SANDBOX_WECOM_SECRET, SANDBOX_WECOM_TOKEN)
+from sandbox import (
+    SANDBOX_APPID,
+    SANDBOX_ORIGINAL_ID,
+    SANDBOX_SECRET,
+    SANDBOX_WECHAT_AES_KEY,
+    SANDBOX_WECHAT_TOKEN,
+    SANDBOX_WECOM_AES_KEY,
+    SANDBOX_WECOM_CORP_ID,
+    SANDBOX_WECOM_SECRET,
+    SANDBOX_WECOM_TOKEN,
+)
 from sandbox.server import SandboxServer
 
 

@@ -1,0 +1,66 @@
+"""Apps for tests: the suite's, and one on a database and a Redis of its own."""
+import os
+import tempfile
+from pathlib import Path
+
+import psycopg
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from models import db
+from services.ledger import audit
+from services.platform import embedded_redis
+from services.platform.redis_client import get_redis
+from tests.support.api import unique
+
+
+def app_in(instance, sandbox, overrides: dict | None = None):
+    config = {
+        "TESTING": True,
+        "RATE_LIMITS_ENABLED": False,  # hundreds of logins from 127.0.0.1; tests of the limits turn them on
+        "WECHAT_API_BASE_URL": sandbox.url,
+        "WECHAT_PAY_BASE_URL": sandbox.url,
+        "WECOM_API_BASE_URL": f"{sandbox.url}cgi-bin/",
+    }
+    if not os.environ.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'test.sqlite3'}"
+    config.update(overrides or {})
+    app = create_app(config, instance_path=str(instance))
+    with app.app_context():
+        upgrade(directory="migrations", revision="heads")
+        get_redis().flushdb()
+    yield app
+    try:
+        with app.app_context():
+            problems = audit.check_books()["problems"]
+            db.session.remove()
+            db.engine.dispose()
+        assert not problems, "audit-ledger after the suite:\n" + "\n".join(problems)
+    finally:
+        if not os.environ.get("REDIS_URL"):
+            embedded_redis.stop(str(instance))
+
+
+def app_of_its_own(sandbox, label: str, redis_db_below: int):
+    """An app on a database and a Redis of its own (for tests that must share them with nobody): a new
+    PostgreSQL database beside the suite's (dropped afterwards), or a SQLite file; with REDIS_URL, the
+    Redis database `redis_db_below` below the suite's."""
+    overrides, server_url = {}, os.environ.get("DATABASE_URL")
+    if server_url:
+        url = make_url(server_url)
+        name = f"{url.database}_{unique(label).replace('-', '_')}"
+        admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        overrides["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
+    if redis_url := os.environ.get("REDIS_URL"):
+        base, _, number = redis_url.rpartition("/")
+        overrides["REDIS_URL"] = f"{base}/{(int(number or 0) - redis_db_below) % 16}"
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"loyalty-{label}-") as folder:
+            yield from app_in(Path(folder), sandbox, overrides)
+    finally:
+        if server_url:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
