@@ -7,7 +7,7 @@ from blueprints.edge import Blueprint
 from blueprints.schemas import LedgerEntrySchema
 from services.ledger import points
 
-blp = Blueprint("points", __name__, url_prefix="/points", description="Points")
+blp = Blueprint("ledger", __name__, url_prefix="/points", description="Points")
 BLUEPRINTS = (blp,)
 
 LedgerPageSchema = page_schema(LedgerEntrySchema, "LedgerPage")

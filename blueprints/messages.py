@@ -8,7 +8,7 @@ from blueprints.edge import Blueprint
 from services.members import members
 from services.messages import messages
 
-blp = Blueprint("subscriptions", __name__, url_prefix="/me/subscriptions",
+blp = Blueprint("messages", __name__, url_prefix="/me/subscriptions",
                 description="Subscribe messages the member accepted")
 BLUEPRINTS = (blp,)
 
