@@ -10,6 +10,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from services.guides import guides
 from services.members import members, operators
 from services.platform import idempotency, tokens
+from services.platform.db import MAX_ID
 from services.platform.errors import Forbidden, InvalidRequest, Unauthorized
 from services.platform.rendered import RawJSON, render
 
@@ -61,6 +62,14 @@ class Day(fields.Date):
 
     def __init__(self, **kwargs):
         super().__init__(validate=DAYS, **kwargs)
+
+
+class Id(fields.Integer):
+    """The id of a row a client names: 1…MAX_ID (a larger one overflows the column). In a body a JSON
+    integer; in a query string (strict=False) its digits."""
+
+    def __init__(self, *, strict: bool = True, **kwargs):
+        super().__init__(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class PageArgsSchema(Schema):

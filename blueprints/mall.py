@@ -4,7 +4,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, client_address, idempotent, list_schema, member_optional,
+from blueprints.common import (Id, PageArgsSchema, client_address, idempotent, list_schema, member_optional,
                                member_required, page_schema)
 from blueprints.edge import Blueprint
 from models.lottery import PRIZE_KINDS
@@ -16,7 +16,6 @@ blp = Blueprint("mall", __name__, url_prefix="/mall", description="Points mall")
 lottery_blp = Blueprint("lottery", __name__, url_prefix="/lottery", description="Points lottery")
 BLUEPRINTS = (blp, lottery_blp)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 MAX_QUANTITY = 99
 
 
@@ -63,7 +62,7 @@ class AddressSchema(Schema):
 
 
 class OrderCreateSchema(Schema):
-    goods_id = fields.Integer(required=True, **ID)
+    goods_id = Id(required=True)
     quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
     address = fields.Nested(AddressSchema, load_default=None, allow_none=True,
                             metadata={"description": "required for physical goods"})

@@ -5,7 +5,7 @@ from flask import Response, g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import client_address, idempotent, member_required
+from blueprints.common import Id, client_address, idempotent, member_required
 from blueprints.edge import Blueprint
 from services import wechat
 from services.guides import guides
@@ -23,8 +23,7 @@ MAX_PAYMENT_FEN = 100_000_000  # one million yuan
 class PaymentCreateSchema(Schema):
     amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_PAYMENT_FEN))
     description = fields.String(required=True, validate=validate.Length(min=1, max=127))
-    store_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                              validate=validate.Range(min=1, max=2**31 - 1))
+    store_id = Id(load_default=None, allow_none=True)
     coupon_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
 
 

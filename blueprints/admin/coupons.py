@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import (Instant, PageArgsSchema, idempotent, operator_read_required, operator_required,
+from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, operator_read_required, operator_required,
                                page_schema)
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
@@ -13,7 +13,6 @@ blp = Blueprint("admin_coupons", __name__, url_prefix="/admin", description="Ope
 BLUEPRINTS = (blp,)
 
 NAME = fields.String(required=True, validate=validate.Length(min=1, max=64))
-ID = validate.Range(min=1, max=2**31 - 1)
 FEN = validate.Range(min=0, max=10**9)  # ten million yuan: far above any coupon, far below the column's limit
 
 
@@ -58,7 +57,7 @@ class CouponTemplateChangesSchema(CouponTemplateSettingsSchema):
 
 
 class CouponPackItemSchema(Schema):
-    template_id = fields.Integer(required=True, strict=True, validate=ID)
+    template_id = Id(required=True)
     quantity = _count(20, required=True)
 
 
@@ -87,7 +86,7 @@ class CouponPackChangesSchema(Schema):
 
 
 class IssueCouponPackSchema(Schema):
-    pack_id = fields.Integer(required=True, strict=True, validate=ID)
+    pack_id = Id(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=2, max=255))
 
 

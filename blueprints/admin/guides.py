@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, Pattern, list_schema, operator_read_required, operator_required,
+from blueprints.common import (Id, PageArgsSchema, Pattern, list_schema, operator_read_required, operator_required,
                                page_schema)
 from blueprints.edge import Blueprint
 from models.guide import GUIDE_METRICS, GUIDE_STATUSES, TARGET_PERIODS
@@ -12,12 +12,10 @@ from services.guides import guides, targets
 blp = Blueprint("admin_guides", __name__, url_prefix="/admin", description="Operators: guides")
 BLUEPRINTS = (blp,)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
-
 
 class OperatorGuideSchema(Schema):
     id = fields.Integer(dump_only=True)
-    store_id = fields.Integer(required=True, **ID)
+    store_id = Id(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     phone = fields.String(required=True, validate=Pattern(r"^\+?\d{5,19}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
@@ -41,11 +39,11 @@ class GuideChangesSchema(Schema):
 
 
 class GuideArgsSchema(PageArgsSchema):
-    store_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    store_id = Id(strict=False, load_default=None)
 
 
 class TransferSchema(Schema):
-    to_guide_id = fields.Integer(required=True, **ID)
+    to_guide_id = Id(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
@@ -100,8 +98,8 @@ class TargetSchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(GUIDE_METRICS))
     period = fields.String(required=True, validate=validate.OneOf(TARGET_PERIODS))
     target = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**9))
-    store_id = fields.Integer(load_default=None, allow_none=True, **ID)
-    guide_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    store_id = Id(load_default=None, allow_none=True)
+    guide_id = Id(load_default=None, allow_none=True)
     active = fields.Boolean(dump_only=True)
 
 

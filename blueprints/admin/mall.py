@@ -4,7 +4,7 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import (Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
+from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
                                operator_required, page_schema)
 from blueprints.edge import Blueprint, load_json_body
 from blueprints.mall import OrderSchema
@@ -17,7 +17,6 @@ from services.platform.errors import InvalidRequest
 blp = Blueprint("admin_mall", __name__, url_prefix="/admin", description="Operators: mall goods, orders and lotteries")
 BLUEPRINTS = (blp,)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 POINTS = {"strict": True, "validate": validate.Range(min=0, max=10_000_000)}
 MAX_CSV_CHARS = 2_000_000
 
@@ -31,8 +30,8 @@ class OperatorGoodsSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(GOODS_KINDS))
     price_points = fields.Integer(required=True, **POINTS)
     price_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000_000))
-    coupon_template_id = fields.Integer(load_default=None, allow_none=True, metadata={
-        "description": "coupon goods: the template of the coupon each unit hands out"}, **ID)
+    coupon_template_id = Id(load_default=None, allow_none=True, metadata={
+        "description": "coupon goods: the template of the coupon each unit hands out"})
     stock = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=10**8), metadata={
         "description": "units for sale now (a virtual goods' stock is its uploaded codes)"})
     reserved = fields.Integer(dump_only=True)
@@ -41,7 +40,7 @@ class OperatorGoodsSchema(Schema):
     per_order_limit = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=99))
     per_member_limit = fields.Integer(load_default=None, allow_none=True, strict=True,
                                       validate=validate.Range(min=1, max=10_000))
-    min_level_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    min_level_id = Id(load_default=None, allow_none=True)
     level_discount = fields.Boolean(load_default=True, metadata={
         "description": "the member level's mall_discount_pct applies to the cash part"})
     starts_at = Instant(load_default=None, allow_none=True)
@@ -88,8 +87,8 @@ class OperatorOrderSchema(OrderSchema):
 
 class OrderArgsSchema(PageArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
-    member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    goods_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    member_id = Id(strict=False, load_default=None)
+    goods_id = Id(strict=False, load_default=None)
 
 
 class ShipSchema(Schema):
@@ -209,9 +208,9 @@ class PrizeSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.String(required=True, validate=validate.OneOf(PRIZE_KINDS))
     points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
-    coupon_template_id = fields.Integer(load_default=None, allow_none=True, **ID)
-    goods_id = fields.Integer(load_default=None, allow_none=True, metadata={
-        "description": "a goods prize: one unit of these mall goods, as a free order"}, **ID)
+    coupon_template_id = Id(load_default=None, allow_none=True)
+    goods_id = Id(load_default=None, allow_none=True, metadata={
+        "description": "a goods prize: one unit of these mall goods, as a free order"})
     weight = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
     stock = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10**9),
                            metadata={"description": "null: unlimited"})

@@ -4,7 +4,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
+from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
                                operator_required, page_schema)
 from blueprints.edge import Blueprint
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
@@ -13,8 +13,6 @@ from services.payments import bills, payments, refunds, rules, stores
 
 blp = Blueprint("admin_payments", __name__, url_prefix="/admin", description="Operators: payments")
 BLUEPRINTS = (blp,)
-
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 
 
 class StoreSchema(Schema):
@@ -27,8 +25,8 @@ class PaymentRuleSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     min_amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PAYMENT_FEN))
-    coupon_pack_id = fields.Integer(required=True, **ID)
-    store_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    coupon_pack_id = Id(required=True)
+    store_id = Id(load_default=None, allow_none=True)
     starts_at = Instant(load_default=None, allow_none=True)
     ends_at = Instant(load_default=None, allow_none=True)
     per_member_limit = fields.Integer(load_default=None, allow_none=True, strict=True,
@@ -85,7 +83,7 @@ class AdminPaymentSchema(PaymentSchema):
 
 class PaymentSearchSchema(PageArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_STATUSES))
-    member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    member_id = Id(strict=False, load_default=None)
     reward_status = fields.String(load_default=None, validate=validate.OneOf(REWARD_STATUSES))
     attention = fields.Boolean(load_default=None, metadata={"description": "only payments a person must look at"})
 
