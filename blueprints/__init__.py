@@ -11,7 +11,8 @@ from blueprints.admin import signin as admin_signin
 from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
-MEMBER_API = (members, levels, ledger, signin, leaderboards, payments, coupons, messages, tasks, mall, guides, callbacks)
+MEMBER_API = (members, levels, ledger, signin, leaderboards, payments, coupons, messages, tasks, mall, guides,
+              callbacks)
 OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_mall,
                 admin_guides)
 

@@ -88,6 +88,24 @@ def page_schema(item_schema, name):
                              "next_cursor": fields.String(allow_none=True)}, name=name)
 
 
+def paged(blp, item_schema, name, args=PageArgsSchema):
+    """A paged list (CONTRACT.md, Lists): `?limit=&cursor=` and the filters `args` adds in, loaded for the
+    view as @blp.arguments would; the view's `{"items", "next_cursor"}` out, documented as `name`."""
+    def decorator(view):
+        return blp.arguments(args, location="query")(blp.response(200, page_schema(item_schema, name))(view))
+    return decorator
+
+
+def listed(blp, item_schema, name):
+    """A whole list: the view returns the items, answered as `{"items": [...]}` and documented as `name`."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            return {"items": view(*args, **kwargs)}
+        return blp.response(200, list_schema(item_schema, name))(wrapper)
+    return decorator
+
+
 QUERY_STRINGS_KEPT = 256
 
 

@@ -6,8 +6,8 @@ from flask import Response, g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Day, PageArgsSchema, Pattern, client_address, guide_required, idempotent, list_schema,
-                               member_required, page_schema)
+from blueprints.common import (Day, PageArgsSchema, Pattern, client_address, guide_required, idempotent, listed,
+                               member_required, paged)
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
 from blueprints.schemas import LevelBriefSchema
@@ -227,8 +227,7 @@ class Redeem(MethodView):
 @guide_blp.route("/members")
 class GuideMembers(MethodView):
     @guide_required
-    @guide_blp.arguments(GuideMembersArgsSchema, location="query")
-    @guide_blp.response(200, page_schema(GuideMemberSchema, "GuideMemberPage"))
+    @paged(guide_blp, GuideMemberSchema, "GuideMemberPage", GuideMembersArgsSchema)
     def get(self, args):
         """The guide's own members, newest first; `q` finds them by the end of their phone number."""
         return store_work.my_members(g.guide, **args)
@@ -259,10 +258,10 @@ class GuideTaskSchema(Schema):
 @guide_blp.route("/tasks")
 class GuideTasks(MethodView):
     @guide_required
-    @guide_blp.response(200, list_schema(GuideTaskSchema, "GuideTaskList"))
+    @listed(guide_blp, GuideTaskSchema, "GuideTaskList")
     def get(self):
         """The guide's targets (导购任务) for the current week or month, with their progress."""
-        return {"items": targets.guide_tasks(g.guide)}
+        return targets.guide_tasks(g.guide)
 
 
 @guide_blp.route("/qrcode", methods=["GET"])

@@ -4,8 +4,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Id, PageArgsSchema, client_address, idempotent, list_schema, member_optional,
-                               member_required, page_schema)
+from blueprints.common import (Id, PageArgsSchema, client_address, idempotent, listed, member_optional, member_required,
+                               paged)
 from blueprints.edge import Blueprint
 from models.lottery import PRIZE_KINDS
 from models.mall import GOODS_KINDS, ORDER_STATUSES
@@ -108,8 +108,7 @@ class OrderArgsSchema(PageArgsSchema):
 @blp.route("/goods")
 class GoodsList(MethodView):
     @member_optional
-    @blp.arguments(GoodsArgsSchema, location="query")
-    @blp.response(200, page_schema(GoodsSchema, "GoodsPage"))
+    @paged(blp, GoodsSchema, "GoodsPage", GoodsArgsSchema)
     def get(self, args):
         """Goods on sale now, newest first, optionally of one category; with a member's token, also what
         they may afford, reach and still order."""
@@ -129,8 +128,7 @@ class GoodsDetail(MethodView):
 @blp.route("/orders")
 class Orders(MethodView):
     @member_required
-    @blp.arguments(OrderArgsSchema, location="query")
-    @blp.response(200, page_schema(OrderSchema, "OrderPage"))
+    @paged(blp, OrderSchema, "OrderPage", OrderArgsSchema)
     def get(self, args):
         """The member's orders, newest first (time-outs applied as they are read)."""
         return orders.member_orders(g.card.id, **args)
@@ -239,10 +237,10 @@ class LotteryBriefSchema(Schema):
 @lottery_blp.route("")
 class Lotteries(MethodView):
     @member_required
-    @lottery_blp.response(200, list_schema(LotteryBriefSchema, "OpenLotteries"))
+    @listed(lottery_blp, LotteryBriefSchema, "OpenLotteries")
     def get(self):
         """The lotteries open now."""
-        return {"items": lotteries.open_lotteries()}
+        return lotteries.open_lotteries()
 
 
 @lottery_blp.route("/<int:lottery_id>")

@@ -3,8 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, operator_read_required, operator_required,
-                               page_schema)
+from blueprints.common import Id, Instant, idempotent, operator_read_required, operator_required, paged
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
 from services.coupons import catalog, coupons
@@ -97,15 +96,12 @@ class AdminCouponSchema(CouponSchema):
 
 
 IssuedSchema = Schema.from_dict({"coupons": fields.List(fields.Nested(AdminCouponSchema))}, name="IssuedCoupons")
-CouponTemplatePageSchema = page_schema(CouponTemplateSchema, "CouponTemplatePage")
-CouponPackPageSchema = page_schema(CouponPackSchema, "CouponPackPage")
 
 
 @blp.route("/coupon-templates")
 class Templates(MethodView):
     @operator_read_required
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, CouponTemplatePageSchema)
+    @paged(blp, CouponTemplateSchema, "CouponTemplatePage")
     def get(self, args):
         """Coupon templates, newest first."""
         return catalog.find_templates(**args)
@@ -143,8 +139,7 @@ class TemplateDetail(MethodView):
 @blp.route("/coupon-packs")
 class Packs(MethodView):
     @operator_read_required
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, CouponPackPageSchema)
+    @paged(blp, CouponPackSchema, "CouponPackPage")
     def get(self, args):
         """Coupon packs, newest first."""
         return catalog.find_packs(**args)

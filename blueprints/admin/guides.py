@@ -3,8 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Id, PageArgsSchema, Pattern, list_schema, operator_read_required, operator_required,
-                               page_schema)
+from blueprints.common import Id, PageArgsSchema, Pattern, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint
 from models.guide import GUIDE_METRICS, GUIDE_STATUSES, TARGET_PERIODS
 from services.guides import guides, targets
@@ -54,8 +53,7 @@ class TransferredSchema(Schema):
 @blp.route("/guides")
 class Guides(MethodView):
     @operator_read_required
-    @blp.arguments(GuideArgsSchema, location="query")
-    @blp.response(200, page_schema(OperatorGuideSchema, "GuidePage"))
+    @paged(blp, OperatorGuideSchema, "GuidePage", GuideArgsSchema)
     def get(self, args):
         return guides.find_guides(**args)
 
@@ -106,9 +104,9 @@ class TargetSchema(Schema):
 @blp.route("/guide-targets")
 class Targets(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(TargetSchema, "GuideTargetList"))
+    @listed(blp, TargetSchema, "GuideTargetList")
     def get(self):
-        return {"items": targets.all_targets()}
+        return targets.all_targets()
 
     @operator_required
     @blp.arguments(TargetSchema)

@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Id, Pattern, list_schema, operator_read_required, operator_required
+from blueprints.common import Id, Pattern, listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
 from blueprints.levels import MemberLevelSchema
 from models.level import DOWNGRADES, LEVEL_WINDOWS
@@ -31,7 +31,6 @@ class LevelChangesSchema(LevelSchema):
     """Any subset of a level's fields (sent with partial=True)."""
 
 
-LevelListSchema = list_schema(LevelSchema, "LevelList")
 
 
 class PolicyFieldsSchema(Schema):
@@ -52,10 +51,10 @@ class PolicySchema(PolicyInForceSchema):
 @blp.route("/levels")
 class Levels(MethodView):
     @operator_read_required
-    @blp.response(200, LevelListSchema)
+    @listed(blp, LevelSchema, "LevelList")
     def get(self):
         """The level ladder, lowest first."""
-        return {"items": levels.all_levels()}
+        return levels.all_levels()
 
     @operator_required
     @blp.arguments(LevelSchema)

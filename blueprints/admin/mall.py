@@ -4,8 +4,8 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
-                               operator_required, page_schema)
+from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
+                               operator_required, paged)
 from blueprints.edge import Blueprint, load_json_body
 from blueprints.mall import OrderSchema
 from models.lottery import PRIZE_KINDS
@@ -102,8 +102,7 @@ class OrderRefundSchema(Schema):
 @blp.route("/goods")
 class Goods(MethodView):
     @operator_read_required
-    @blp.arguments(GoodsArgsSchema, location="query")
-    @blp.response(200, page_schema(OperatorGoodsSchema, "OperatorGoodsPage"))
+    @paged(blp, OperatorGoodsSchema, "OperatorGoodsPage", GoodsArgsSchema)
     def get(self, args):
         """Every goods, newest first, on sale or not."""
         return catalogue.find_goods(on_sale_only=False, **args)
@@ -162,8 +161,7 @@ def add_codes(goods_id):
 @blp.route("/orders")
 class Orders(MethodView):
     @operator_read_required
-    @blp.arguments(OrderArgsSchema, location="query")
-    @blp.response(200, page_schema(OperatorOrderSchema, "OperatorOrderPage"))
+    @paged(blp, OperatorOrderSchema, "OperatorOrderPage", OrderArgsSchema)
     def get(self, args):
         """Mall orders, newest first, by status, member or goods."""
         return orders.find_orders(**args)
@@ -238,10 +236,10 @@ class LotterySchema(Schema):
 @blp.route("/lotteries")
 class Lotteries(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(LotterySchema, "LotteryList"))
+    @listed(blp, LotterySchema, "LotteryList")
     def get(self):
         """Every lottery."""
-        return {"items": lotteries.all_lotteries()}
+        return lotteries.all_lotteries()
 
     @operator_required
     @blp.arguments(LotterySchema)

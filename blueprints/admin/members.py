@@ -3,8 +3,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required,
-                               operator_required, page_schema)
+from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required, operator_required,
+                               paged)
 from blueprints.edge import Blueprint
 from blueprints.schemas import MemberProfileSchema
 from services.ledger import grants
@@ -65,7 +65,6 @@ class MemberStatusSchema(Schema):
     reason = REASON
 
 
-MemberPageSchema = page_schema(MemberRowSchema, "AdminMemberPage")
 
 
 @blp.route("/auth/login")
@@ -98,8 +97,7 @@ class OperatorRevoke(MethodView):
 @blp.route("/members")
 class MemberSearch(MethodView):
     @operator_read_required
-    @blp.arguments(MemberSearchSchema, location="query")
-    @blp.response(200, MemberPageSchema)
+    @paged(blp, MemberRowSchema, "AdminMemberPage", MemberSearchSchema)
     def get(self, args):
         """Find members by id, openid, phone or nickname."""
         return operators.find_members(**args)

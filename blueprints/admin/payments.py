@@ -4,8 +4,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
-                               operator_required, page_schema)
+from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
+                               operator_required, paged)
 from blueprints.edge import Blueprint
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
 from models.payment import BILL_OUTCOMES, PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
@@ -91,10 +91,10 @@ class PaymentSearchSchema(PageArgsSchema):
 @blp.route("/stores")
 class Stores(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(StoreSchema, "StoreList"))
+    @listed(blp, StoreSchema, "StoreList")
     def get(self):
         """Every store."""
-        return {"items": stores.all_stores()}
+        return stores.all_stores()
 
     @operator_required
     @blp.arguments(StoreSchema)
@@ -107,10 +107,10 @@ class Stores(MethodView):
 @blp.route("/payment-rules")
 class PaymentRules(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(PaymentRuleSchema, "PaymentRuleList"))
+    @listed(blp, PaymentRuleSchema, "PaymentRuleList")
     def get(self):
         """Every after-payment (支付有礼) rule."""
-        return {"items": rules.all_rules()}
+        return rules.all_rules()
 
     @operator_required
     @blp.arguments(PaymentRuleSchema)
@@ -145,8 +145,7 @@ class PaymentRuleDetail(MethodView):
 @blp.route("/payments")
 class PaymentList(MethodView):
     @operator_read_required
-    @blp.arguments(PaymentSearchSchema, location="query")
-    @blp.response(200, page_schema(AdminPaymentSchema, "AdminPaymentPage"))
+    @paged(blp, AdminPaymentSchema, "AdminPaymentPage", PaymentSearchSchema)
     def get(self, args):
         """Payments, newest first, by status or member."""
         return payments.find_payments(**args)
@@ -176,8 +175,7 @@ class PaymentRefund(MethodView):
 @blp.route("/refunds")
 class RefundList(MethodView):
     @operator_read_required
-    @blp.arguments(RefundSearchSchema, location="query")
-    @blp.response(200, page_schema(RefundSchema, "RefundPage"))
+    @paged(blp, RefundSchema, "RefundPage", RefundSearchSchema)
     def get(self, args):
         """Refunds, newest first, by status (failed: WeChat's definite no, for a person to settle)."""
         return refunds.find_refunds(**args)
@@ -240,8 +238,7 @@ class BillSearchSchema(PageArgsSchema):
 @blp.route("/bills")
 class BillList(MethodView):
     @operator_read_required
-    @blp.arguments(BillSearchSchema, location="query")
-    @blp.response(200, page_schema(BillReconciliationSchema, "BillReconciliationPage"))
+    @paged(blp, BillReconciliationSchema, "BillReconciliationPage", BillSearchSchema)
     def get(self, args):
         """Each day of WeChat Pay's bill matched with our books, newest first (outcome=attention: the days a
         person must look at)."""

@@ -2,7 +2,7 @@
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Id, Pattern, list_schema, operator_read_required, operator_required
+from blueprints.common import Id, Pattern, listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
 from services.signin import rules
 
@@ -49,10 +49,10 @@ class SigninRuleChangesSchema(SigninRuleSchema):
 @blp.route("/signin-rules")
 class SigninRules(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(SigninRuleSchema, "SigninRuleList"))
+    @listed(blp, SigninRuleSchema, "SigninRuleList")
     def get(self):
         """Every version of the sign-in rules, oldest first."""
-        return {"items": rules.all_rules()}
+        return rules.all_rules()
 
     @operator_required
     @blp.arguments(SigninRuleSchema)

@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Id, Instant, Pattern, list_schema, operator_read_required, operator_required
+from blueprints.common import Id, Instant, Pattern, listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
 from models.task import TASK_KINDS
 from services.tasks import definitions
@@ -62,10 +62,10 @@ class TaskChangesSchema(TaskSchema):
 @blp.route("/tasks")
 class Tasks(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(TaskSchema, "TaskList"))
+    @listed(blp, TaskSchema, "TaskList")
     def get(self):
         """Every task, in display order."""
-        return {"items": definitions.all_tasks()}
+        return definitions.all_tasks()
 
     @operator_required
     @blp.arguments(TaskSchema)
