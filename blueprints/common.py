@@ -72,6 +72,13 @@ class Id(fields.Integer):
         super().__init__(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+class Filter(fields.String):
+    """A list's optional filter in the query string: one of `choices`; absent, None (no filter)."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(load_default=None, validate=validate.OneOf(choices), **kwargs)
+
+
 class PageArgsSchema(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=64))

@@ -1,9 +1,9 @@
 """The member's coupons."""
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from blueprints.common import PageArgsSchema, member_required, paged
+from blueprints.common import Filter, PageArgsSchema, member_required, paged
 from blueprints.edge import Blueprint
 from models.coupon import COUPON_STATUSES
 from services.coupons import coupons
@@ -31,7 +31,7 @@ class CouponSchema(Schema):
 
 
 class CouponListArgsSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(COUPON_STATUSES))
+    status = Filter(COUPON_STATUSES)
 
 
 

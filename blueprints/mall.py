@@ -4,8 +4,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Id, PageArgsSchema, client_address, idempotent, listed, member_optional, member_required,
-                               paged)
+from blueprints.common import (Filter, Id, PageArgsSchema, client_address, idempotent, listed, member_optional,
+                               member_required, paged)
 from blueprints.edge import Blueprint
 from models.lottery import PRIZE_KINDS
 from models.mall import GOODS_KINDS, ORDER_STATUSES
@@ -102,7 +102,7 @@ class OrderPlacedSchema(Schema):
 
 
 class OrderArgsSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
+    status = Filter(ORDER_STATUSES)
 
 
 @blp.route("/goods")

@@ -4,12 +4,11 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
-                               operator_required, paged)
+from blueprints.common import Id, Instant, idempotent, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint, load_json_body
-from blueprints.mall import OrderSchema
+from blueprints.mall import GoodsArgsSchema, OrderArgsSchema, OrderSchema
 from models.lottery import PRIZE_KINDS
-from models.mall import GOODS_KINDS, GOODS_STATUSES, ORDER_STATUSES
+from models.mall import GOODS_KINDS, GOODS_STATUSES
 from services.mall import goods as catalogue
 from services.mall import lotteries, orders
 from services.platform.errors import InvalidRequest
@@ -64,10 +63,6 @@ class GoodsChangesSchema(OperatorGoodsSchema):
         exclude = ("kind", "coupon_template_id")
 
 
-class GoodsArgsSchema(PageArgsSchema):
-    category = fields.String(load_default=None, validate=validate.Length(min=1, max=32))
-
-
 class CodesSchema(Schema):
     csv = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CSV_CHARS),
                         metadata={"description": "one code per row, in the first column"})
@@ -85,8 +80,7 @@ class OperatorOrderSchema(OrderSchema):
     refund_reason = fields.String(allow_none=True)
 
 
-class OrderArgsSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
+class OperatorOrderArgsSchema(OrderArgsSchema):
     member_id = Id(strict=False, load_default=None)
     goods_id = Id(strict=False, load_default=None)
 
@@ -161,7 +155,7 @@ def add_codes(goods_id):
 @blp.route("/orders")
 class Orders(MethodView):
     @operator_read_required
-    @paged(blp, OperatorOrderSchema, "OperatorOrderPage", OrderArgsSchema)
+    @paged(blp, OperatorOrderSchema, "OperatorOrderPage", OperatorOrderArgsSchema)
     def get(self, args):
         """Mall orders, newest first, by status, member or goods."""
         return orders.find_orders(**args)

@@ -4,7 +4,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
+from blueprints.common import (Filter, Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
                                operator_required, paged)
 from blueprints.edge import Blueprint
 from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
@@ -63,7 +63,7 @@ class RefundSchema(Schema):
 
 
 class RefundSearchSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(REFUND_STATUSES))
+    status = Filter(REFUND_STATUSES)
 
 
 class AdminPaymentSchema(PaymentSchema):
@@ -82,9 +82,9 @@ class AdminPaymentSchema(PaymentSchema):
 
 
 class PaymentSearchSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_STATUSES))
+    status = Filter(PAYMENT_STATUSES)
     member_id = Id(strict=False, load_default=None)
-    reward_status = fields.String(load_default=None, validate=validate.OneOf(REWARD_STATUSES))
+    reward_status = Filter(REWARD_STATUSES)
     attention = fields.Boolean(load_default=None, metadata={"description": "only payments a person must look at"})
 
 
@@ -232,7 +232,7 @@ class BillReconciliationSchema(Schema):
 
 
 class BillSearchSchema(PageArgsSchema):
-    outcome = fields.String(load_default=None, validate=validate.OneOf(BILL_OUTCOMES))
+    outcome = Filter(BILL_OUTCOMES)
 
 
 @blp.route("/bills")
