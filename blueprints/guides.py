@@ -10,7 +10,7 @@ from blueprints.common import (Day, PageArgsSchema, Pattern, client_address, gui
                                member_required, paged)
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
-from blueprints.schemas import LevelBriefSchema
+from blueprints.schemas import LevelBriefSchema, TokenSchema
 from services.guides import bindings, guide_codes, guides, member_codes, store_work, targets
 from services.platform import clock, tokens
 
@@ -51,9 +51,7 @@ class GuideLoginSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
-class GuideLoginResultSchema(Schema):
-    token = fields.String()
-    expires_in = fields.Integer()
+class GuideLoginResultSchema(TokenSchema):
     guide = fields.Nested(GuideSchema)
 
 
@@ -105,19 +103,15 @@ class StatsArgsSchema(Schema):
     to = Day(load_default=None)
 
 
-class DayStatsSchema(Schema):
-    day = fields.Date()
-    members_bound = fields.Integer()
-    purchases = fields.Integer()
-    amount_fen = fields.Integer()
-    coupons_redeemed = fields.Integer()
-
-
 class TotalsSchema(Schema):
     members_bound = fields.Integer()
     purchases = fields.Integer()
     amount_fen = fields.Integer()
     coupons_redeemed = fields.Integer()
+
+
+class DayStatsSchema(TotalsSchema):
+    day = fields.Date()
 
 
 class StatsSchema(Schema):

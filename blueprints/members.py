@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from blueprints.common import client_address, member_required
 from blueprints.edge import Blueprint
-from blueprints.schemas import MemberBriefSchema, MemberProfileSchema
+from blueprints.schemas import MemberBriefSchema, MemberProfileSchema, TokenSchema
 from services.members import members
 from services.platform import clock, tokens
 
@@ -22,9 +22,7 @@ class CodeSchema(Schema):
     code = WECHAT_CODE
 
 
-class LoginResultSchema(Schema):
-    token = fields.String()
-    expires_in = fields.Integer()
+class LoginResultSchema(TokenSchema):
     member = fields.Nested(MemberBriefSchema)
 
 

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required, operator_required,
                                paged)
 from blueprints.edge import Blueprint
-from blueprints.schemas import MemberProfileSchema
+from blueprints.schemas import MemberProfileSchema, TokenSchema
 from services.ledger import grants
 from services.members import members, operators
 from services.platform import tokens
@@ -22,9 +22,8 @@ class OperatorLoginSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
 
 
-class OperatorTokenSchema(Schema):
-    token = fields.String()
-    expires_in = fields.Integer()
+class OperatorTokenSchema(TokenSchema):
+    """An operator's token."""
 
 
 class MemberSearchSchema(PageArgsSchema):
