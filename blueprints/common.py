@@ -146,6 +146,11 @@ def query_args(schema_class, *, error_status: int = 422):
     return decorator
 
 
+def current_member():
+    """The signed-in member's row (member_required puts only their card in g.card); 404 when it is gone."""
+    return members.get_member(g.card.id)
+
+
 def client_address() -> str:
     """The caller's IP address (the proxy's X-Forwarded-For when PROXY_HOPS says how many to trust)."""
     return request.remote_addr or "127.0.0.1"

@@ -5,7 +5,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import client_address, member_required
+from blueprints.common import client_address, current_member, member_required
 from blueprints.edge import Blueprint
 from blueprints.schemas import MemberBriefSchema, MemberProfileSchema, TokenSchema
 from services.members import members
@@ -66,14 +66,14 @@ class Me(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def get(self):
         """The member's profile, level progress and points."""
-        return members.profile(members.get_member(g.card.id))
+        return members.profile(current_member())
 
     @member_required
     @me_blp.arguments(ProfileChangesSchema)
     @me_blp.response(200, MemberProfileSchema)
     def patch(self, changes):
         """Change nickname, avatar, birthday or gender."""
-        return members.profile(members.update_profile(members.get_member(g.card.id), changes))
+        return members.profile(members.update_profile(current_member(), changes))
 
 
 @me_blp.route("/phone")
@@ -83,4 +83,4 @@ class Phone(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def post(self, args):
         """Bind the phone number from a getPhoneNumber code."""
-        return members.profile(members.bind_phone(members.get_member(g.card.id), code=args["code"]))
+        return members.profile(members.bind_phone(current_member(), code=args["code"]))

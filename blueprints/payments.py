@@ -5,11 +5,10 @@ from flask import Response, g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Id, client_address, idempotent, member_required
+from blueprints.common import Id, client_address, current_member, idempotent, member_required
 from blueprints.edge import Blueprint
 from services import wechat
 from services.guides import guides
-from services.members import members
 from services.payments import payments, refunds
 
 log = logging.getLogger(__name__)
@@ -73,8 +72,7 @@ class Payments(MethodView):
     @blp.response(201, PaymentCreatedSchema)
     def post(self, args):
         """Start a purchase: the payment and the parameters for wx.requestPayment (honours Idempotency-Key)."""
-        member = members.get_member(g.card.id)
-        payment, pay = payments.create_payment(member, client_ip=client_address(), **args)
+        payment, pay = payments.create_payment(current_member(), client_ip=client_address(), **args)
         return {"payment": payment, "pay": pay}
 
 
