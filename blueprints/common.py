@@ -72,6 +72,16 @@ class Id(fields.Integer):
         super().__init__(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+MAX_FEN = 100_000_000  # one million yuan: above any purchase, refund or price, far below the columns' limit
+
+
+class Fen(fields.Integer):
+    """An amount of money a client sends: a JSON integer of fen, `minimum`…MAX_FEN."""
+
+    def __init__(self, *, minimum: int = 1, **kwargs):
+        super().__init__(strict=True, validate=validate.Range(min=minimum, max=MAX_FEN), **kwargs)
+
+
 class Filter(fields.String):
     """A list's optional filter in the query string: one of `choices`; absent, None (no filter)."""
 
@@ -230,6 +240,8 @@ def member_reading(prefetch):
     share the card's hash tag), and the view finds their results in g.prefetched (None when Redis is
     away). g.card is the member's card (services.members.cards.Card), as with member_required."""
     return _role_required("member", _load_member, prefetch)
+
+
 def _load_guide(claims, _prefetch):
     g.guide = guides.authenticate(claims)
 

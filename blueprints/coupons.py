@@ -34,8 +34,6 @@ class CouponListArgsSchema(PageArgsSchema):
     status = Filter(COUPON_STATUSES)
 
 
-
-
 @blp.route("")
 class Coupons(MethodView):
     @member_required

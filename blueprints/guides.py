@@ -6,7 +6,7 @@ from flask import Response, g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Day, PageArgsSchema, Pattern, client_address, guide_required, idempotent, listed,
+from blueprints.common import (Day, Fen, PageArgsSchema, Pattern, client_address, guide_required, idempotent, listed,
                                member_required, paged)
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
@@ -18,8 +18,6 @@ me_blp = Blueprint("me_guide", __name__, url_prefix="/me", description="The memb
 guides_blp = Blueprint("guides", __name__, url_prefix="/guides", description="Binding to a guide")
 guide_blp = Blueprint("guide", __name__, url_prefix="/guide", description="The guide's own API")
 BLUEPRINTS = (me_blp, guides_blp, guide_blp)
-
-MAX_FEN = 100_000_000
 
 
 class MemberCodeSchema(Schema):
@@ -74,7 +72,7 @@ class MemberCardSchema(Schema):
 
 
 class PurchaseSchema(Schema):
-    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_FEN))
+    amount_fen = Fen(required=True)
     receipt_no = fields.String(required=True, validate=Pattern(r"^[0-9A-Za-z_-]{1,64}$"))
 
 

@@ -11,7 +11,6 @@ blp = Blueprint("ledger", __name__, url_prefix="/points", description="Points")
 BLUEPRINTS = (blp,)
 
 
-
 @blp.route("/ledger")
 class Ledger(MethodView):
     @member_required

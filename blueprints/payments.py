@@ -5,7 +5,7 @@ from flask import Response, g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Id, client_address, current_member, idempotent, member_required
+from blueprints.common import Fen, Id, client_address, current_member, idempotent, member_required
 from blueprints.edge import Blueprint
 from services import wechat
 from services.guides import guides
@@ -16,11 +16,9 @@ log = logging.getLogger(__name__)
 blp = Blueprint("payments", __name__, url_prefix="/payments", description="WeChat Pay purchases")
 BLUEPRINTS = (blp,)
 
-MAX_PAYMENT_FEN = 100_000_000  # one million yuan
-
 
 class PaymentCreateSchema(Schema):
-    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_PAYMENT_FEN))
+    amount_fen = Fen(required=True)
     description = fields.String(required=True, validate=validate.Length(min=1, max=127))
     store_id = Id(load_default=None, allow_none=True)
     coupon_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))

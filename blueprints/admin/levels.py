@@ -31,8 +31,6 @@ class LevelChangesSchema(LevelSchema):
     """Any subset of a level's fields (sent with partial=True)."""
 
 
-
-
 class PolicyFieldsSchema(Schema):
     growth_window = fields.String(required=True, validate=validate.OneOf(LEVEL_WINDOWS))
     downgrade = fields.String(required=True, validate=validate.OneOf(DOWNGRADES))

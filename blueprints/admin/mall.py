@@ -4,7 +4,7 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Id, Instant, idempotent, listed, operator_read_required, operator_required, paged
+from blueprints.common import Fen, Id, Instant, idempotent, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint, load_json_body
 from blueprints.mall import GoodsArgsSchema, OrderArgsSchema, OrderSchema
 from models.lottery import PRIZE_KINDS
@@ -28,7 +28,7 @@ class OperatorGoodsSchema(Schema):
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
     kind = fields.String(required=True, validate=validate.OneOf(GOODS_KINDS))
     price_points = fields.Integer(required=True, **POINTS)
-    price_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000_000))
+    price_fen = Fen(required=True, minimum=0)
     coupon_template_id = Id(load_default=None, allow_none=True, metadata={
         "description": "coupon goods: the template of the coupon each unit hands out"})
     stock = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=10**8), metadata={

@@ -64,8 +64,6 @@ class MemberStatusSchema(Schema):
     reason = REASON
 
 
-
-
 @blp.route("/auth/login")
 class OperatorLogin(MethodView):
     @blp.arguments(OperatorLoginSchema)

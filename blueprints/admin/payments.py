@@ -4,10 +4,10 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Filter, Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
+from blueprints.common import (Fen, Filter, Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
                                operator_required, paged)
 from blueprints.edge import Blueprint
-from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
+from blueprints.payments import PaymentSchema
 from models.payment import BILL_OUTCOMES, PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
 from services.payments import bills, payments, refunds, rules, stores
 
@@ -24,7 +24,7 @@ class StoreSchema(Schema):
 class PaymentRuleSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    min_amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PAYMENT_FEN))
+    min_amount_fen = Fen(required=True, minimum=0)
     coupon_pack_id = Id(required=True)
     store_id = Id(load_default=None, allow_none=True)
     starts_at = Instant(load_default=None, allow_none=True)
@@ -39,7 +39,7 @@ class PaymentRuleChangesSchema(PaymentRuleSchema):
 
 
 class RefundRequestSchema(Schema):
-    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_PAYMENT_FEN))
+    amount_fen = Fen(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=2, max=255))
 
 
