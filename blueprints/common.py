@@ -82,6 +82,14 @@ class Fen(fields.Integer):
         super().__init__(strict=True, validate=validate.Range(min=minimum, max=MAX_FEN), **kwargs)
 
 
+class Reason(fields.String):
+    """Why an operator did something by hand (points, growth, coupons, a refund, a member's status), for the
+    audit log: 2 to 255 characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, validate=validate.Length(min=2, max=255), **kwargs)
+
+
 class Filter(fields.String):
     """A list's optional filter in the query string: one of `choices`; absent, None (no filter)."""
 

@@ -3,7 +3,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Id, Instant, idempotent, operator_read_required, operator_required, paged
+from blueprints.common import Id, Instant, Reason, idempotent, operator_read_required, operator_required, paged
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
 from services.coupons import catalog, coupons
@@ -86,7 +86,7 @@ class CouponPackChangesSchema(Schema):
 
 class IssueCouponPackSchema(Schema):
     pack_id = Id(required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=255))
+    reason = Reason()
 
 
 class AdminCouponSchema(CouponSchema):

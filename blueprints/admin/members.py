@@ -3,8 +3,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required, operator_required,
-                               paged)
+from blueprints.common import (PageArgsSchema, Reason, client_address, idempotent, operator_read_required,
+                               operator_required, paged)
 from blueprints.edge import Blueprint
 from blueprints.schemas import MemberProfileSchema, TokenSchema
 from services.ledger import grants
@@ -13,8 +13,6 @@ from services.platform import tokens
 
 blp = Blueprint("admin", __name__, url_prefix="/admin", description="Operators")
 BLUEPRINTS = (blp,)
-
-REASON = fields.String(required=True, validate=validate.Length(min=2, max=255))
 
 
 class OperatorLoginSchema(Schema):
@@ -43,7 +41,7 @@ class AdjustPointsSchema(Schema):
     delta = fields.Integer(required=True, strict=True, validate=[
         validate.Range(min=-grants.ADJUST_LIMIT, max=grants.ADJUST_LIMIT),
         validate.NoneOf([0], error="Must not be zero.")])
-    reason = REASON
+    reason = Reason()
 
 
 class BalanceSchema(Schema):
@@ -52,7 +50,7 @@ class BalanceSchema(Schema):
 
 class GrantGrowthSchema(Schema):
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=grants.ADJUST_LIMIT))
-    reason = REASON
+    reason = Reason()
 
 
 class GrowthTotalSchema(Schema):
@@ -61,7 +59,7 @@ class GrowthTotalSchema(Schema):
 
 class MemberStatusSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["active", "frozen"]))
-    reason = REASON
+    reason = Reason()
 
 
 @blp.route("/auth/login")

@@ -4,8 +4,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Fen, Filter, Id, Instant, PageArgsSchema, idempotent, listed, operator_read_required,
-                               operator_required, paged)
+from blueprints.common import (Fen, Filter, Id, Instant, PageArgsSchema, Reason, idempotent, listed,
+                               operator_read_required, operator_required, paged)
 from blueprints.edge import Blueprint
 from blueprints.payments import PaymentSchema
 from models.payment import BILL_OUTCOMES, PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
@@ -40,7 +40,7 @@ class PaymentRuleChangesSchema(PaymentRuleSchema):
 
 class RefundRequestSchema(Schema):
     amount_fen = Fen(required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=255))
+    reason = Reason()
 
 
 class RefundSchema(Schema):
