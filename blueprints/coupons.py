@@ -3,8 +3,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from blueprints.common import Filter, PageArgsSchema, member_required, paged
+from blueprints.common import PageArgsSchema, member_required, paged
 from blueprints.edge import Blueprint
+from blueprints.inputs import Filter
 from models.coupon import COUPON_STATUSES
 from services.coupons import coupons
 

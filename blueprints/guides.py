@@ -6,10 +6,10 @@ from flask import Response, g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Day, Fen, PageArgsSchema, Pattern, client_address, guide_required, idempotent, listed,
-                               member_required, paged)
+from blueprints.common import PageArgsSchema, client_address, guide_required, idempotent, listed, member_required, paged
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
+from blueprints.inputs import Day, Fen, Pattern
 from blueprints.schemas import LevelBriefSchema, TokenSchema
 from services.guides import bindings, guide_codes, guides, member_codes, store_work, targets
 from services.platform import clock, tokens

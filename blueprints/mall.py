@@ -4,9 +4,10 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Filter, Id, PageArgsSchema, client_address, idempotent, listed, member_optional,
-                               member_required, paged)
+from blueprints.common import (PageArgsSchema, client_address, idempotent, listed, member_optional, member_required,
+                               paged)
 from blueprints.edge import Blueprint
+from blueprints.inputs import Filter, Id
 from models.lottery import PRIZE_KINDS
 from models.mall import GOODS_KINDS, ORDER_STATUSES
 from services.mall import goods as catalogue

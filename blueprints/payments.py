@@ -5,8 +5,9 @@ from flask import Response, g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Fen, Id, client_address, current_member, idempotent, member_required
+from blueprints.common import client_address, current_member, idempotent, member_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Fen, Id
 from services import wechat
 from services.guides import guides
 from services.payments import payments, refunds

@@ -3,8 +3,9 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from blueprints.common import Day, Pattern, dumped, idempotent, list_schema, member_reading, member_required, query_args
+from blueprints.common import dumped, idempotent, list_schema, member_reading, member_required, query_args
 from blueprints.edge import Blueprint
+from blueprints.inputs import Day, Pattern
 from blueprints.schemas import RewardFieldsSchema
 from services.signin import signin, calendar
 

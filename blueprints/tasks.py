@@ -3,8 +3,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Pattern, dumped, idempotent, list_schema, member_required
+from blueprints.common import dumped, idempotent, list_schema, member_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Pattern
 from blueprints.schemas import RewardFieldsSchema
 from models.task import TASK_KINDS
 from services.tasks import claims, client_events, progress

@@ -3,9 +3,10 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Id, Instant, Reason, idempotent, operator_read_required, operator_required, paged
+from blueprints.common import idempotent, operator_read_required, operator_required, paged
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Instant, Reason
 from services.coupons import catalog, coupons
 
 blp = Blueprint("admin_coupons", __name__, url_prefix="/admin", description="Operators: coupons")

@@ -3,8 +3,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Id, PageArgsSchema, Pattern, listed, operator_read_required, operator_required, paged
+from blueprints.common import PageArgsSchema, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Pattern
 from models.guide import GUIDE_METRICS, GUIDE_STATUSES, TARGET_PERIODS
 from services.guides import guides, targets
 

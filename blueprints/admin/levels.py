@@ -3,8 +3,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Id, Pattern, listed, operator_read_required, operator_required
+from blueprints.common import listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Pattern
 from blueprints.levels import MemberLevelSchema
 from models.level import DOWNGRADES, LEVEL_WINDOWS
 from services.levels import levels, member_level, policy

@@ -4,8 +4,9 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Fen, Id, Instant, idempotent, listed, operator_read_required, operator_required, paged
+from blueprints.common import idempotent, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint, load_json_body
+from blueprints.inputs import Fen, Id, Instant
 from blueprints.mall import GoodsArgsSchema, OrderArgsSchema, OrderSchema
 from models.lottery import PRIZE_KINDS
 from models.mall import GOODS_KINDS, GOODS_STATUSES

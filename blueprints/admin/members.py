@@ -3,9 +3,10 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, Reason, client_address, idempotent, operator_read_required,
-                               operator_required, paged)
+from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required, operator_required,
+                               paged)
 from blueprints.edge import Blueprint
+from blueprints.inputs import Reason
 from blueprints.schemas import MemberProfileSchema, TokenSchema
 from services.ledger import grants
 from services.members import members, operators

@@ -4,9 +4,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Fen, Filter, Id, Instant, PageArgsSchema, Reason, idempotent, listed,
-                               operator_read_required, operator_required, paged)
+from blueprints.common import PageArgsSchema, idempotent, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint
+from blueprints.inputs import Fen, Filter, Id, Instant, Reason
 from blueprints.payments import PaymentSchema
 from models.payment import BILL_OUTCOMES, PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
 from services.payments import bills, payments, refunds, rules, stores

@@ -2,8 +2,9 @@
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Id, Pattern, listed, operator_read_required, operator_required
+from blueprints.common import listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Pattern
 from services.signin import rules
 
 blp = Blueprint("admin_signin", __name__, url_prefix="/admin", description="Operators: sign-in rules")

@@ -3,8 +3,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Id, Instant, Pattern, listed, operator_read_required, operator_required
+from blueprints.common import listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Instant, Pattern
 from models.task import TASK_KINDS
 from services.tasks import definitions
 
