@@ -1,4 +1,5 @@
-"""What every area's routes share: auth decorators, Idempotency-Key, pagination and error schemas."""
+"""What every area's routes share: auth decorators, the signed-in member, Idempotency-Key, the contract's lists
+(paged and whole) and its error schema. The fields input schemas share are in blueprints/inputs.py."""
 import uuid
 from copy import deepcopy
 from functools import wraps
