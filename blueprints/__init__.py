@@ -1,22 +1,20 @@
 """HTTP only: each blueprint parses, calls one service, serialises. Every blueprint is registered here."""
-from blueprints import (callbacks, coupons, guides, health, leaderboards, levels, lottery, mall, members, payments, points,
-                        signin, subscriptions, tasks)
-from blueprints.admin import bills as admin_bills
+from blueprints import (callbacks, coupons, guides, health, leaderboards, ledger, levels, mall, members, messages,
+                        payments, signin, tasks)
 from blueprints.admin import coupons as admin_coupons
 from blueprints.admin import guides as admin_guides
 from blueprints.admin import levels as admin_levels
 from blueprints.admin import mall as admin_mall
-from blueprints.admin import lotteries as admin_lotteries
 from blueprints.admin import members as admin_members
 from blueprints.admin import payments as admin_payments
 from blueprints.admin import signin as admin_signin
 from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
-MEMBER_API = (members, levels, points, signin, leaderboards, payments, coupons, subscriptions, tasks, mall, lottery, guides,
+MEMBER_API = (members, levels, ledger, signin, leaderboards, payments, coupons, messages, tasks, mall, guides,
               callbacks)
-OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_lotteries,
-                admin_mall, admin_guides, admin_bills)
+OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_mall,
+                admin_guides)
 
 
 def register_blueprints(app, api):

@@ -32,13 +32,27 @@ def _query(*names: str) -> dict:
     return values
 
 
+def _signed_by_wechat(*names: str) -> dict:
+    """The query of a push request, with `names`, when its signature is WeChat's (Forbidden otherwise)."""
+    args = _query("signature", "timestamp", "nonce", *names)
+    if not miniprogram.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
+        raise Forbidden("Bad signature.")
+    return args
+
+
+def _handled_once(source: str, args: dict, handle, item) -> Response:
+    """`handle(item)` unless this (timestamp, nonce) was handled before (a retry or a replay); `success`."""
+    with replay_guard.once(source, args["timestamp"], args["nonce"]) as first:
+        if first:
+            handle(item)
+    return _text("success")
+
+
 @wechat_blp.route("/callback", methods=["GET"])
 @wechat_blp.doc(**TEXT)
 def wechat_verify():
     """The push URL's verification: echostr back when the signature is WeChat's."""
-    args = _query("signature", "timestamp", "nonce", "echostr")
-    if not miniprogram.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
-        raise Forbidden("Bad signature.")
+    args = _signed_by_wechat("echostr")
     replay_guard.refuse_replay("wechat", args["timestamp"], args["nonce"])
     return _text(args["echostr"])
 
@@ -48,9 +62,7 @@ def wechat_verify():
 def wechat_push():
     """A message push (plain or safe mode, XML or JSON): a member entering customer service or writing
     to it is answered with their guide's QR. Answers `success`."""
-    args = _query("signature", "timestamp", "nonce", "encrypt_type", "msg_signature")
-    if not miniprogram.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
-        raise Forbidden("Bad signature.")
+    args = _signed_by_wechat("encrypt_type", "msg_signature")
     replay_guard.refuse_stale(args["timestamp"])
     try:
         message = miniprogram.parse_push(request.get_data(cache=False), args)
@@ -58,10 +70,7 @@ def wechat_push():
         log.warning("%s", exc)
         raise InvalidRequest("The message could not be read.") from exc
     # one nonce space with the GET: its signature is the same sha1, so a captured verification passes here
-    with replay_guard.once("wechat", args["timestamp"], args["nonce"]) as first:
-        if first:
-            customer_service.handle_push(message)
-    return _text("success")
+    return _handled_once("wechat", args, customer_service.handle_push, message)
 
 
 @wecom_blp.route("/callback", methods=["GET"])
@@ -88,7 +97,4 @@ def wecom_event():
     except wecom.InvalidNotification as exc:
         log.warning("%s", exc)
         raise Forbidden("Bad signature.") from exc
-    with replay_guard.once("wecom", args["timestamp"], args["nonce"]) as first:
-        if first:
-            contact_ways.handle_event(event)
-    return _text("success")
+    return _handled_once("wecom", args, contact_ways.handle_event, event)

@@ -1,7 +1,7 @@
-"""What every area's routes share: auth decorators, Idempotency-Key, pagination and error schemas."""
+"""What every area's routes share: auth decorators, the signed-in member, Idempotency-Key, the contract's lists
+(paged and whole) and its error schema. The fields input schemas share are in blueprints/inputs.py."""
 import uuid
 from copy import deepcopy
-from datetime import UTC, date, datetime
 from functools import wraps
 
 from flask import current_app, g, request
@@ -33,36 +33,6 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetailSchema, required=True)
 
 
-class Pattern(validate.Regexp):
-    r"""validate.Regexp over the whole text. Regexp uses re.match, whose `$` also matches before a final
-    newline: "R1\n" passed ^[0-9A-Za-z_-]{1,64}$, overflowed columns and made a second receipt of "R1"."""
-
-    def __call__(self, value):
-        if self.regex.fullmatch(value) is None:
-            raise ValidationError(self._format_error(value))
-        return value
-
-
-# Years near 1 or 9999 overflow once turned into UTC or a business day (500s), and no rule, sale or
-# report of this service reaches outside this century.
-INSTANTS = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC))
-DAYS = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
-
-
-class Instant(fields.AwareDateTime):
-    """An aware date-time within INSTANTS: every date-time a client sends."""
-
-    def __init__(self, **kwargs):
-        super().__init__(validate=INSTANTS, **kwargs)
-
-
-class Day(fields.Date):
-    """A date within DAYS: every date a client sends but a birthday."""
-
-    def __init__(self, **kwargs):
-        super().__init__(validate=DAYS, **kwargs)
-
-
 class PageArgsSchema(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=64))
@@ -77,6 +47,24 @@ def page_schema(item_schema, name):
     """A `{"items": [...], "next_cursor"}` schema around an item schema."""
     return Schema.from_dict({"items": fields.List(fields.Nested(item_schema)),
                              "next_cursor": fields.String(allow_none=True)}, name=name)
+
+
+def paged(blp, item_schema, name, args=PageArgsSchema):
+    """A paged list (CONTRACT.md, Lists): `?limit=&cursor=` and the filters `args` adds in, loaded for the
+    view as @blp.arguments would; the view's `{"items", "next_cursor"}` out, documented as `name`."""
+    def decorator(view):
+        return blp.arguments(args, location="query")(blp.response(200, page_schema(item_schema, name))(view))
+    return decorator
+
+
+def listed(blp, item_schema, name):
+    """A whole list: the view returns the items, answered as `{"items": [...]}` and documented as `name`."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            return {"items": view(*args, **kwargs)}
+        return blp.response(200, list_schema(item_schema, name))(wrapper)
+    return decorator
 
 
 QUERY_STRINGS_KEPT = 256
@@ -110,6 +98,11 @@ def query_args(schema_class, *, error_status: int = 422):
             "description": "Invalid query string", "content": {"application/json": {"schema": "Error"}}}
         return wrapper
     return decorator
+
+
+def current_member():
+    """The signed-in member's row (member_required puts only their card in g.card); 404 when it is gone."""
+    return members.get_member(g.card.id)
 
 
 def client_address() -> str:
@@ -191,6 +184,8 @@ def member_reading(prefetch):
     share the card's hash tag), and the view finds their results in g.prefetched (None when Redis is
     away). g.card is the member's card (services.members.cards.Card), as with member_required."""
     return _role_required("member", _load_member, prefetch)
+
+
 def _load_guide(claims, _prefetch):
     g.guide = guides.authenticate(claims)
 

@@ -1,10 +1,11 @@
 """The member's coupons."""
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from blueprints.common import PageArgsSchema, member_required, page_schema
+from blueprints.common import PageArgsSchema, member_required, paged
 from blueprints.edge import Blueprint
+from blueprints.inputs import Filter
 from models.coupon import COUPON_STATUSES
 from services.coupons import coupons
 
@@ -31,17 +32,13 @@ class CouponSchema(Schema):
 
 
 class CouponListArgsSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(COUPON_STATUSES))
-
-
-CouponPageSchema = page_schema(CouponSchema, "CouponPage")
+    status = Filter(COUPON_STATUSES)
 
 
 @blp.route("")
 class Coupons(MethodView):
     @member_required
-    @blp.arguments(CouponListArgsSchema, location="query")
-    @blp.response(200, CouponPageSchema)
+    @paged(blp, CouponSchema, "CouponPage", CouponListArgsSchema)
     def get(self, args):
         """The signed-in member's coupons, newest first, optionally by status."""
         return coupons.member_coupons(g.card.id, **args)

@@ -6,11 +6,11 @@ from flask import Response, g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Day, PageArgsSchema, Pattern, client_address, guide_required, idempotent, list_schema,
-                               member_required, page_schema)
+from blueprints.common import PageArgsSchema, client_address, guide_required, idempotent, listed, member_required, paged
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
-from blueprints.schemas import LevelBriefSchema
+from blueprints.inputs import Day, Fen, Pattern
+from blueprints.schemas import LevelBriefSchema, TokenSchema
 from services.guides import bindings, guide_codes, guides, member_codes, store_work, targets
 from services.platform import clock, tokens
 
@@ -18,8 +18,6 @@ me_blp = Blueprint("me_guide", __name__, url_prefix="/me", description="The memb
 guides_blp = Blueprint("guides", __name__, url_prefix="/guides", description="Binding to a guide")
 guide_blp = Blueprint("guide", __name__, url_prefix="/guide", description="The guide's own API")
 BLUEPRINTS = (me_blp, guides_blp, guide_blp)
-
-MAX_FEN = 100_000_000
 
 
 class MemberCodeSchema(Schema):
@@ -51,9 +49,7 @@ class GuideLoginSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
-class GuideLoginResultSchema(Schema):
-    token = fields.String()
-    expires_in = fields.Integer()
+class GuideLoginResultSchema(TokenSchema):
     guide = fields.Nested(GuideSchema)
 
 
@@ -76,7 +72,7 @@ class MemberCardSchema(Schema):
 
 
 class PurchaseSchema(Schema):
-    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_FEN))
+    amount_fen = Fen(required=True)
     receipt_no = fields.String(required=True, validate=Pattern(r"^[0-9A-Za-z_-]{1,64}$"))
 
 
@@ -105,19 +101,15 @@ class StatsArgsSchema(Schema):
     to = Day(load_default=None)
 
 
-class DayStatsSchema(Schema):
-    day = fields.Date()
-    members_bound = fields.Integer()
-    purchases = fields.Integer()
-    amount_fen = fields.Integer()
-    coupons_redeemed = fields.Integer()
-
-
 class TotalsSchema(Schema):
     members_bound = fields.Integer()
     purchases = fields.Integer()
     amount_fen = fields.Integer()
     coupons_redeemed = fields.Integer()
+
+
+class DayStatsSchema(TotalsSchema):
+    day = fields.Date()
 
 
 class StatsSchema(Schema):
@@ -227,8 +219,7 @@ class Redeem(MethodView):
 @guide_blp.route("/members")
 class GuideMembers(MethodView):
     @guide_required
-    @guide_blp.arguments(GuideMembersArgsSchema, location="query")
-    @guide_blp.response(200, page_schema(GuideMemberSchema, "GuideMemberPage"))
+    @paged(guide_blp, GuideMemberSchema, "GuideMemberPage", GuideMembersArgsSchema)
     def get(self, args):
         """The guide's own members, newest first; `q` finds them by the end of their phone number."""
         return store_work.my_members(g.guide, **args)
@@ -259,10 +250,10 @@ class GuideTaskSchema(Schema):
 @guide_blp.route("/tasks")
 class GuideTasks(MethodView):
     @guide_required
-    @guide_blp.response(200, list_schema(GuideTaskSchema, "GuideTaskList"))
+    @listed(guide_blp, GuideTaskSchema, "GuideTaskList")
     def get(self):
         """The guide's targets (导购任务) for the current week or month, with their progress."""
-        return {"items": targets.guide_tasks(g.guide)}
+        return targets.guide_tasks(g.guide)
 
 
 @guide_blp.route("/qrcode", methods=["GET"])

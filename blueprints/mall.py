@@ -1,18 +1,22 @@
-"""The points mall for members: goods, orders in points or points plus cash, cancel and receipt."""
+"""The points mall for members: goods, orders in points or points plus cash, cancel and receipt; the points
+lottery: a lottery's prizes and odds, and a draw."""
 from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import PageArgsSchema, client_address, idempotent, member_optional, member_required, page_schema
+from blueprints.common import (PageArgsSchema, client_address, idempotent, listed, member_optional, member_required,
+                               paged)
 from blueprints.edge import Blueprint
+from blueprints.inputs import Filter, Id
+from models.lottery import PRIZE_KINDS
 from models.mall import GOODS_KINDS, ORDER_STATUSES
 from services.mall import goods as catalogue
-from services.mall import orders
+from services.mall import lotteries, orders
 
 blp = Blueprint("mall", __name__, url_prefix="/mall", description="Points mall")
-BLUEPRINTS = (blp,)
+lottery_blp = Blueprint("lottery", __name__, url_prefix="/lottery", description="Points lottery")
+BLUEPRINTS = (blp, lottery_blp)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 MAX_QUANTITY = 99
 
 
@@ -59,7 +63,7 @@ class AddressSchema(Schema):
 
 
 class OrderCreateSchema(Schema):
-    goods_id = fields.Integer(required=True, **ID)
+    goods_id = Id(required=True)
     quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
     address = fields.Nested(AddressSchema, load_default=None, allow_none=True,
                             metadata={"description": "required for physical goods"})
@@ -99,14 +103,13 @@ class OrderPlacedSchema(Schema):
 
 
 class OrderArgsSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
+    status = Filter(ORDER_STATUSES)
 
 
 @blp.route("/goods")
 class GoodsList(MethodView):
     @member_optional
-    @blp.arguments(GoodsArgsSchema, location="query")
-    @blp.response(200, page_schema(GoodsSchema, "GoodsPage"))
+    @paged(blp, GoodsSchema, "GoodsPage", GoodsArgsSchema)
     def get(self, args):
         """Goods on sale now, newest first, optionally of one category; with a member's token, also what
         they may afford, reach and still order."""
@@ -126,8 +129,7 @@ class GoodsDetail(MethodView):
 @blp.route("/orders")
 class Orders(MethodView):
     @member_required
-    @blp.arguments(OrderArgsSchema, location="query")
-    @blp.response(200, page_schema(OrderSchema, "OrderPage"))
+    @paged(blp, OrderSchema, "OrderPage", OrderArgsSchema)
     def get(self, args):
         """The member's orders, newest first (time-outs applied as they are read)."""
         return orders.member_orders(g.card.id, **args)
@@ -189,3 +191,75 @@ class OrderConfirm(MethodView):
     def post(self, order_id):
         """Confirm a shipped order arrived (otherwise it completes MALL_CONFIRM_DAYS after shipping)."""
         return orders.confirm_received(g.card.id, order_id)
+
+
+# -- the lottery ---------------------------------------------------------------------------------
+
+class PrizeOddsSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String(metadata={"enum": list(PRIZE_KINDS)})
+    points = fields.Integer()
+    in_stock = fields.Boolean()
+    odds = fields.Float(metadata={"description": "the chance of this prize in a draw now"})
+
+
+class LotteryViewSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    cost_points = fields.Integer()
+    prizes = fields.List(fields.Nested(PrizeOddsSchema))
+    draws_left_today = fields.Integer()
+
+
+class DrawnPrizeSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    points = fields.Integer()
+    coupons = fields.List(fields.String())
+    order_id = fields.Integer(allow_none=True, metadata={"description": "a goods prize: its mall order"})
+
+
+class DrawSchema(Schema):
+    prize = fields.Nested(DrawnPrizeSchema, allow_none=True, metadata={"description": "null: nothing this time"})
+    points_spent = fields.Integer()
+    draws_left_today = fields.Integer()
+
+
+class LotteryBriefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    cost_points = fields.Integer()
+    daily_limit = fields.Integer()
+    ends_at = fields.DateTime(allow_none=True)
+
+
+@lottery_blp.route("")
+class Lotteries(MethodView):
+    @member_required
+    @listed(lottery_blp, LotteryBriefSchema, "OpenLotteries")
+    def get(self):
+        """The lotteries open now."""
+        return lotteries.open_lotteries()
+
+
+@lottery_blp.route("/<int:lottery_id>")
+class LotteryView(MethodView):
+    @member_required
+    @lottery_blp.response(200, LotteryViewSchema)
+    def get(self, lottery_id):
+        """A lottery open now: its prizes with their odds, and the member's draws left today."""
+        return lotteries.member_view(g.card.id, lottery_id)
+
+
+@lottery_blp.route("/<int:lottery_id>/draw")
+class LotteryDraw(MethodView):
+    @member_required
+    @idempotent
+    @lottery_blp.response(200, DrawSchema)
+    @lottery_blp.alt_response(409, schema="Error",
+                              description="insufficient_points, or limit_reached (the daily limit)")
+    def post(self, lottery_id):
+        """Spend the lottery's cost and draw a prize (honours Idempotency-Key)."""
+        return lotteries.draw(g.card.id, lottery_id)

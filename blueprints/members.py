@@ -5,9 +5,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import client_address, member_required
+from blueprints.common import client_address, current_member, member_required
 from blueprints.edge import Blueprint
-from blueprints.schemas import MemberBriefSchema, MemberProfileSchema
+from blueprints.schemas import MemberBriefSchema, MemberProfileSchema, TokenSchema
 from services.members import members
 from services.platform import clock, tokens
 from services.read_models import member_view
@@ -23,9 +23,7 @@ class CodeSchema(Schema):
     code = WECHAT_CODE
 
 
-class LoginResultSchema(Schema):
-    token = fields.String()
-    expires_in = fields.Integer()
+class LoginResultSchema(TokenSchema):
     member = fields.Nested(MemberBriefSchema)
 
 
@@ -69,14 +67,14 @@ class Me(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def get(self):
         """The member's profile, level progress and points."""
-        return member_view.profile(members.get_member(g.card.id))
+        return member_view.profile(current_member())
 
     @member_required
     @me_blp.arguments(ProfileChangesSchema)
     @me_blp.response(200, MemberProfileSchema)
     def patch(self, changes):
         """Change nickname, avatar, birthday or gender."""
-        return member_view.profile(members.update_profile(members.get_member(g.card.id), changes))
+        return member_view.profile(members.update_profile(current_member(), changes))
 
 
 @me_blp.route("/phone")
@@ -86,4 +84,4 @@ class Phone(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def post(self, args):
         """Bind the phone number from a getPhoneNumber code."""
-        return member_view.profile(members.bind_phone(members.get_member(g.card.id), code=args["code"]))
+        return member_view.profile(members.bind_phone(current_member(), code=args["code"]))

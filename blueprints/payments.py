@@ -5,10 +5,10 @@ from flask import Response, g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import client_address, idempotent, member_required
+from blueprints.common import client_address, current_member, idempotent, member_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Fen, Id
 from services.guides import guides
-from services.members import members
 from services.payments import payments, refunds
 from services.wechat import pay
 
@@ -17,14 +17,11 @@ log = logging.getLogger(__name__)
 blp = Blueprint("payments", __name__, url_prefix="/payments", description="WeChat Pay purchases")
 BLUEPRINTS = (blp,)
 
-MAX_PAYMENT_FEN = 100_000_000  # one million yuan
-
 
 class PaymentCreateSchema(Schema):
-    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_PAYMENT_FEN))
+    amount_fen = Fen(required=True)
     description = fields.String(required=True, validate=validate.Length(min=1, max=127))
-    store_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                              validate=validate.Range(min=1, max=2**31 - 1))
+    store_id = Id(load_default=None, allow_none=True)
     coupon_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
 
 
@@ -74,9 +71,8 @@ class Payments(MethodView):
     @blp.response(201, PaymentCreatedSchema)
     def post(self, args):
         """Start a purchase: the payment and the parameters for wx.requestPayment (honours Idempotency-Key)."""
-        member = members.get_member(g.card.id)
-        payment, pay = payments.create_payment(member, client_ip=client_address(), **args)
-        return {"payment": payment, "pay": pay}
+        payment, request_payment = payments.create_payment(current_member(), client_ip=client_address(), **args)
+        return {"payment": payment, "pay": request_payment}
 
 
 @blp.route("/<int:payment_id>")

@@ -1,4 +1,4 @@
-"""Output schemas more than one area shows: members, levels, points."""
+"""Output schemas more than one area shows: members, levels, points, rewards, tokens."""
 from marshmallow import Schema, fields
 
 
@@ -12,6 +12,21 @@ class LevelProgressSchema(LevelBriefSchema):
     next_level = fields.String(allow_none=True)
     next_threshold = fields.Integer(allow_none=True)
     growth_to_next = fields.Integer(allow_none=True)
+
+
+class RewardFieldsSchema(Schema):
+    """What a reward pays (a sign-in day, a milestone, a task)."""
+
+    points = fields.Integer()
+    growth = fields.Integer()
+    coupon_pack_id = fields.Integer(allow_none=True)
+
+
+class TokenSchema(Schema):
+    """A bearer token and the seconds it lasts."""
+
+    token = fields.String()
+    expires_in = fields.Integer()
 
 
 class ExpiringSchema(Schema):

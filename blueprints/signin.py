@@ -3,8 +3,10 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from blueprints.common import Day, Pattern, dumped, idempotent, list_schema, member_reading, member_required, query_args
+from blueprints.common import dumped, idempotent, list_schema, member_reading, member_required, query_args
 from blueprints.edge import Blueprint
+from blueprints.inputs import Day, Pattern
+from blueprints.schemas import RewardFieldsSchema
 from services.signin import signin, calendar
 
 blp = Blueprint("signin", __name__, url_prefix="/signin", description="Daily sign-in")
@@ -12,14 +14,10 @@ badges_blp = Blueprint("badges", __name__, url_prefix="/badges", description="Th
 BLUEPRINTS = (blp, badges_blp)
 
 
-
-class RewardSchema(Schema):
+class RewardSchema(RewardFieldsSchema):
     kind = fields.String()
     cycle_day = fields.Integer()
     badge_code = fields.String()
-    points = fields.Integer()
-    growth = fields.Integer()
-    coupon_pack_id = fields.Integer(allow_none=True)
 
 
 class BadgeBriefSchema(Schema):
@@ -44,12 +42,9 @@ class CalendarArgsSchema(Schema):
     month = fields.String(load_default=None, validate=Pattern(calendar.MONTH, error="Use YYYY-MM."))
 
 
-class UpcomingRewardSchema(Schema):
+class UpcomingRewardSchema(RewardFieldsSchema):
     day = fields.Date()
     cycle_day = fields.Integer()
-    points = fields.Integer()
-    growth = fields.Integer()
-    coupon_pack_id = fields.Integer(allow_none=True)
 
 
 class CalendarDaySchema(Schema):

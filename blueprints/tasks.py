@@ -3,8 +3,10 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Pattern, dumped, idempotent, list_schema, member_required
+from blueprints.common import dumped, idempotent, list_schema, member_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Pattern
+from blueprints.schemas import RewardFieldsSchema
 from models.task import TASK_KINDS
 from services.tasks import claims, client_events, progress
 from services.events.types import CLIENT_TYPES
@@ -16,10 +18,8 @@ BLUEPRINTS = (blp, events_blp)
 STATUSES = ("todo", "claimable", "claimed")
 
 
-class TaskRewardSchema(Schema):
-    points = fields.Integer()
-    growth = fields.Integer()
-    coupon_pack_id = fields.Integer(allow_none=True)
+class TaskRewardSchema(RewardFieldsSchema):
+    """A task's reward (a tier's, for an achievement)."""
 
 
 class MemberTaskSchema(Schema):

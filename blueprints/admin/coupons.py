@@ -3,17 +3,16 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import (Instant, PageArgsSchema, idempotent, operator_read_required, operator_required,
-                               page_schema)
+from blueprints.common import idempotent, operator_read_required, operator_required, paged
 from blueprints.coupons import CouponSchema
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Instant, Reason
 from services.coupons import catalog, coupons
 
 blp = Blueprint("admin_coupons", __name__, url_prefix="/admin", description="Operators: coupons")
 BLUEPRINTS = (blp,)
 
 NAME = fields.String(required=True, validate=validate.Length(min=1, max=64))
-ID = validate.Range(min=1, max=2**31 - 1)
 FEN = validate.Range(min=0, max=10**9)  # ten million yuan: far above any coupon, far below the column's limit
 
 
@@ -58,7 +57,7 @@ class CouponTemplateChangesSchema(CouponTemplateSettingsSchema):
 
 
 class CouponPackItemSchema(Schema):
-    template_id = fields.Integer(required=True, strict=True, validate=ID)
+    template_id = Id(required=True)
     quantity = _count(20, required=True)
 
 
@@ -87,8 +86,8 @@ class CouponPackChangesSchema(Schema):
 
 
 class IssueCouponPackSchema(Schema):
-    pack_id = fields.Integer(required=True, strict=True, validate=ID)
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=255))
+    pack_id = Id(required=True)
+    reason = Reason()
 
 
 class AdminCouponSchema(CouponSchema):
@@ -98,15 +97,12 @@ class AdminCouponSchema(CouponSchema):
 
 
 IssuedSchema = Schema.from_dict({"coupons": fields.List(fields.Nested(AdminCouponSchema))}, name="IssuedCoupons")
-CouponTemplatePageSchema = page_schema(CouponTemplateSchema, "CouponTemplatePage")
-CouponPackPageSchema = page_schema(CouponPackSchema, "CouponPackPage")
 
 
 @blp.route("/coupon-templates")
 class Templates(MethodView):
     @operator_read_required
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, CouponTemplatePageSchema)
+    @paged(blp, CouponTemplateSchema, "CouponTemplatePage")
     def get(self, args):
         """Coupon templates, newest first."""
         return catalog.find_templates(**args)
@@ -144,8 +140,7 @@ class TemplateDetail(MethodView):
 @blp.route("/coupon-packs")
 class Packs(MethodView):
     @operator_read_required
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, CouponPackPageSchema)
+    @paged(blp, CouponPackSchema, "CouponPackPage")
     def get(self, args):
         """Coupon packs, newest first."""
         return catalog.find_packs(**args)

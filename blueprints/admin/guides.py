@@ -3,21 +3,19 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, Pattern, list_schema, operator_read_required, operator_required,
-                               page_schema)
+from blueprints.common import PageArgsSchema, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Pattern
 from models.guide import GUIDE_METRICS, GUIDE_STATUSES, TARGET_PERIODS
 from services.guides import guides, targets
 
 blp = Blueprint("admin_guides", __name__, url_prefix="/admin", description="Operators: guides")
 BLUEPRINTS = (blp,)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
-
 
 class OperatorGuideSchema(Schema):
     id = fields.Integer(dump_only=True)
-    store_id = fields.Integer(required=True, **ID)
+    store_id = Id(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     phone = fields.String(required=True, validate=Pattern(r"^\+?\d{5,19}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
@@ -41,11 +39,11 @@ class GuideChangesSchema(Schema):
 
 
 class GuideArgsSchema(PageArgsSchema):
-    store_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    store_id = Id(strict=False, load_default=None)
 
 
 class TransferSchema(Schema):
-    to_guide_id = fields.Integer(required=True, **ID)
+    to_guide_id = Id(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
@@ -56,8 +54,7 @@ class TransferredSchema(Schema):
 @blp.route("/guides")
 class Guides(MethodView):
     @operator_read_required
-    @blp.arguments(GuideArgsSchema, location="query")
-    @blp.response(200, page_schema(OperatorGuideSchema, "GuidePage"))
+    @paged(blp, OperatorGuideSchema, "GuidePage", GuideArgsSchema)
     def get(self, args):
         return guides.find_guides(**args)
 
@@ -100,17 +97,17 @@ class TargetSchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(GUIDE_METRICS))
     period = fields.String(required=True, validate=validate.OneOf(TARGET_PERIODS))
     target = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**9))
-    store_id = fields.Integer(load_default=None, allow_none=True, **ID)
-    guide_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    store_id = Id(load_default=None, allow_none=True)
+    guide_id = Id(load_default=None, allow_none=True)
     active = fields.Boolean(dump_only=True)
 
 
 @blp.route("/guide-targets")
 class Targets(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(TargetSchema, "GuideTargetList"))
+    @listed(blp, TargetSchema, "GuideTargetList")
     def get(self):
-        return {"items": targets.all_targets()}
+        return targets.all_targets()
 
     @operator_required
     @blp.arguments(TargetSchema)

@@ -3,8 +3,9 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import Pattern, list_schema, operator_read_required, operator_required
+from blueprints.common import listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Pattern
 from blueprints.levels import MemberLevelSchema
 from models.level import DOWNGRADES, LEVEL_WINDOWS
 from services.levels import levels, member_level, policy
@@ -22,18 +23,13 @@ class LevelSchema(Schema):
     makeup_cards_per_month = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=31))
     mall_discount_pct = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=100))
     exclusive_goods = fields.Boolean(load_default=False)
-    levelup_pack_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                     validate=validate.Range(min=1, max=2**31 - 1))
+    levelup_pack_id = Id(load_default=None, allow_none=True)
     birthday_points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=10**6))
-    birthday_pack_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                      validate=validate.Range(min=1, max=2**31 - 1))
+    birthday_pack_id = Id(load_default=None, allow_none=True)
 
 
 class LevelChangesSchema(LevelSchema):
     """Any subset of a level's fields (sent with partial=True)."""
-
-
-LevelListSchema = list_schema(LevelSchema, "LevelList")
 
 
 class PolicyFieldsSchema(Schema):
@@ -54,10 +50,10 @@ class PolicySchema(PolicyInForceSchema):
 @blp.route("/levels")
 class Levels(MethodView):
     @operator_read_required
-    @blp.response(200, LevelListSchema)
+    @listed(blp, LevelSchema, "LevelList")
     def get(self):
         """The level ladder, lowest first."""
-        return {"items": levels.all_levels()}
+        return levels.all_levels()
 
     @operator_required
     @blp.arguments(LevelSchema)

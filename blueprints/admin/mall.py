@@ -1,21 +1,22 @@
-"""Operator API: the mall's goods (audited), virtual codes uploaded as CSV, and orders: ship, refund."""
+"""Operator API: the mall's goods (audited), virtual codes uploaded as CSV, orders (ship, refund), and points
+lotteries with their prizes (audited)."""
 from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import (Instant, PageArgsSchema, idempotent, operator_read_required, operator_required,
-                               page_schema)
+from blueprints.common import idempotent, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint, load_json_body
-from blueprints.mall import OrderSchema
-from models.mall import GOODS_KINDS, GOODS_STATUSES, ORDER_STATUSES
+from blueprints.inputs import Fen, Id, Instant
+from blueprints.mall import GoodsArgsSchema, OrderArgsSchema, OrderSchema
+from models.lottery import PRIZE_KINDS
+from models.mall import GOODS_KINDS, GOODS_STATUSES
 from services.mall import goods as catalogue
-from services.mall import orders
+from services.mall import lotteries, orders
 from services.platform.errors import InvalidRequest
 
-blp = Blueprint("admin_mall", __name__, url_prefix="/admin", description="Operators: mall goods and orders")
+blp = Blueprint("admin_mall", __name__, url_prefix="/admin", description="Operators: mall goods, orders and lotteries")
 BLUEPRINTS = (blp,)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 POINTS = {"strict": True, "validate": validate.Range(min=0, max=10_000_000)}
 MAX_CSV_CHARS = 2_000_000
 
@@ -28,9 +29,9 @@ class OperatorGoodsSchema(Schema):
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
     kind = fields.String(required=True, validate=validate.OneOf(GOODS_KINDS))
     price_points = fields.Integer(required=True, **POINTS)
-    price_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000_000))
-    coupon_template_id = fields.Integer(load_default=None, allow_none=True, metadata={
-        "description": "coupon goods: the template of the coupon each unit hands out"}, **ID)
+    price_fen = Fen(required=True, minimum=0)
+    coupon_template_id = Id(load_default=None, allow_none=True, metadata={
+        "description": "coupon goods: the template of the coupon each unit hands out"})
     stock = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=10**8), metadata={
         "description": "units for sale now (a virtual goods' stock is its uploaded codes)"})
     reserved = fields.Integer(dump_only=True)
@@ -39,7 +40,7 @@ class OperatorGoodsSchema(Schema):
     per_order_limit = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=99))
     per_member_limit = fields.Integer(load_default=None, allow_none=True, strict=True,
                                       validate=validate.Range(min=1, max=10_000))
-    min_level_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    min_level_id = Id(load_default=None, allow_none=True)
     level_discount = fields.Boolean(load_default=True, metadata={
         "description": "the member level's mall_discount_pct applies to the cash part"})
     starts_at = Instant(load_default=None, allow_none=True)
@@ -63,10 +64,6 @@ class GoodsChangesSchema(OperatorGoodsSchema):
         exclude = ("kind", "coupon_template_id")
 
 
-class GoodsArgsSchema(PageArgsSchema):
-    category = fields.String(load_default=None, validate=validate.Length(min=1, max=32))
-
-
 class CodesSchema(Schema):
     csv = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CSV_CHARS),
                         metadata={"description": "one code per row, in the first column"})
@@ -84,10 +81,9 @@ class OperatorOrderSchema(OrderSchema):
     refund_reason = fields.String(allow_none=True)
 
 
-class OrderArgsSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
-    member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    goods_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+class OperatorOrderArgsSchema(OrderArgsSchema):
+    member_id = Id(strict=False, load_default=None)
+    goods_id = Id(strict=False, load_default=None)
 
 
 class ShipSchema(Schema):
@@ -101,8 +97,7 @@ class OrderRefundSchema(Schema):
 @blp.route("/goods")
 class Goods(MethodView):
     @operator_read_required
-    @blp.arguments(GoodsArgsSchema, location="query")
-    @blp.response(200, page_schema(OperatorGoodsSchema, "OperatorGoodsPage"))
+    @paged(blp, OperatorGoodsSchema, "OperatorGoodsPage", GoodsArgsSchema)
     def get(self, args):
         """Every goods, newest first, on sale or not."""
         return catalogue.find_goods(on_sale_only=False, **args)
@@ -161,8 +156,7 @@ def add_codes(goods_id):
 @blp.route("/orders")
 class Orders(MethodView):
     @operator_read_required
-    @blp.arguments(OrderArgsSchema, location="query")
-    @blp.response(200, page_schema(OperatorOrderSchema, "OperatorOrderPage"))
+    @paged(blp, OperatorOrderSchema, "OperatorOrderPage", OperatorOrderArgsSchema)
     def get(self, args):
         """Mall orders, newest first, by status, member or goods."""
         return orders.find_orders(**args)
@@ -198,3 +192,68 @@ class OrderRefund(MethodView):
         """Refund a paid order in full (audited): cash through WeChat Pay (the order turns `refunded`
         when WeChat confirms), points back to their lots, stock back (requires Idempotency-Key)."""
         return orders.refund_order(g.operator, order_id, reason=args["reason"], request_key=g.request_key)
+
+
+# -- lotteries -------------------------------------------------------------------------------------
+
+class PrizeSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    kind = fields.String(required=True, validate=validate.OneOf(PRIZE_KINDS))
+    points = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
+    coupon_template_id = Id(load_default=None, allow_none=True)
+    goods_id = Id(load_default=None, allow_none=True, metadata={
+        "description": "a goods prize: one unit of these mall goods, as a free order"})
+    weight = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    stock = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10**9),
+                           metadata={"description": "null: unlimited"})
+    drawn = fields.Integer(dump_only=True)
+
+    @validates_schema
+    def _reward(self, data, **_kwargs):
+        if data["kind"] == "points" and not data.get("points"):
+            raise ValidationError("A points prize pays at least one point.", "points")
+        if data["kind"] == "goods" and not data.get("goods_id"):
+            raise ValidationError("A goods prize names its goods.", "goods_id")
+
+
+class LotterySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    cost_points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    daily_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
+    starts_at = Instant(load_default=None, allow_none=True)
+    ends_at = Instant(load_default=None, allow_none=True)
+    active = fields.Boolean(dump_only=True)
+    prizes = fields.List(fields.Nested(PrizeSchema), required=True, validate=validate.Length(min=1, max=50))
+
+
+@blp.route("/lotteries")
+class Lotteries(MethodView):
+    @operator_read_required
+    @listed(blp, LotterySchema, "LotteryList")
+    def get(self):
+        """Every lottery."""
+        return lotteries.all_lotteries()
+
+    @operator_required
+    @blp.arguments(LotterySchema)
+    @blp.response(201, LotterySchema)
+    def post(self, args):
+        """Add a lottery with its prizes (audited)."""
+        return lotteries.create_lottery(g.operator, args)
+
+
+@blp.route("/lotteries/<int:lottery_id>")
+class LotteryDetail(MethodView):
+    @operator_read_required
+    @blp.response(200, LotterySchema)
+    def get(self, lottery_id):
+        """One lottery with its prizes, their stock and how often each was drawn."""
+        return lotteries.get_lottery(lottery_id)
+
+    @operator_required
+    @blp.response(204)
+    def delete(self, lottery_id):
+        """Close a lottery (audited); its draws stay."""
+        lotteries.deactivate_lottery(g.operator, lottery_id)

@@ -3,10 +3,11 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required,
-                               operator_required, page_schema)
+from blueprints.common import (PageArgsSchema, client_address, idempotent, operator_read_required, operator_required,
+                               paged)
 from blueprints.edge import Blueprint
-from blueprints.schemas import MemberProfileSchema
+from blueprints.inputs import Reason
+from blueprints.schemas import MemberProfileSchema, TokenSchema
 from services.ledger import grants
 from services.members import members, operators
 from services.platform import tokens
@@ -15,17 +16,14 @@ from services.read_models import member_view
 blp = Blueprint("admin", __name__, url_prefix="/admin", description="Operators")
 BLUEPRINTS = (blp,)
 
-REASON = fields.String(required=True, validate=validate.Length(min=2, max=255))
-
 
 class OperatorLoginSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
 
 
-class OperatorTokenSchema(Schema):
-    token = fields.String()
-    expires_in = fields.Integer()
+class OperatorTokenSchema(TokenSchema):
+    """An operator's token."""
 
 
 class MemberSearchSchema(PageArgsSchema):
@@ -45,7 +43,7 @@ class AdjustPointsSchema(Schema):
     delta = fields.Integer(required=True, strict=True, validate=[
         validate.Range(min=-grants.ADJUST_LIMIT, max=grants.ADJUST_LIMIT),
         validate.NoneOf([0], error="Must not be zero.")])
-    reason = REASON
+    reason = Reason()
 
 
 class BalanceSchema(Schema):
@@ -54,7 +52,7 @@ class BalanceSchema(Schema):
 
 class GrantGrowthSchema(Schema):
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=grants.ADJUST_LIMIT))
-    reason = REASON
+    reason = Reason()
 
 
 class GrowthTotalSchema(Schema):
@@ -63,10 +61,7 @@ class GrowthTotalSchema(Schema):
 
 class MemberStatusSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["active", "frozen"]))
-    reason = REASON
-
-
-MemberPageSchema = page_schema(MemberRowSchema, "AdminMemberPage")
+    reason = Reason()
 
 
 @blp.route("/auth/login")
@@ -99,8 +94,7 @@ class OperatorRevoke(MethodView):
 @blp.route("/members")
 class MemberSearch(MethodView):
     @operator_read_required
-    @blp.arguments(MemberSearchSchema, location="query")
-    @blp.response(200, MemberPageSchema)
+    @paged(blp, MemberRowSchema, "AdminMemberPage", MemberSearchSchema)
     def get(self, args):
         """Find members by id, openid, phone or nickname."""
         return operators.find_members(**args)

@@ -1,19 +1,18 @@
-"""Operator API for payments: stores, after-payment rules, payments and refunds."""
+"""Operator API for payments: stores, after-payment rules, payments and refunds, and the daily match with
+WeChat Pay's bill (对账单): each day's outcome and findings."""
 from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (Instant, PageArgsSchema, idempotent, list_schema, operator_read_required,
-                               operator_required, page_schema)
+from blueprints.common import PageArgsSchema, idempotent, listed, operator_read_required, operator_required, paged
 from blueprints.edge import Blueprint
-from blueprints.payments import MAX_PAYMENT_FEN, PaymentSchema
-from models.payment import PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
-from services.payments import rules, payments, refunds, stores
+from blueprints.inputs import Fen, Filter, Id, Instant, Reason
+from blueprints.payments import PaymentSchema
+from models.payment import BILL_OUTCOMES, PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
+from services.payments import bills, payments, refunds, rules, stores
 
 blp = Blueprint("admin_payments", __name__, url_prefix="/admin", description="Operators: payments")
 BLUEPRINTS = (blp,)
-
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 
 
 class StoreSchema(Schema):
@@ -25,9 +24,9 @@ class StoreSchema(Schema):
 class PaymentRuleSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    min_amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_PAYMENT_FEN))
-    coupon_pack_id = fields.Integer(required=True, **ID)
-    store_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    min_amount_fen = Fen(required=True, minimum=0)
+    coupon_pack_id = Id(required=True)
+    store_id = Id(load_default=None, allow_none=True)
     starts_at = Instant(load_default=None, allow_none=True)
     ends_at = Instant(load_default=None, allow_none=True)
     per_member_limit = fields.Integer(load_default=None, allow_none=True, strict=True,
@@ -40,8 +39,8 @@ class PaymentRuleChangesSchema(PaymentRuleSchema):
 
 
 class RefundRequestSchema(Schema):
-    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_PAYMENT_FEN))
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=255))
+    amount_fen = Fen(required=True)
+    reason = Reason()
 
 
 class RefundSchema(Schema):
@@ -64,7 +63,7 @@ class RefundSchema(Schema):
 
 
 class RefundSearchSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(REFUND_STATUSES))
+    status = Filter(REFUND_STATUSES)
 
 
 class AdminPaymentSchema(PaymentSchema):
@@ -83,19 +82,19 @@ class AdminPaymentSchema(PaymentSchema):
 
 
 class PaymentSearchSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(PAYMENT_STATUSES))
-    member_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    reward_status = fields.String(load_default=None, validate=validate.OneOf(REWARD_STATUSES))
+    status = Filter(PAYMENT_STATUSES)
+    member_id = Id(strict=False, load_default=None)
+    reward_status = Filter(REWARD_STATUSES)
     attention = fields.Boolean(load_default=None, metadata={"description": "only payments a person must look at"})
 
 
 @blp.route("/stores")
 class Stores(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(StoreSchema, "StoreList"))
+    @listed(blp, StoreSchema, "StoreList")
     def get(self):
         """Every store."""
-        return {"items": stores.all_stores()}
+        return stores.all_stores()
 
     @operator_required
     @blp.arguments(StoreSchema)
@@ -108,10 +107,10 @@ class Stores(MethodView):
 @blp.route("/payment-rules")
 class PaymentRules(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(PaymentRuleSchema, "PaymentRuleList"))
+    @listed(blp, PaymentRuleSchema, "PaymentRuleList")
     def get(self):
         """Every after-payment (支付有礼) rule."""
-        return {"items": rules.all_rules()}
+        return rules.all_rules()
 
     @operator_required
     @blp.arguments(PaymentRuleSchema)
@@ -146,8 +145,7 @@ class PaymentRuleDetail(MethodView):
 @blp.route("/payments")
 class PaymentList(MethodView):
     @operator_read_required
-    @blp.arguments(PaymentSearchSchema, location="query")
-    @blp.response(200, page_schema(AdminPaymentSchema, "AdminPaymentPage"))
+    @paged(blp, AdminPaymentSchema, "AdminPaymentPage", PaymentSearchSchema)
     def get(self, args):
         """Payments, newest first, by status or member."""
         return payments.find_payments(**args)
@@ -177,8 +175,7 @@ class PaymentRefund(MethodView):
 @blp.route("/refunds")
 class RefundList(MethodView):
     @operator_read_required
-    @blp.arguments(RefundSearchSchema, location="query")
-    @blp.response(200, page_schema(RefundSchema, "RefundPage"))
+    @paged(blp, RefundSchema, "RefundPage", RefundSearchSchema)
     def get(self, args):
         """Refunds, newest first, by status (failed: WeChat's definite no, for a person to settle)."""
         return refunds.find_refunds(**args)
@@ -202,3 +199,47 @@ class RefundRetry(MethodView):
         """Send an open refund to WeChat again now, with the same out_refund_no (audited; Idempotency-Key
         required). Reconcile does so by itself, with backoff."""
         return refunds.retry_by_operator(g.operator, refund_id)
+
+
+# -- WeChat Pay's bill ------------------------------------------------------------------------------
+
+class BillFindingSchema(Schema):
+    what = fields.String(metadata={"description": "settled, refunded_paid_after_close, refund_settled (mended); "
+                                                  "unknown_payment, amount_differs, transaction_differs, "
+                                                  "unknown_refund, refund_amount_differs, refund_failed_here, "
+                                                  "missing_from_bill (for a person)"})
+    needs_person = fields.Boolean()
+    message = fields.String()
+    out_trade_no = fields.String(allow_none=True)
+    transaction_id = fields.String(allow_none=True)
+    out_refund_no = fields.String(allow_none=True)
+    amount_fen = fields.Integer(allow_none=True)
+    refund_fen = fields.Integer(allow_none=True)
+
+
+class BillReconciliationSchema(Schema):
+    id = fields.Integer()
+    bill_date = fields.Date(metadata={"description": "the Beijing day of the bill"})
+    outcome = fields.String(metadata={"description": "reconciled, attention (findings for a person), no_bill"})
+    lines = fields.Integer(metadata={"description": "payment and refund lines on WeChat's bill"})
+    matched = fields.Integer(metadata={"description": "lines our books agreed with (last run)"})
+    mended = fields.Integer(metadata={"description": "payments settled or refunded and refunds settled, all runs"})
+    attention = fields.Integer(metadata={"description": "findings for a person (last run)"})
+    findings = fields.List(fields.Nested(BillFindingSchema))
+    runs = fields.Integer()
+    first_run_at = fields.DateTime()
+    last_run_at = fields.DateTime()
+
+
+class BillSearchSchema(PageArgsSchema):
+    outcome = Filter(BILL_OUTCOMES)
+
+
+@blp.route("/bills")
+class BillList(MethodView):
+    @operator_read_required
+    @paged(blp, BillReconciliationSchema, "BillReconciliationPage", BillSearchSchema)
+    def get(self, args):
+        """Each day of WeChat Pay's bill matched with our books, newest first (outcome=attention: the days a
+        person must look at)."""
+        return bills.find_reconciliations(**args)

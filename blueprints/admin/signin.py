@@ -2,21 +2,21 @@
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Pattern, list_schema, operator_read_required, operator_required
+from blueprints.common import listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Pattern
 from services.signin import rules
 
 blp = Blueprint("admin_signin", __name__, url_prefix="/admin", description="Operators: sign-in rules")
 BLUEPRINTS = (blp,)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 AMOUNT = {"strict": True, "load_default": 0, "validate": validate.Range(min=0, max=100_000)}
 
 
 class DayRewardSchema(Schema):
     points = fields.Integer(**AMOUNT)
     growth = fields.Integer(**AMOUNT)
-    coupon_pack_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    coupon_pack_id = Id(load_default=None, allow_none=True)
 
 
 class MilestoneSchema(DayRewardSchema):
@@ -50,10 +50,10 @@ class SigninRuleChangesSchema(SigninRuleSchema):
 @blp.route("/signin-rules")
 class SigninRules(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(SigninRuleSchema, "SigninRuleList"))
+    @listed(blp, SigninRuleSchema, "SigninRuleList")
     def get(self):
         """Every version of the sign-in rules, oldest first."""
-        return {"items": rules.all_rules()}
+        return rules.all_rules()
 
     @operator_required
     @blp.arguments(SigninRuleSchema)

@@ -3,15 +3,15 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import Instant, Pattern, list_schema, operator_read_required, operator_required
+from blueprints.common import listed, operator_read_required, operator_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Id, Instant, Pattern
 from models.task import TASK_KINDS
 from services.tasks import definitions
 
 blp = Blueprint("admin_tasks", __name__, url_prefix="/admin", description="Operators: tasks")
 BLUEPRINTS = (blp,)
 
-ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 AMOUNT = {"strict": True, "load_default": 0, "validate": validate.Range(min=0, max=1_000_000)}
 
 
@@ -19,7 +19,7 @@ class TierSchema(Schema):
     target = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
     points = fields.Integer(**AMOUNT)
     growth = fields.Integer(**AMOUNT)
-    coupon_pack_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    coupon_pack_id = Id(load_default=None, allow_none=True)
 
 
 class ConditionSchema(Schema):
@@ -39,7 +39,7 @@ class TaskSchema(Schema):
     condition = fields.Nested(ConditionSchema, load_default=None, allow_none=True)
     reward_points = fields.Integer(**AMOUNT)
     reward_growth = fields.Integer(**AMOUNT)
-    reward_pack_id = fields.Integer(load_default=None, allow_none=True, **ID)
+    reward_pack_id = Id(load_default=None, allow_none=True)
     tiers = fields.List(fields.Nested(TierSchema), load_default=None, allow_none=True,
                         validate=validate.Length(min=1, max=20),
                         metadata={"description": "an achievement's tiers, each paying its own reward"})
@@ -63,10 +63,10 @@ class TaskChangesSchema(TaskSchema):
 @blp.route("/tasks")
 class Tasks(MethodView):
     @operator_read_required
-    @blp.response(200, list_schema(TaskSchema, "TaskList"))
+    @listed(blp, TaskSchema, "TaskList")
     def get(self):
         """Every task, in display order."""
-        return {"items": definitions.all_tasks()}
+        return definitions.all_tasks()
 
     @operator_required
     @blp.arguments(TaskSchema)

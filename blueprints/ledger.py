@@ -2,22 +2,19 @@
 from flask import g
 from flask.views import MethodView
 
-from blueprints.common import PageArgsSchema, member_required, page_schema
+from blueprints.common import member_required, paged
 from blueprints.edge import Blueprint
 from blueprints.schemas import LedgerEntrySchema
 from services.ledger import points
 
-blp = Blueprint("points", __name__, url_prefix="/points", description="Points")
+blp = Blueprint("ledger", __name__, url_prefix="/points", description="Points")
 BLUEPRINTS = (blp,)
-
-LedgerPageSchema = page_schema(LedgerEntrySchema, "LedgerPage")
 
 
 @blp.route("/ledger")
 class Ledger(MethodView):
     @member_required
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, LedgerPageSchema)
+    @paged(blp, LedgerEntrySchema, "LedgerPage")
     def get(self, args):
         """Every points movement of the member, newest first."""
         return points.ledger(g.card.id, limit=args["limit"], cursor=args["cursor"])

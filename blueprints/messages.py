@@ -1,14 +1,12 @@
 """Subscribe-message grants: /me/subscriptions."""
-from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import idempotent, member_required
+from blueprints.common import current_member, idempotent, member_required
 from blueprints.edge import Blueprint
-from services.members import members
 from services.messages import messages
 
-blp = Blueprint("subscriptions", __name__, url_prefix="/me/subscriptions",
+blp = Blueprint("messages", __name__, url_prefix="/me/subscriptions",
                 description="Subscribe messages the member accepted")
 BLUEPRINTS = (blp,)
 
@@ -38,7 +36,7 @@ class Subscriptions(MethodView):
     @blp.response(200, TemplatesSchema)
     def get(self):
         """Every subscribe template, with the sends the member has left."""
-        return {"templates": messages.grants(members.get_member(g.card.id))}
+        return {"templates": messages.grants(current_member())}
 
     @member_required
     @idempotent
@@ -46,4 +44,4 @@ class Subscriptions(MethodView):
     @blp.response(200, GrantsSchema)
     def post(self, args):
         """Record the template ids the member accepted in wx.requestSubscribeMessage."""
-        return {"grants": messages.record_grants(members.get_member(g.card.id), args["accepted"])}
+        return {"grants": messages.record_grants(current_member(), args["accepted"])}
