@@ -41,4 +41,4 @@ class Coupons(MethodView):
     @paged(blp, CouponSchema, "CouponPage", CouponListArgsSchema)
     def get(self, args):
         """The signed-in member's coupons, newest first, optionally by status."""
-        return coupons.member_coupons(g.card.id, **args)
+        return coupons.find_coupons(g.card.id, **args)

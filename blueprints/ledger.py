@@ -17,4 +17,4 @@ class Ledger(MethodView):
     @paged(blp, LedgerEntrySchema, "LedgerPage")
     def get(self, args):
         """Every points movement of the member, newest first."""
-        return points.ledger(g.card.id, limit=args["limit"], cursor=args["cursor"])
+        return points.find_entries(g.card.id, limit=args["limit"], cursor=args["cursor"])

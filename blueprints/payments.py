@@ -8,8 +8,8 @@ from marshmallow import Schema, fields, validate
 from blueprints.common import client_address, current_member, idempotent, member_required
 from blueprints.edge import Blueprint
 from blueprints.inputs import Fen, Id
-from services.guides import guides
 from services.payments import payments, refunds
+from services.read_models import payment_result
 from services.wechat import pay
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,7 @@ class PaymentResult(MethodView):
     @blp.response(200, PaymentResultSchema)
     def get(self, payment_id):
         """One of the member's payments and, once paid, what it earned."""
-        payment = payments.get_member_payment(g.card.id, payment_id)
-        if not payment.rewarded_at:
-            return {"payment": payment, "rewards": None}
-        return {"payment": payment, "rewards": {
-            "points_awarded": payment.points_awarded, "growth_awarded": payment.growth_awarded,
-            "coupon_codes": payment.coupon_codes or [], "guide": guides.guide_card(g.card.id)}}
+        return payment_result.payment_result(g.card.id, payment_id)
 
 
 @blp.route("/wechat/notify", methods=["POST"])

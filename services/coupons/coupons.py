@@ -274,7 +274,7 @@ def shown_status(coupon: Coupon) -> str:
     return coupon.status
 
 
-def member_coupons(member_id: int, *, status: str | None, limit: int, cursor: str | None) -> dict:
+def find_coupons(member_id: int, *, status: str | None, limit: int, cursor: str | None) -> dict:
     """The member's coupons, newest first, by the status the member sees."""
     stmt, now = select(Coupon).where(Coupon.member_id == member_id), clock.now()
     if status == "unused":

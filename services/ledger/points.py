@@ -368,7 +368,7 @@ def summary(member_id: int, *, expiring_limit: int = 3) -> dict:
     }
 
 
-def ledger(member_id: int, *, limit: int, cursor: str | None) -> dict:
+def find_entries(member_id: int, *, limit: int, cursor: str | None) -> dict:
     """The member's entries, newest first."""
     stmt = select(PointsEntry).where(PointsEntry.member_id == member_id)
     return page(db.session, stmt, id_column=PointsEntry.id, limit=limit, cursor=cursor)
