@@ -10,13 +10,14 @@ from blueprints.admin import lotteries as admin_lotteries
 from blueprints.admin import members as admin_members
 from blueprints.admin import payments as admin_payments
 from blueprints.admin import signin as admin_signin
+from blueprints.admin import stats as admin_stats
 from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
 MEMBER_API = (members, levels, points, signin, leaderboards, payments, coupons, subscriptions, tasks, mall, lottery, guides,
               callbacks)
 OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_lotteries,
-                admin_mall, admin_guides, admin_bills)
+                admin_mall, admin_guides, admin_bills, admin_stats)
 
 
 def register_blueprints(app, api):
