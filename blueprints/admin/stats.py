@@ -48,7 +48,8 @@ class FiguresSchema(Schema):
     granularity = fields.String()
     series = fields.List(fields.Nested(FiguresBucketSchema))
     totals = fields.Nested(FiguresTotalsSchema)
-    previous = fields.Nested(FiguresTotalsSchema, metadata={"description": "the totals of the range as long just before"})
+    previous = fields.Nested(FiguresTotalsSchema,
+                             metadata={"description": "the totals of the range as long just before"})
     change = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
                          metadata={"description": "totals against previous, as a share of it; null on a zero baseline"})
     cohorts = fields.List(fields.Nested(CohortSchema))

@@ -4,7 +4,8 @@ index on the time column it bounds."""
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, literal_column, select, union
+from sqlalchemy import and_, case, func, literal_column, or_, select, union
+from sqlalchemy.orm import aliased
 
 from models import GuideScan, LevelChange, MallOrder, Member, Payment, TaskClaim, db
 from models.signin import SigninRecord
@@ -25,14 +26,15 @@ def level_key(level_id: int | None) -> str:
 def joined(window: Window) -> Counter:
     """Members who joined in the window, by the level they joined at: the first recorded move's origin, or
     the level they hold when they never moved."""
-    members = select(Member.id, Member.level_id).where(*window.of(Member.created_at)).subquery()
-    first = (select(LevelChange.member_id, func.min(LevelChange.id).label("change_id"))
-             .where(LevelChange.member_id.in_(select(members.c.id))).group_by(LevelChange.member_id).subquery())
-    level = case((first.c.change_id.is_(None), members.c.level_id), else_=LevelChange.from_level_id)
-    rows = db.session.execute(
-        select(level, func.count()).select_from(members)
-        .outerjoin(first, first.c.member_id == members.c.id)
-        .outerjoin(LevelChange, LevelChange.id == first.c.change_id).group_by(level))
+    # scalar subqueries, not EXISTS (which PostgreSQL may answer by hashing every move): each new member's
+    # first move is found through the index of their moves
+    first_move = (select(func.min(LevelChange.id)).where(LevelChange.member_id == Member.id)
+                  .correlate(Member).scalar_subquery())
+    first = aliased(LevelChange)
+    moved_from = select(first.from_level_id).where(first.id == first_move).scalar_subquery()
+    level = case((first_move.is_(None), Member.level_id), else_=moved_from)
+    members = select(level.label("level")).where(*window.of(Member.created_at)).subquery()
+    rows = db.session.execute(select(members.c.level, func.count()).group_by(members.c.level))
     return Counter({level_key(level_id): count for level_id, count in rows})
 
 
@@ -61,17 +63,19 @@ def _active_ids(day: date, window: Window):
     ).subquery()
 
 
-def _joined_days_before(day: date) -> list:
-    """Counts, one per RETURN_DAYS, of the rows whose member joined that many days before `day`."""
-    return [func.count(case((and_(*Window.day(day - timedelta(days=n)).of(Member.created_at)), 1)))
-            for n in RETURN_DAYS]
+def _returned(day: date, members) -> tuple:
+    """Of the members who joined 1, 7 and 30 days before `day`, how many are among `members` (a subquery of
+    ids): the cohorts' members are found by the day they joined, never by reading every member."""
+    cohorts = [and_(*Window.day(day - timedelta(days=n)).of(Member.created_at)) for n in RETURN_DAYS]
+    return db.session.execute(select(*(func.count(case((cohort, 1))) for cohort in cohorts))
+                              .where(or_(*cohorts), Member.id.in_(members))).one()
 
 
 def active(day: date, window: Window) -> dict:
     """Active members of the day, and how many of them joined 1, 7 and 30 days before (active_dN)."""
     ids = _active_ids(day, window)
-    count, *returns = db.session.execute(
-        select(func.count(), *_joined_days_before(day)).select_from(ids.join(Member, Member.id == ids.c.member_id))).one()
+    count = db.session.scalar(select(func.count()).select_from(ids))
+    returns = _returned(day, select(ids.c.member_id))
     return {"active_members": count, **{f"active_d{n}": back for n, back in zip(RETURN_DAYS, returns)}}
 
 
@@ -81,9 +85,8 @@ def signins(day: date, window: Window) -> dict:
     cycle = Counter(dict(db.session.execute(
         select(SigninRecord.cycle_day, func.count()).where(SigninRecord.day == day, SigninRecord.kind == "signed")
         .group_by(SigninRecord.cycle_day)).all()))
-    returns = db.session.execute(
-        select(*_joined_days_before(day)).select_from(SigninRecord).join(Member, Member.id == SigninRecord.member_id)
-        .where(SigninRecord.day == day, SigninRecord.kind == "signed")).one()
+    signed = select(SigninRecord.member_id).where(SigninRecord.day == day, SigninRecord.kind == "signed")
+    returns = _returned(day, signed)
     makeups = db.session.scalar(select(func.count()).select_from(SigninRecord).where(
         MADE_UP, *window.of(SigninRecord.created_at)))
     return {"signins": sum(cycle.values()), "makeups": makeups, "streaks": _streaks(day),

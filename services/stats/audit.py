@@ -27,8 +27,8 @@ def audit_problems() -> list[str]:
 
 def recomputed_problems() -> list[str]:
     last = clock.today() - timedelta(days=REROLL_DAYS + 1)
-    rows = db.session.scalars(select(DailyFigures).where(
-        DailyFigures.day > last - timedelta(days=AUDIT_DAYS), DailyFigures.day <= last).order_by(DailyFigures.day)).all()
+    rows = db.session.scalars(select(DailyFigures).where(DailyFigures.day > last - timedelta(days=AUDIT_DAYS),
+                                                         DailyFigures.day <= last).order_by(DailyFigures.day)).all()
     problems, state, day = [], None, None
     for row in rows:
         if state is None:
@@ -54,8 +54,8 @@ def chain_problems() -> list[str]:
             moved = (row.points_issued + row.points_returned - row.points_spent - row.points_expired
                      - row.points_reversed)
             if row.points_outstanding != before.points_outstanding + moved:
-                problems.append(f"daily figures of {row.day}: points_outstanding {row.points_outstanding} does not follow "
-                                f"from the day before ({before.points_outstanding} + {moved})")
+                problems.append(f"daily figures of {row.day}: points_outstanding {row.points_outstanding} does not "
+                                f"follow from the day before ({before.points_outstanding} + {moved})")
             if row.total_members != before.total_members + row.new_members:
                 problems.append(f"daily figures of {row.day}: total_members {row.total_members} does not follow from "
                                 f"the day before ({before.total_members} + {row.new_members})")

@@ -23,7 +23,7 @@ GUIDE_FIGURES = ("bindings", "purchases", "purchases_fen", "write_offs")
 def points(window: Window) -> dict:
     """Points issued and spent by reason, expired, reversed (earnings taken back) and returned (spending
     given back), and their net: what the window added to the points outstanding."""
-    moved = {"issued": Counter(), "spent": Counter(), "expired": Counter(), "reversed": Counter(), "returned": Counter()}
+    moved = {part: Counter() for part in ("issued", "spent", "expired", "reversed", "returned")}
     credit = PointsEntry.delta > 0
     for kind, reason, is_credit, total in db.session.execute(
             select(PointsEntry.kind, PointsEntry.reason, credit, func.sum(PointsEntry.delta))
@@ -83,7 +83,8 @@ def money(window: Window) -> dict:
     packs = dict(db.session.execute(select(CouponIssue.source, func.count()).where(
         *window.of(CouponIssue.created_at)).group_by(CouponIssue.source)).all())
     return {"payments": sum(count for count, _ in paid.values()), "payments_fen": sum(fen for _, fen in paid.values()),
-            "payments_by_kind": {kind: {"payments": count, "payments_fen": fen} for kind, (count, fen) in sorted(paid.items())},
+            "payments_by_kind": {kind: {"payments": count, "payments_fen": fen}
+                                 for kind, (count, fen) in sorted(paid.items())},
             "refunds": refunds, "refunds_fen": refunds_fen, "payment_packs": packs.get("payment", 0),
             "coupon_packs_by_source": dict(sorted(packs.items()))}
 
@@ -144,4 +145,4 @@ def guides(window: Window) -> dict:
 
 
 def _filled(counted: dict) -> dict:
-    return {key: {name: counts[name] for name in GUIDE_FIGURES} for key, counts in sorted(counted.items(), key=lambda kv: int(kv[0]))}
+    return {key: {name: counted[key][name] for name in GUIDE_FIGURES} for key in sorted(counted, key=int)}

@@ -54,7 +54,8 @@ def _check_range(since: date, until: date, today: date) -> None:
     if since > until:
         raise InvalidRequest("`from` is after `to`.", details={"from": ["Must not be after `to`."]})
     if (until - since).days + 1 > MAX_DAYS:
-        raise InvalidRequest(f"At most {MAX_DAYS} days a call.", details={"to": [f"At most {MAX_DAYS} days after `from`."]})
+        raise InvalidRequest(f"At most {MAX_DAYS} days a call.",
+                             details={"to": [f"At most {MAX_DAYS} days from `from` on."]})
     if since > today:
         raise InvalidRequest(f"`from` is after today ({today}): there are no figures for days to come.",
                              details={"from": [f"Must not be after {today}."]})
@@ -86,7 +87,8 @@ def _summary(days: list[dict]) -> dict:
         return {"days": 0, **dict.fromkeys((*COMPARED, "members_by_level", *BREAKDOWNS))}
     active_days, last = sum(day["active_members"] for day in days), days[-1]
     return {"days": len(days), **{name: sum(day[name] for day in days) for name in COUNTS},
-            "active_members": round(active_days / len(days)), "active_member_days": active_days,
+            "active_members": (2 * active_days + len(days)) // (2 * len(days)),  # the mean, half up
+            "active_member_days": active_days,
             "total_members": last["total_members"], "points_outstanding": last["points_outstanding"],
             "liability_fen": last["points_outstanding"] * current_app.config["POINT_VALUE_FEN"],
             "members_by_level": _by_level_code(last["members_by_level"]),

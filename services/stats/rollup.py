@@ -63,7 +63,8 @@ def as_figures(row: DailyFigures) -> dict:
 def opening(day: date) -> State:
     """What stood at the start of `day`: the last stored day's end and what the days since moved, or the
     books from their start."""
-    last = db.session.scalar(select(DailyFigures).where(DailyFigures.day < day).order_by(DailyFigures.day.desc()).limit(1))
+    last = db.session.scalar(
+        select(DailyFigures).where(DailyFigures.day < day).order_by(DailyFigures.day.desc()).limit(1))
     if last is None:
         return State.moved(Window.before(day))
     state = State.of(as_figures(last))
