@@ -23,7 +23,8 @@ def rolled(app, client, login, clock):
         go(clock, day(n))
         assert client.post("/api/v1/signin", headers=member["headers"]).status_code == 200
     go(clock, day(3))
-    assert app.test_cli_runner().invoke(args=["rollup-stats", "--from", str(day(0)), "--to", str(day(2))]).exit_code == 0
+    rolled = app.test_cli_runner().invoke(args=["rollup-stats", "--from", str(day(0)), "--to", str(day(2))])
+    assert rolled.exit_code == 0, rolled.output
     go(clock, day(10))
 
 

@@ -189,7 +189,8 @@ def test_a_refund_confirmed_two_days_later_moves_the_day_it_was_asked_at_the_re_
     assert (before["refunds"], before["refunds_fen"]) == (0, 0)
     assert history["seen"]["day 2 the day after"] == before  # still processing
     assert (after["refunds"], after["refunds_fen"]) == (1, 4000)
-    assert {name: value for name, value in after.items() if before[name] != value} == {"refunds": 1, "refunds_fen": 4000}
+    moved = {name: value for name, value in after.items() if before[name] != value}
+    assert moved == {"refunds": 1, "refunds_fen": 4000}
     assert stored(day(4))["points_reversed"] == 40  # the ledger's entry is of the day it was posted
 
 
@@ -264,5 +265,6 @@ def test_the_series_as_csv_for_finance(client, clock, operator, history):
     rows = list(csv.DictReader(io.StringIO(res.get_data(as_text=True))))
     assert [row["date"] for row in rows] == [str(day(n)) for n in range(5)]
     assert (rows[0]["new_members"], rows[0]["points_issued"], rows[0]["points_issued:welcome"]) == ("3", "47", "30")
-    assert (rows[1]["payments_fen"], rows[1]["points_issued:welcome"], rows[2]["points_spent:mall"]) == ("10000", "0", "30")
+    assert (rows[1]["payments_fen"], rows[1]["points_issued:welcome"]) == ("10000", "0")
+    assert rows[2]["points_spent:mall"] == "30"
     assert rows[4]["points_outstanding"] == "97"

@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import event
 
 from models import db
+from services.ledger import points
+from services.platform.db import transaction
 from services.stats import rollup
-from tests.conftest import assert_error, bearer
+from tests.conftest import assert_error, unique
 from tests.payments.conftest import notify_xml, post_notify, start_payment
 from tests.stats.conftest import after_midnight, go, stats, stored
 
@@ -134,3 +136,19 @@ def test_the_workers_job_fills_the_days_since_it_last_ran_and_rolls_the_last_wee
     assert (stored(day(15))["new_members"], stored(day(19))["total_members"]) == (1, 2)
     assert after_midnight(clock, day(20))["from"] == str(day(14))
     assert rollup.due_days() == (day(14), day(20))  # still at 00:30 on day 21
+
+
+def test_the_workers_job_rolls_again_from_the_day_a_make_up_mended(app, client, clock, login):
+    go(clock, date(2025, 5, 1))
+    member = login()
+    with transaction():
+        points.earn(member["member"]["id"], 100, reason="welcome", business_key=unique("welcome"))
+    for signed in (1, 3):
+        go(clock, date(2025, 5, signed))
+        assert client.post("/api/v1/signin", headers=member["headers"]).status_code == 200
+    go(clock, date(2025, 5, 20))
+    _roll(app, date(2025, 5, 1), date(2025, 5, 19))
+    assert client.post("/api/v1/signin/makeup", headers=member["headers"], json={"day": "2025-05-02"}).status_code == 200
+    assert stored(date(2025, 5, 3))["streaks"]["1"] == 1
+    assert after_midnight(clock, date(2025, 5, 20))["from"] == "2025-05-02"  # beyond the week it rolls again
+    assert stored(date(2025, 5, 3))["streaks"]["3"] == 1 and stored(date(2025, 5, 2))["streaks"]["2"] == 1
