@@ -42,8 +42,8 @@ def report(*, since: date, until: date, granularity: str) -> dict:
     if through == today:
         figures[today] = rollup.live_today()
     days = each_day(since, through)
-    totals = _with_rates(_summary([figures[day] for day in days if day in figures]))
-    previous = _with_rates(_summary([figures[day] for day in each_day(before, since - ONE_DAY) if day in figures]))
+    totals = _with_rates(_summary(_found(figures, days)))
+    previous = _with_rates(_summary(_found(figures, each_day(before, since - ONE_DAY))))
     return {"from": since, "to": until, "through": through, "granularity": granularity,
             "series": _series(figures, days, granularity), "totals": totals, "previous": previous,
             "change": {name: _change(totals[name], previous[name]) for name in COMPARED},
@@ -77,8 +77,13 @@ def _bucket(day: date, granularity: str) -> date:
 def _series(figures: dict, days: list[date], granularity: str) -> list[dict]:
     buckets: dict[date, list] = {}
     for day in days:
-        buckets.setdefault(_bucket(day, granularity), []).extend([figures[day]] if day in figures else [])
-    return [{"date": start, **_summary(found)} for start, found in buckets.items()]
+        buckets.setdefault(_bucket(day, granularity), []).append(day)
+    return [{"date": start, **_summary(_found(figures, in_bucket))} for start, in_bucket in buckets.items()]
+
+
+def _found(figures: dict, days: list[date]) -> list[dict]:
+    """The figures of those of `days` that have them, in order."""
+    return [figures[day] for day in days if day in figures]
 
 
 def _summary(days: list[dict]) -> dict:

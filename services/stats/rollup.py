@@ -45,10 +45,13 @@ class State:
 
     @classmethod
     def moved(cls, window: Window) -> "State":
-        """What the window changed: its new members, its points entries, its moves between levels."""
-        joined = activity.joined(window)
-        return State().plus(cls(sum(joined.values()), books.points_net(window), joined)).plus(
-            cls(levels=activity.level_moves(window)))
+        """What the window changed."""
+        return cls.changed(activity.joined(window), books.points_net(window), activity.level_moves(window))
+
+    @classmethod
+    def changed(cls, joined: dict, points: int, moves: dict) -> "State":
+        """The change of new members (by the level they joined at), points entries and moves between levels."""
+        return cls(sum(joined.values()), points, dict(joined)).plus(cls(levels=moves))
 
     @classmethod
     def of(cls, figures: dict) -> "State":
@@ -77,7 +80,7 @@ def figures_of(day: date, start: State) -> dict:
     """Every figure of `day`, what stood at its start being `start`."""
     window = Window.day(day)
     joined, moves, points = activity.joined(window), activity.level_moves(window), books.points(window)
-    end = start.plus(State(sum(joined.values()), points.pop("points_net"), joined)).plus(State(levels=moves))
+    end = start.plus(State.changed(joined, points.pop("points_net"), moves))
     return {"new_members": sum(joined.values()), "total_members": end.members, "points_outstanding": end.points,
             "members_by_level": end.levels, **activity.active(day, window), **activity.signins(day, window), **points,
             **books.growth(window), **books.tasks(window), **books.lottery(window), **books.money(window),
