@@ -15,6 +15,7 @@ from services.platform.areas import areas_command
 from services.platform.errors import WeChatError
 from services.platform.worker import worker_command
 from services.signin.signin import signin_remind_command
+from services.stats.rollup import rollup_stats_command
 
 
 @click.command("create-operator")
@@ -146,7 +147,7 @@ def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
                     expire_coupons_command, warn_expiring_command, evaluate_levels_command, birthday_gifts_command,
                     reconcile_payments_command, reconcile_bill_command, rebuild_redis_command, signin_remind_command,
-                    worker_command, areas_command, settings_command):
+                    rollup_stats_command, worker_command, areas_command, settings_command):
         app.cli.add_command(command)
     if config.on_sandbox(app.config):
         app.cli.add_command(_wechat_sandbox_command())

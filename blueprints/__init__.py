@@ -8,13 +8,14 @@ from blueprints.admin import mall as admin_mall
 from blueprints.admin import members as admin_members
 from blueprints.admin import payments as admin_payments
 from blueprints.admin import signin as admin_signin
+from blueprints.admin import stats as admin_stats
 from blueprints.admin import tasks as admin_tasks
 
 API_PREFIX = "/api/v1"
 MEMBER_API = (members, levels, ledger, signin, leaderboards, payments, coupons, messages, tasks, mall, guides,
               callbacks)
 OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admin_signin, admin_tasks, admin_mall,
-                admin_guides)
+                admin_guides, admin_stats)
 
 
 def register_blueprints(app, api):

@@ -74,7 +74,8 @@ class CouponIssue(db.Model):
     """One hand-out of a pack to a member; its business key makes a repeat hand out nothing more."""
 
     __tablename__ = "coupon_issue"
-    __table_args__ = (CheckConstraint(one_of("source", COUPON_SOURCES), name="source"),)
+    __table_args__ = (CheckConstraint(one_of("source", COUPON_SOURCES), name="source"),
+                      Index("ix_coupon_issue_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -99,6 +100,8 @@ class Coupon(db.Model):
         Index("ix_coupon_member_status", "member_id", "status", "id"),
         Index("ix_coupon_member_template", "member_id", "template_id"),
         Index("ix_coupon_due", "status", "valid_until"),
+        Index("ix_coupon_issued_at", "issued_at"),
+        Index("ix_coupon_used_at", "used_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -26,6 +26,7 @@ class GrowthEntry(LedgerEntryMixin, db.Model):
         CheckConstraint("total_after >= 0", name="total_after"),
         CheckConstraint("kind IN ('earn', 'reverse')", name="kind"),
         Index("ix_growth_entry_member_id_id", "member_id", "id"),
+        Index("ix_growth_entry_kind_created_at", "kind", "created_at"),  # the daily figures
     )
 
     total_after: Mapped[int]

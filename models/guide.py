@@ -55,7 +55,8 @@ class GuideBindingChange(db.Model):
 
     __tablename__ = "guide_binding_change"
     __table_args__ = (CheckConstraint(f"how IN {BINDING_WAYS}", name="how"),
-                      Index("ix_guide_binding_change_to_at", "to_guide_id", "created_at"))
+                      Index("ix_guide_binding_change_to_at", "to_guide_id", "created_at"),
+                      Index("ix_guide_binding_change_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
@@ -79,7 +80,8 @@ class MemberCodeSecret(db.Model):
 
 class GuideScan(db.Model):
     __tablename__ = "guide_scan"
-    __table_args__ = (Index("ix_guide_scan_guide_member", "guide_id", "member_id", "scanned_at"),)
+    __table_args__ = (Index("ix_guide_scan_guide_member", "guide_id", "member_id", "scanned_at"),
+                      Index("ix_guide_scan_scanned_at", "scanned_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guide_id: Mapped[int] = mapped_column(ForeignKey("guide.id"))
@@ -93,7 +95,8 @@ class StorePurchase(db.Model):
     __tablename__ = "store_purchase"
     __table_args__ = (UniqueConstraint("store_id", "receipt_no", name="uq_store_purchase_store_receipt"),
                       CheckConstraint("amount_fen > 0", name="amount"),
-                      Index("ix_store_purchase_guide_created", "guide_id", "created_at"))
+                      Index("ix_store_purchase_guide_created", "guide_id", "created_at"),
+                      Index("ix_store_purchase_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))

@@ -52,6 +52,7 @@ class LevelChange(db.Model):
     threshold (a level deleted before then lost its id too)."""
 
     __tablename__ = "level_change"
+    __table_args__ = (Index("ix_level_change_created_at", "created_at"),)  # the daily figures' members by level
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)

@@ -49,7 +49,8 @@ class LotteryDraw(db.Model):
     """One draw: what it cost, what it drew (None: nothing), and the weights it was drawn from."""
 
     __tablename__ = "lottery_draw"
-    __table_args__ = (Index("ix_lottery_draw_member_day", "lottery_id", "member_id", "day"),)
+    __table_args__ = (Index("ix_lottery_draw_member_day", "lottery_id", "member_id", "day"),
+                      Index("ix_lottery_draw_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lottery_id: Mapped[int] = mapped_column(ForeignKey("lottery.id"))

@@ -93,6 +93,7 @@ class MallOrder(db.Model):
         Index("ix_mall_order_member_id_id", "member_id", "id"),
         Index("ix_mall_order_member_goods", "member_id", "goods_id", "status"),
         Index("ix_mall_order_status_shipped_at", "status", "shipped_at"),
+        Index("ix_mall_order_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

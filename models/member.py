@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import db
@@ -13,6 +13,7 @@ class Member(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'frozen')", name="status"),
         CheckConstraint("gender IN (0, 1, 2)", name="gender"),
+        Index("ix_member_created_at", "created_at"),  # the daily figures' new members
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """Daily sign-in: one record per member per business day, versioned rule sets, and earned badges."""
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import db
@@ -21,6 +21,9 @@ class SigninRecord(db.Model):
         CheckConstraint("points >= 0 AND growth >= 0 AND cost_points >= 0", name="amounts"),
         CheckConstraint("paid_with IS NULL OR paid_with IN ('card', 'points')", name="paid_with"),
         Index("ix_signin_record_day", "day"),
+        # the daily figures' make-ups, by the day they were made; partial, so sign-ins write no entry in it
+        Index("ix_signin_record_made_up", "created_at", sqlite_where=text("kind = 'made_up'"),
+              postgresql_where=text("kind = 'made_up'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

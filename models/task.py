@@ -2,7 +2,7 @@
 member_event rows, never stored)."""
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import db
@@ -50,7 +50,8 @@ class TaskClaim(db.Model):
 
     __tablename__ = "task_claim"
     __table_args__ = (UniqueConstraint("member_id", "task_id", "period_key", "tier",
-                                       name="uq_task_claim_member_task_period_tier"),)
+                                       name="uq_task_claim_member_task_period_tier"),
+                      Index("ix_task_claim_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("task.id"))

@@ -5,7 +5,7 @@ rebuilders and repairs, audit checks, leaderboard sources), so the web app, the 
 all run the same set. An area missing here contributes nothing (tests/platform/test_wiring.py).
 """
 from services import (coupons, guides, index, leaderboards, ledger, levels, mall, members, messages, payments, platform,
-                      signin, tasks)
+                      signin, stats, tasks)
 
 AREAS = (platform.AREA, index.AREA, leaderboards.AREA, messages.AREA, members.AREA, ledger.AREA, coupons.AREA, levels.AREA,
-         tasks.AREA, signin.AREA, payments.AREA, guides.AREA, mall.AREA)
+         tasks.AREA, signin.AREA, payments.AREA, guides.AREA, mall.AREA, stats.AREA)
