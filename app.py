@@ -3,7 +3,7 @@ import logging
 import uuid
 
 from flask import Flask, jsonify, request
-from flask.sessions import SessionInterface
+from flask.sessions import SecureCookieSessionInterface
 from flask_migrate import Migrate
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -18,6 +18,7 @@ from services.platform.db import DATABASE_UNREACHABLE
 from services.platform.errors import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
+CONSOLE_PATH = "/console"
 migrate = Migrate()
 
 HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -53,14 +54,19 @@ class EnvelopeApi(Api):
         return response, status
 
 
-class NoCookieSession(SessionInterface):
-    """Bearer tokens say who calls, never a cookie: no session is signed open or saved per request."""
+class ConsoleOnlySession(SecureCookieSessionInterface):
+    """Bearer tokens say who calls the API, never a cookie: only the operator console (/console) has a
+    session, in a signed HttpOnly, SameSite=Lax cookie scoped to its path."""
 
     def open_session(self, app, request):
-        return self.make_null_session(app)
+        if not request.path.startswith(CONSOLE_PATH):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def save_session(self, app, session, response):
-        return None
+        if not request.path.startswith(CONSOLE_PATH):
+            return None
+        return super().save_session(app, session, response)
 
 
 def _internal_error(exc):
@@ -93,7 +99,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.json.ensure_ascii = False
     if app.config["PROXY_HOPS"]:  # behind a load balancer: the client's address is in X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
-    app.session_interface = NoCookieSession()
+    app.config.update(SESSION_COOKIE_PATH=CONSOLE_PATH, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_NAME="console_session")
+    app.session_interface = ConsoleOnlySession()
 
     db.init_app(app)
     migrate.init_app(app, db, directory="migrations", render_as_batch=True, compare_type=True)

@@ -115,6 +115,7 @@ SETTINGS = {
     "SIGNIN_REMINDER_HOUR": Setting(20, int, "the business hour after which unsigned members are reminded"),
     "SIGNIN_REMINDER_PAGE": Setting("pages/signin/index", str, "the page the sign-in reminder opens"),
     "RATE_LIMITS_ENABLED": Setting(True, flag, "`0` turns every rate limit off (load tests from one address)"),
+    "SESSION_COOKIE_SECURE": Setting(False, flag, "the operator console's session cookie only over HTTPS (set it in production)"),
     "PROXY_HOPS": Setting(0, int, "proxies in front whose `X-Forwarded-For` is trusted for the client's address"),
     "MAX_CONTENT_LENGTH": Setting(1024 * 1024, int, "the largest request body in bytes, webhooks included (413 "
                                                     "above)"),

@@ -10,6 +10,7 @@ from blueprints.admin import payments as admin_payments
 from blueprints.admin import signin as admin_signin
 from blueprints.admin import stats as admin_stats
 from blueprints.admin import tasks as admin_tasks
+from blueprints import console
 
 API_PREFIX = "/api/v1"
 MEMBER_API = (members, levels, ledger, signin, leaderboards, payments, coupons, messages, tasks, mall, guides,
@@ -20,6 +21,7 @@ OPERATOR_API = (admin_members, admin_levels, admin_coupons, admin_payments, admi
 
 def register_blueprints(app, api):
     app.register_blueprint(health.blp)
+    console.init_app(app)
     for module in MEMBER_API + OPERATOR_API:
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix or ''}")

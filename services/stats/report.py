@@ -34,8 +34,8 @@ COMPARED = (*COUNTS, "active_members", "active_member_days", *AT_END)
 
 def report(*, since: date, until: date, granularity: str) -> dict:
     """The figures from `since` to `until` (days past today have none: the series stops at today)."""
+    check_range(since, until)
     today = clock.today()
-    _check_range(since, until, today)
     through = min(until, today)
     before = since - timedelta(days=(through - since).days + 1)
     figures = _figures(before, min(through + timedelta(days=max(RETURN_DAYS)), today - ONE_DAY))
@@ -50,7 +50,9 @@ def report(*, since: date, until: date, granularity: str) -> dict:
             "cohorts": [_cohort(figures, day, today) for day in days]}
 
 
-def _check_range(since: date, until: date, today: date) -> None:
+def check_range(since: date, until: date) -> None:
+    """A range the report answers (InvalidRequest naming the field otherwise)."""
+    today = clock.today()
     if since > until:
         raise InvalidRequest("`from` is after `to`.", details={"from": ["Must not be after `to`."]})
     if (until - since).days + 1 > MAX_DAYS:
