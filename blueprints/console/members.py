@@ -1,0 +1,1 @@
+"""(built by its page module: see blueprints/console/__init__.py)"""
