@@ -59,7 +59,7 @@ def answer_form(form, *, done: str, page: str, **context):
             return "", 200, {"HX-Redirect": done}
         return redirect(done, 303)
     if request.headers.get("HX-Request"):
-        return render("_form_only.html", 422, form=form, action=request.path)
+        return render("_form_only.html", 422, form=form, action=request.path, id=request.headers.get("HX-Target"))
     return render(page, 422, form=form, **context)
 
 

@@ -7,13 +7,18 @@ from marshmallow import ValidationError
 
 from blueprints.admin.stats import FiguresArgsSchema, FiguresSchema
 from blueprints.console.base import bp, menu_entry, operator_page, render
-from blueprints.console.i18n import words
+from blueprints.console.i18n import translate, words
 from services.platform import clock
 from services.platform.errors import InvalidRequest
 from services.read_models.to_dos import to_dos
 from services.stats import report
 
 DEFAULT_DAYS = 30
+# what the pies name: ledger reasons and "none" (members without a level); other codes show as they are
+NAMES = {"signin": "Sign-in", "signin_makeup": "Make-up", "task": "Task", "purchase": "Purchase",
+         "store_purchase": "In-store purchase", "lottery": "Lottery", "lottery_prize": "Lottery prize",
+         "mall": "Mall", "mall_refund": "Mall refund", "admin_adjust": "Operator", "expired": "Expired",
+         "refund": "Refund", "levelup": "Level-up gift", "birthday": "Birthday", "none": "No level"}
 
 words({"From": "开始日期", "To": "结束日期", "Day": "按日", "Week": "按周", "Month": "按月", "Show": "查询",
        "Export CSV": "导出 CSV", "To-dos": "待办", "Orders to ship": "待发货订单", "Payments needing a person":
@@ -25,7 +30,10 @@ words({"From": "开始日期", "To": "结束日期", "Day": "按日", "Week": "�
        "Where points went": "积分去向", "Members by level": "会员等级分布", "Retention cohorts": "留存（同期群）",
        "Joined": "加入日期", "Day 1": "次日", "Day 7": "7 日", "Day 30": "30 日",
        "Payments and refunds (yuan)": "支付与退款（元）", "Points": "积分", "Members and activity": "会员与活跃",
-       "Sign-ins and make-ups": "签到与补签", "Sign-in retention": "签到留存", "Activity retention": "活跃留存"})
+       "Sign-ins and make-ups": "签到与补签", "Sign-in": "签到", "Make-up": "补签", "Task": "任务",
+       "Purchase": "消费", "In-store purchase": "门店消费", "Lottery": "抽奖", "Lottery prize": "抽奖奖品",
+       "Mall refund": "商城退款", "Operator": "人工调整", "Expired": "过期", "Refund": "退款",
+       "Level-up gift": "升级礼", "Birthday": "生日礼", "No level": "无等级", "Sign-in retention": "签到留存", "Activity retention": "活跃留存"})
 
 
 @bp.get("/")
@@ -37,6 +45,7 @@ def dashboard():
     except InvalidRequest as error:
         args, problems = _range(default=True), error.details
     return render("dashboard.html", 400 if problems else 200, args=args, problems=problems, to_dos=to_dos(),
+                  names={code: translate(name) for code, name in NAMES.items()},
                   data_url=_with_range("console.figures", args), csv_url=_with_range("console.figures_csv", args))
 
 

@@ -24,7 +24,8 @@
   }
 
   function pie(entries) {
-    const data = Object.entries(entries || {}).filter(([, v]) => v).map(([name, value]) => ({ name, value }));
+    const data = Object.entries(entries || {}).filter(([, v]) => v)
+      .map(([name, value]) => ({ name: words.names[name] || name, value }));
     return { color: palette, animation: false, tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
              title: data.length ? undefined : { text: words.no_data, left: "center", top: "middle",
                                                 textStyle: { fontSize: 13, color: "#999" } },
