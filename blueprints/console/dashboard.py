@@ -33,7 +33,8 @@ words({"From": "开始日期", "To": "结束日期", "Day": "按日", "Week": "�
        "Sign-ins and make-ups": "签到与补签", "Sign-in": "签到", "Make-up": "补签", "Task": "任务",
        "Purchase": "消费", "In-store purchase": "门店消费", "Lottery": "抽奖", "Lottery prize": "抽奖奖品",
        "Mall refund": "商城退款", "Operator": "人工调整", "Expired": "过期", "Refund": "退款",
-       "Level-up gift": "升级礼", "Birthday": "生日礼", "No level": "无等级", "Sign-in retention": "签到留存", "Activity retention": "活跃留存"})
+       "Level-up gift": "升级礼", "Birthday": "生日礼", "No level": "无等级",
+       "Sign-in retention": "签到留存", "Activity retention": "活跃留存"})
 
 
 @bp.get("/")

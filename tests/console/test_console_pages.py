@@ -2,9 +2,10 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from models import Operator, db
 from services.platform.clock import today as business_today
-
 from tests.support.console import PASSWORD, csrf_token, new_operator, signed_in
 
 
@@ -106,3 +107,37 @@ def test_the_figures_are_the_apis(app, client, operator):
         client.get(f"/api/v1/admin/stats?{query}", headers=headers).get_json()
     assert console.get(f"/console/figures.csv?{query}").get_data() == \
         client.get(f"/api/v1/admin/stats.csv?{query}", headers=headers).get_data()
+
+
+def test_console_logins_are_throttled_with_the_apis_counters(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+    username, guesser = new_operator(), {"REMOTE_ADDR": "10.0.0.9"}
+    page = client.get("/console/login", environ_base=guesser).get_data(as_text=True)
+
+    def attempt(password):
+        return client.post("/console/login", data={"username": username, "password": password,
+                                                   "csrf_token": csrf_token(page)}, environ_base=guesser)
+    for _ in range(5):
+        assert attempt("wrong password").status_code == 401
+    refused = attempt(PASSWORD)
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.get_data(as_text=True)
+    # the API counts the same failures
+    api = client.post("/api/v1/admin/auth/login", json={"username": username, "password": PASSWORD},
+                      environ_base=guesser)
+    assert api.status_code == 429
+
+
+def test_a_revoked_operator_is_signed_out_of_the_console(app, client, operator):
+    console, _ = signed_in(app)
+    username = console.get("/console/").get_data(as_text=True).split('data-operator="')[1].split('"')[0]
+    operator_id = db.session.scalar(select(Operator.id).where(Operator.username == username))
+    assert client.post(f"/api/v1/admin/operators/{operator_id}/revoke-tokens", headers=operator()).status_code == 204
+    assert console.get("/console/").status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/console/goods/99999999999999999999", "/console/goods/0",
+                                  "/console/goods?cursor=%00", "/console/goods?cursor=" + "x" * 5000,
+                                  "/console/figures.json?from=x", "/console/?lang=%ED%A0%80"])
+def test_junk_in_console_urls_is_never_a_500(app, path):
+    console, _ = signed_in(app)
+    assert console.get(path).status_code in (200, 400, 404)
