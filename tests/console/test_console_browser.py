@@ -113,3 +113,15 @@ def test_a_change_without_the_csrf_token_is_refused(browser_page):
         return (await fetch('/console/goods', {method: 'POST', body})).status;
     }""")
     assert status == 400
+
+
+def test_every_menu_page_opens_for_a_viewer_on_a_laptop_screen(browser_page, screenshot):
+    page = browser_page
+    sign_in(page, role="viewer")
+    links = page.eval_on_selector_all("nav.menu a[href^='/console/']", "els => els.map(e => e.pathname)")
+    assert len(links) >= 2
+    for number, path in enumerate(links, start=10):
+        answer = page.goto(path)
+        assert answer.status == 200, path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366, f"{path} scrolls sideways"
+        screenshot(page, f"{number}-{path.strip('/').replace('/', '-')}")
