@@ -5,14 +5,13 @@ and audited services."""
 import json
 
 from flask import abort, g, request, url_for
-from marshmallow import ValidationError
 
 from blueprints.admin.members import AdjustPointsSchema, MemberSearchSchema, MemberStatusSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
 from blueprints.console.forms import form_for, submit
 from blueprints.console.i18n import words
 from blueprints.console.keyed import keyed, once
-from blueprints.edge import MalformedText, check_text
+from blueprints.console.query import load_query
 from blueprints.signin import CalendarArgsSchema
 from services.coupons import coupons
 from services.ledger import grants, growth, points
@@ -60,23 +59,10 @@ SECTION_TITLES = {"points": "Points ledger", "growth": "Growth ledger", "orders"
 @menu_entry("", "Members")
 @operator_page
 def members():
-    args, errors = _search_args()
+    args, errors = load_query(MemberSearchSchema(), limit=50)
     listing = operators.find_members(**args) if not errors else {"items": [], "next_cursor": None}
     return render("members.html", 422 if errors else 200, listing=listing, columns=MEMBER_COLUMNS, errors=errors,
-                  q=request.args.get("q", "") if not errors else "")
-
-
-def _search_args() -> tuple[dict, list]:
-    try:
-        for name in ("q", "cursor"):
-            check_text(request.args.get(name, ""), name)
-        args = MemberSearchSchema().load({name: request.args[name] for name in ("q", "cursor")
-                                          if request.args.get(name)})
-        return {**args, "limit": 50}, []
-    except MalformedText:
-        return {}, ["Not valid text."]
-    except ValidationError as error:
-        return {}, [f"{name}: {message}" for name, found in error.messages.items() for message in found]
+                  q=args.get("q") or "")
 
 
 @bp.get("/members/<int:member_id>")

@@ -58,7 +58,7 @@ def test_the_member_page_shows_profile_ledger_and_calendar(app, make_member, rol
     assert 'id="profile"' in page and 'data-field="balance">40<' in page
     assert 'data-section="points"' in page and 'data-section="growth"' in page
     assert 'id="calendar"' in page and 'data-state="' in page
-    assert ('id="adjust-points"' in page) == (role == "admin")
+    assert ('id="adjust-points"' in page) == ('id="member-status"' in page) == (role == "admin")
     month = console.get(f"/console/members/{member['id']}?month=2024-02")
     assert month.status_code == 200 and _html(month).count('data-state="') == 29
     for section in ("points", "growth", "orders", "coupons"):
@@ -134,3 +134,48 @@ def test_junk_is_answered_without_a_500(app, make_member, url):
     console, _ = signed_in(app)
     make_member()
     assert console.get(url).status_code < 500
+
+
+def _paid_order(client, operator, login, **goods):
+    goods = add_goods(client, operator(), **goods)
+    member = login()
+    from services.ledger import points  # credited through the ledger, as make_member does
+    with transaction():
+        points.earn(member["member"]["id"], 500, reason="test", business_key=unique("seed"))
+    return placed(order(client, member, goods["id"]))["order"], member
+
+
+def test_the_orders_page_filters_by_status(app, client, operator, login):
+    console, _ = signed_in(app, role="viewer")
+    paid, _ = _paid_order(client, operator, login)
+    listed = _html(console.get("/console/orders", query_string={"status": "paid"}))
+    assert f'href="/console/orders/{paid["id"]}"' in listed
+    assert f'href="/console/orders/{paid["id"]}"' not in _html(console.get("/console/orders?status=shipped"))
+    assert console.get(f"/console/orders/{paid['id']}").status_code == 200
+
+
+def test_an_admin_ships_a_paid_physical_order(app, client, operator, login):
+    console, token = signed_in(app)
+    paid, member = _paid_order(client, operator, login)
+    missing = console.post(f"/console/orders/{paid['id']}/ship", data={"tracking_no": "", "csrf_token": token},
+                           headers={"HX-Request": "true"})
+    assert missing.status_code == 422 and "Missing data for required field." in _field(_html(missing), "tracking_no")
+    answer = console.post(f"/console/orders/{paid['id']}/ship", data={"tracking_no": "SF123456", "csrf_token": token})
+    assert answer.status_code == 303
+    shown = client.get(f"/api/v1/mall/orders/{paid['id']}", headers=member["headers"]).get_json()
+    assert shown["status"] == "shipped" and shown["tracking_no"] == "SF123456"
+    log = _html(console.get("/console/audit-log", query_string={"action": "order.ship"}))
+    assert f">{paid['id']}<" in log
+
+
+def test_a_refund_gives_the_points_back_once_or_says_why_not(app, client, operator, login):
+    console, token = signed_in(app)
+    paid, member = _paid_order(client, operator, login)
+    page = _html(console.get(f"/console/orders/{paid['id']}"))
+    data = {"reason": "out of stock", "idempotency_key": _key(page), "csrf_token": token}
+    first, second = (console.post(f"/console/orders/{paid['id']}/refund", data=data) for _ in range(2))
+    assert first.status_code == second.status_code == 303
+    assert client.get("/api/v1/me", headers=member["headers"]).get_json()["points"]["balance"] == 500
+    again = console.post(f"/console/orders/{paid['id']}/refund",
+                         data={**data, "idempotency_key": uuid.uuid4().hex}, headers={"HX-Request": "true"})
+    assert again.status_code == 409 or (again.status_code == 422 and "cannot be refunded" in _html(again))
