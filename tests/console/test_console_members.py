@@ -6,6 +6,8 @@ import uuid
 import pytest
 
 from models import Member, db
+from services.ledger import points
+from services.platform.clock import today as business_today
 from services.platform.db import transaction
 from tests.support.api import unique
 from tests.support.console import signed_in
@@ -129,7 +131,7 @@ def test_an_admin_freezes_a_member(app, client, operator, make_member):
     "/console/members/1?month=%00", "/console/members/1/points?cursor=junk", "/console/orders?status=lost",
     "/console/orders?cursor=%00", "/console/orders/99999999999999999999/ship",
     "/console/audit-log?since=2024-02-30", "/console/audit-log?until=%00", "/console/audit-log?operator=%00",
-    "/console/audit-log?cursor=junk"])
+    "/console/audit-log?cursor=junk", "/console/audit-log?until=9999-12-31", "/console/audit-log?since=0001-01-01"])
 def test_junk_is_answered_without_a_500(app, make_member, url):
     console, _ = signed_in(app)
     make_member()
@@ -139,7 +141,6 @@ def test_junk_is_answered_without_a_500(app, make_member, url):
 def _paid_order(client, operator, login, **goods):
     goods = add_goods(client, operator(), **goods)
     member = login()
-    from services.ledger import points  # credited through the ledger, as make_member does
     with transaction():
         points.earn(member["member"]["id"], 500, reason="test", business_key=unique("seed"))
     return placed(order(client, member, goods["id"]))["order"], member
@@ -179,3 +180,24 @@ def test_a_refund_gives_the_points_back_once_or_says_why_not(app, client, operat
     again = console.post(f"/console/orders/{paid['id']}/refund",
                          data={**data, "idempotency_key": uuid.uuid4().hex}, headers={"HX-Request": "true"})
     assert again.status_code == 409 or (again.status_code == 422 and "cannot be refunded" in _html(again))
+
+
+def test_the_audit_log_filters_by_operator_action_and_days(app, make_member):
+    console, token = signed_in(app)
+    me = re.search(r'data-operator="([^"]+)"', _html(console.get("/console/audit-log"))).group(1)
+    member_id = make_member()["member"]["id"]
+    reason = unique("audited")
+    assert _adjust(console, token, member_id, uuid.uuid4().hex, reason=reason).status_code == 303
+    assert console.post(f"/console/members/{member_id}/status",
+                        data={"status": "frozen", "reason": reason + " freeze", "csrf_token": token}).status_code == 303
+    mine = _html(console.get("/console/audit-log", query_string={"operator": me}))
+    assert reason in mine and reason + " freeze" in mine
+    adjusted = _html(console.get("/console/audit-log", query_string={"operator": me, "action": "points.adjust"}))
+    assert reason in adjusted and reason + " freeze" not in adjusted
+    assert reason not in _html(console.get("/console/audit-log", query_string={"operator": unique("nobody")}))
+    today = business_today().isoformat()
+    assert reason in _html(console.get("/console/audit-log", query_string={"operator": me, "since": today,
+                                                                           "until": today}))
+    assert reason not in _html(console.get("/console/audit-log", query_string={"operator": me, "until": "2001-01-01"}))
+    backwards = console.get("/console/audit-log", query_string={"since": today, "until": "2001-01-01"})
+    assert backwards.status_code == 422 and 'role="alert"' in _html(backwards)
