@@ -15,6 +15,7 @@ from services.platform.areas import wiring
 from services.platform.lock_order import lock_member
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one
 from services.platform.errors import NotFound
+from services.platform.pagination import page_where
 
 
 def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None) -> int:
@@ -105,3 +106,8 @@ def _record(account: GrowthAccount, delta: int, **fields) -> GrowthEntry:
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def find_entries(member_id: int, *, limit: int, cursor: str | None) -> dict:
+    """The member's growth entries, newest first (an operator's view of the ledger)."""
+    return page_where(GrowthEntry, limit=limit, cursor=cursor, member_id=member_id)
