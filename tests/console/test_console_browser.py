@@ -125,3 +125,21 @@ def test_every_menu_page_opens_for_a_viewer_on_a_laptop_screen(browser_page, scr
         assert answer.status == 200, path
         assert page.evaluate("document.documentElement.scrollWidth") <= 1366, f"{path} scrolls sideways"
         screenshot(page, f"{number}-{path.strip('/').replace('/', '-')}")
+
+
+def test_a_points_adjustment_reaches_the_members_ledger(browser_page, client, login, screenshot):
+    member = login()
+    page = browser_page
+    sign_in(page)
+    page.goto(f"/console/members?q={member['member']['id']}")
+    page.click(f"a[href='/console/members/{member['member']['id']}']")
+    form = page.locator("#adjust-points")
+    form.locator('[name="delta"]').fill("250")
+    form.locator('button[type="submit"]').click()
+    form.locator('[data-field="reason"] .field-error').wait_for()  # the reason is required
+    page.fill('#adjust-points [name="reason"]', "客服补偿 compensation")
+    page.click('#adjust-points button[type="submit"]')
+    page.wait_for_selector('[role="status"]')
+    screenshot(page, "05-member")
+    ledger = client.get("/api/v1/points/ledger", headers=member["headers"]).get_json()["items"]
+    assert [(entry["delta"], entry["reason"]) for entry in ledger[:1]] == [(250, "admin_adjust")]
