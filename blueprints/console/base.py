@@ -1,5 +1,6 @@
 """What every console page shares: the blueprint, the signed-in operator (from the session cookie, checked
 like a bearer token: the same roles and revocation), CSRF on every change, and error pages."""
+from datetime import datetime
 from functools import wraps
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -9,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from blueprints.console import i18n
 from models import db
 from services.members import operators
-from services.platform import tokens
+from services.platform import clock, tokens
 from services.platform.errors import Forbidden, ServiceError, Unauthorized
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -44,6 +45,14 @@ def protect_changes():
 @bp.app_context_processor
 def console_globals():
     return {"t": i18n.translate, "lang": g.get("lang", i18n.DEFAULT), "operator": g.get("operator"), "menu": MENU}
+
+
+@bp.app_template_filter("shown")
+def shown(value):
+    """A value as a table cell shows it: an instant in business time to the second, nothing as "—"."""
+    if value is None:
+        return "—"
+    return clock.local(value).strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
 
 
 def render(template: str, status: int = 200, **context):

@@ -37,5 +37,8 @@ words({
     "Not found": "未找到", "Something went wrong": "出错了", "Back": "返回", "Language": "语言",
     "Please fix the fields marked below.": "请修正下面标出的字段。", "Not valid JSON.": "不是有效的 JSON。",
     "Too many failed sign-ins; try again later.": "登录失败次数过多，请稍后再试。",
+    "signin": "签到", "signin_makeup": "补签", "task": "任务", "purchase": "消费", "store_purchase": "门店消费",
+    "lottery": "抽奖", "lottery_prize": "抽奖奖品", "mall": "商城兑换", "mall_refund": "商城退款",
+    "admin_adjust": "人工调整", "expired": "过期", "refund": "退款", "levelup": "升级礼", "birthday": "生日礼",
     "No data": "暂无数据", "Actions": "操作", "Previous": "上一页", "Next": "下一页",
 })
