@@ -29,10 +29,20 @@ def create_operator_command(username, password, role):
 
 
 @click.command("seed-demo")
-def seed_demo_command():
-    """Load demo data: levels (and, as areas land, rules, goods, coupons, a store and a guide)."""
+@click.option("--history", "days", type=click.IntRange(min=1), default=None,
+              help="Also live this many days up to yesterday through the services (once: a second run writes "
+                   "nothing), and roll up their daily figures.")
+@click.option("--members", "member_count", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Members joining during the --history days.")
+def seed_demo_command(days, member_count):
+    """Load demo data: levels, rules, goods, coupons, a store and a guide; with --history, days of activity."""
     import demo  # a development tool: loaded by this command only, never by a serving process
-    demo.seed(click.echo)
+    if days is None:
+        demo.seed(click.echo)
+        return
+    from demo import history
+    history.seed(click.echo, days=days, member_count=member_count,
+                 progress=lambda label: lambda items: click.progressbar(items, label=label))
 
 
 @click.command("settings")
