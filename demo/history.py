@@ -26,7 +26,7 @@ from services.coupons import coupons
 from services.ledger import points
 from services.mall import lotteries, orders
 from services.members import members
-from services.payments import payments, refunds
+from services.payments import bills, payments, refunds
 from services.platform import clock
 from services.platform.db import transaction
 from services.platform.errors import Conflict, NotFound
@@ -94,7 +94,7 @@ def write(days: int, member_count: int, *, progress=None) -> Counter:
     first, last = first_day(days), clock.today() - timedelta(days=1)
     _commit_without_waiting_for_the_disk()
     rng = random.Random(habits.SEED)
-    day_of = _Day(rng, habits.population(rng, first, last, member_count))
+    day_of = _Day(rng, habits.population(rng, first, last, member_count), last)
     try:
         with with_progress_bar(progress and progress("days lived"), each_day(first, last)) as each:
             for day in each:
@@ -127,8 +127,11 @@ def move_to(day: date, minute: int) -> None:
 class _Day:
     """The days of a history, one after another: its members, the refunds ahead and the counts."""
 
-    def __init__(self, rng: random.Random, people: list[habits.Habit]):
+    def __init__(self, rng: random.Random, people: list[habits.Habit], last: date):
         self.rng, self.people = rng, people
+        # WeChat Pay's bill of these days is matched by the worker against the sandbox, which never saw the
+        # history's payments: none are made there, so no day waits for a person (the week shows no payments)
+        self.unbilled_from = last - timedelta(days=bills.CATCH_UP_DAYS + 1)
         self.refunds_on: dict[date, list[tuple[int, int]]] = {}
         self.done = Counter()
         self.store_id = _id_of(Store, Store.name == data.DEMO_STORE)
@@ -167,7 +170,7 @@ class _Day:
             self._attempt("draws", lotteries.draw, habit.member_id, self.lottery_id)
         if visit.redeems:
             self._redeem(habit.member_id, self.goods[visit.redeems])
-        if visit.pays_fen:
+        if visit.pays_fen and day < self.unbilled_from:
             self._pay(day, habit.member_id, visit.pays_fen)
 
     def _sign_in(self, day: date, habit: habits.Habit) -> None:
@@ -197,7 +200,7 @@ class _Day:
         for code in ("weekly_spend", "monthly_purchases"):
             self._claim(member_id, code)
         refund = habits.refund(self.rng, amount_fen)
-        if refund:
+        if refund and day + timedelta(days=refund[0]) < self.unbilled_from:
             later, fen = refund
             self.refunds_on.setdefault(day + timedelta(days=later), []).append((payment_id, fen))
 

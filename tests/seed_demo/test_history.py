@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 
 from demo import habits
 from models import DailyFigures, Member, PointsEntry, db
+from services.payments import bills
 from services.platform import clock as app_clock
 from tests.stats.conftest import stats, stored
 from tests.support.apps import app_of_its_own
 from tests.support.audit import audit
 
-DAYS, MEMBERS = 10, 20
+DAYS, MEMBERS = 16, 20  # payments stop 8 days before today (the bill's catch-up): 8 days with some
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def app(sandbox):
 
 @pytest.fixture(scope="module")
 def seeded(app):
-    """The first run of `seed-demo --history 10 --members 20`: its output."""
+    """The first run of `seed-demo --history 16 --members 20`: its output."""
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["seed-demo", "--history", str(DAYS), "--members", str(MEMBERS)])
     assert result.exit_code == 0, result.output
@@ -50,6 +51,7 @@ def test_history_stores_the_figures_of_each_day_up_to_yesterday(seeded, app):
     assert figures[0]["new_members"] > figures[-1]["new_members"]  # more join at the launch
     assert all(day["signins"] > 0 and day["points_issued"] > 0 and day["tasks_claimed"] > 0 for day in figures)
     assert sum(day["payments"] for day in figures) > 0 and sum(day["lottery_draws"] for day in figures) > 0
+    assert not any(day["payments"] or day["refunds"] for day in figures[-(bills.CATCH_UP_DAYS + 1):])
     assert f"{MEMBERS} members joined" in seeded
 
 
