@@ -44,7 +44,8 @@
              tooltip: { formatter: (p) => `${ys[p.value[1]]} ${words[columns[p.value[0]]]}: ${p.value[2]}%` },
              grid: { left: 130, right: 60, top: 8, bottom: 28 },
              xAxis: { type: "category", data: columns.map((c) => words[c]), splitArea: { show: true } },
-             yAxis: { type: "category", data: ys, inverse: true, splitArea: { show: true } },
+             yAxis: { type: "category", data: ys, inverse: true, splitArea: { show: true },
+                      axisLabel: { interval: 0 } },
              visualMap: { min: 0, max: 100, calculable: true, orient: "vertical", right: 0, top: "middle",
                           inRange: { color: ["#f4f8ff", "#2f6fdf"] }, text: ["100%", "0%"] },
              series: [{ name: words.retention, type: "heatmap", data, label: { show: rows.length <= 31 } }] };
@@ -109,6 +110,8 @@
 
   function draw(figures) {
     const all = options(figures);
+    // a row per cohort day, each tall enough for its label
+    document.querySelector('[data-chart="cohorts"]').style.height = `${Math.max(260, 40 + 18 * figures.cohorts.length)}px`;
     document.querySelectorAll("[data-chart], [data-pie]").forEach((el) => {
       const chart = echarts.getInstanceByDom(el) || echarts.init(el);
       chart.setOption(all[el.dataset.chart || el.dataset.pie], true);
