@@ -4,9 +4,9 @@ from flask import request, url_for
 
 from blueprints.admin.coupons import CouponPackSchema, CouponTemplateSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import form_for, submit
+from blueprints.console.forms import submit
 from blueprints.console.i18n import words
-from blueprints.console.sections import Section, page
+from blueprints.console.sections import Section, new_form, page
 from services.coupons import catalog
 
 words({"Coupon templates": "优惠券模板", "Coupon packs": "券包", "New coupon template": "新增优惠券模板",
@@ -58,7 +58,7 @@ def _templates(cursor: str | None, new=None) -> dict:
     found = catalog.find_templates(limit=PAGE_SIZE, cursor=cursor)
     return page("Coupon templates", Section("Coupon templates", rows=found["items"], columns=TEMPLATE_COLUMNS,
                                             next_cursor=found["next_cursor"]),
-                Section("New coupon template", form=new or form_for(CouponTemplateSchema()),
+                Section("New coupon template", form=new or new_form(CouponTemplateSchema()),
                         action=url_for("console.create_coupon_template")))
 
 
@@ -69,6 +69,6 @@ def _packs(cursor: str | None, new=None) -> dict:
             for pack in found["items"]]
     return page("Coupon packs", Section("Coupon packs", rows=rows, columns=PACK_COLUMNS,
                                         next_cursor=found["next_cursor"]),
-                Section("New coupon pack", form=new or form_for(CouponPackSchema()),
+                Section("New coupon pack", form=new or new_form(CouponPackSchema()),
                         action=url_for("console.create_coupon_pack"),
                         note='Items as a JSON list: [{"template_id": 1, "quantity": 2}]; each template once.'))

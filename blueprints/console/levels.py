@@ -5,9 +5,9 @@ from marshmallow import Schema
 
 from blueprints.admin.levels import LevelChangesSchema, LevelSchema, PolicyFieldsSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import form_for, submit
+from blueprints.console.forms import submit
 from blueprints.console.i18n import words
-from blueprints.console.sections import Section, button, edit_form, page
+from blueprints.console.sections import Section, button, edit_form, new_form, page
 from services.levels import levels, policy
 
 words({"Levels": "会员等级", "Level ladder": "等级阶梯", "New level": "新增等级", "Edit level": "编辑等级",
@@ -70,7 +70,7 @@ def delete_level(level_id):
     levels.get_level(level_id)
     _, form = submit(Schema(), lambda _: levels.delete_level(g.operator.id, level_id))
     return answer_form(form, done=url_for("console.level_ladder"), page="config.html",
-                       **_detail(level_id, deleting=form))
+                       **({} if form.ok else _detail(level_id, deleting=form)))
 
 
 def _page(new=None, policy_form=None) -> dict:
@@ -78,10 +78,10 @@ def _page(new=None, policy_form=None) -> dict:
     versions = [{"version": "in force", **now}] + ([{"version": "pending", **now["pending"]}] if now["pending"] else [])
     return page("Levels", Section("Level ladder", rows=levels.all_levels(), columns=LEVEL_COLUMNS,
                                   link=("console.level_detail", "level_id")),
-                Section("New level", form=new or form_for(LevelSchema()), action=url_for("console.create_level")),
+                Section("New level", form=new or new_form(LevelSchema()), action=url_for("console.create_level")),
                 Section("Level policy", rows=versions, columns=POLICY_COLUMNS,
                         facts=[("next_evaluation", now["next_evaluation"])]),
-                Section("Change the policy", form=policy_form or form_for(PolicyFieldsSchema(), now["pending"] or now),
+                Section("Change the policy", form=policy_form or new_form(PolicyFieldsSchema(), now["pending"] or now),
                         action=url_for("console.change_level_policy"), submit="Save",
                         note="A new policy applies from the next evaluation."))
 

@@ -5,9 +5,9 @@ from marshmallow import Schema
 
 from blueprints.admin.mall import LotterySchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import form_for, submit
+from blueprints.console.forms import submit
 from blueprints.console.i18n import words
-from blueprints.console.sections import Section, button, page
+from blueprints.console.sections import Section, button, new_form, page
 from services.mall import lotteries
 
 words({"Lotteries": "抽奖", "New lottery": "新增抽奖", "Prizes": "奖品", "Close the lottery": "关闭抽奖",
@@ -62,7 +62,7 @@ def _page(new=None) -> dict:
             for lottery in lotteries.all_lotteries()]
     return page("Lotteries", Section("Lotteries", rows=rows, columns=LOTTERY_COLUMNS,
                                      link=("console.lottery_detail", "lottery_id")),
-                Section("New lottery", form=new or form_for(LotterySchema()), note=HELP,
+                Section("New lottery", form=new or new_form(LotterySchema()), note=HELP,
                         action=url_for("console.create_lottery")))
 
 

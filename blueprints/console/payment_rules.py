@@ -5,9 +5,9 @@ from marshmallow import Schema
 
 from blueprints.admin.payments import PaymentRuleChangesSchema, PaymentRuleSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import form_for, submit
+from blueprints.console.forms import submit
 from blueprints.console.i18n import words
-from blueprints.console.sections import Section, button, edit_form, page
+from blueprints.console.sections import Section, button, edit_form, new_form, page
 from services.payments import rules
 
 words({"After-payment rules": "支付有礼", "New rule": "新增规则", "Edit rule": "编辑规则", "Switch off": "停用",
@@ -63,7 +63,7 @@ def disable_payment_rule(rule_id):
 def _page(new=None) -> dict:
     return page("After-payment rules", Section("After-payment rules", rows=rules.all_rules(), columns=RULE_COLUMNS,
                                                link=("console.payment_rule", "rule_id")),
-                Section("New rule", form=new or form_for(PaymentRuleSchema()), note=NOTE,
+                Section("New rule", form=new or new_form(PaymentRuleSchema()), note=NOTE,
                         action=url_for("console.create_payment_rule")))
 
 

@@ -3,6 +3,8 @@ fact line, an image, and a form drawn from an API schema (shown to admins only).
 config.html, shows them all; each page module builds its sections and calls the API's services."""
 from dataclasses import dataclass, field
 
+from marshmallow import missing
+
 from blueprints.console.forms import Form, form_for
 
 
@@ -24,6 +26,13 @@ class Section:
 def page(title: str, *sections: Section, subtitle: str = "", back: str | None = None) -> dict:
     """The context of config.html."""
     return {"title": title, "subtitle": subtitle, "sections": [s for s in sections if s is not None], "back": back}
+
+
+def new_form(schema, values: dict | None = None) -> Form:
+    """A create form showing the schema's defaults (a box the API ticks by default is ticked), then `values`."""
+    defaults = {name: f.load_default for name, f in schema.fields.items()
+                if f.load_default is not missing and not callable(f.load_default)}
+    return form_for(schema, {**defaults, **(values or {})})
 
 
 def values_of(row, schema) -> dict:

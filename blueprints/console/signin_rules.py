@@ -5,9 +5,9 @@ from marshmallow import Schema
 
 from blueprints.admin.signin import SigninRuleChangesSchema, SigninRuleSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import form_for, submit
+from blueprints.console.forms import submit
 from blueprints.console.i18n import words
-from blueprints.console.sections import Section, button, edit_form, page, values_of
+from blueprints.console.sections import Section, button, edit_form, new_form, page, values_of
 from services.platform import clock
 from services.signin import rules
 
@@ -62,7 +62,7 @@ def delete_signin_rule(rule_id):
     rules.get_rule(rule_id)
     _, form = submit(Schema(), lambda _: rules.delete_rule(rule_id))
     return answer_form(form, done=url_for("console.signin_rules"), page="config.html",
-                       **_detail(rule_id, deleting=form))
+                       **({} if form.ok else _detail(rule_id, deleting=form)))
 
 
 def _page(new=None) -> dict:
@@ -72,7 +72,7 @@ def _page(new=None) -> dict:
     filled = values_of(current, SigninRuleSchema()) if current else {**rules.DEFAULT_RULE}
     return page("Sign-in rules", _in_force(today), Section(
         "Versions", rows=versions, columns=VERSION_COLUMNS, link=("console.signin_rule", "rule_id")),
-        Section("New version", form=new or form_for(SigninRuleSchema(), filled),
+        Section("New version", form=new or new_form(SigninRuleSchema(), filled),
                 action=url_for("console.create_signin_rule"),
                 note="A new version applies from the next business day; the rules in force today stay as they are."))
 

@@ -6,9 +6,9 @@ from flask import Response, flash, g, request, url_for
 from blueprints.admin.guides import GuideChangesSchema, OperatorGuideSchema, TransferSchema
 from blueprints.admin.payments import StoreSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import form_for, submit
+from blueprints.console.forms import submit
 from blueprints.console.i18n import translate, words
-from blueprints.console.sections import Section, edit_form, page
+from blueprints.console.sections import Section, edit_form, new_form, page
 from services.guides import guide_codes, guides
 from services.payments import stores
 
@@ -97,7 +97,7 @@ def guide_wxacode(guide_id):
 def _stores(new=None) -> dict:
     return page("Stores and guides", Section("Stores", rows=stores.all_stores(), columns=STORE_COLUMNS,
                                              link=("console.store_detail", "store_id")),
-                Section("New store", form=new or form_for(StoreSchema()), action=url_for("console.create_store")))
+                Section("New store", form=new or new_form(StoreSchema()), action=url_for("console.create_store")))
 
 
 def _store(store_id: int, cursor: str | None, new=None) -> dict:
@@ -106,7 +106,7 @@ def _store(store_id: int, cursor: str | None, new=None) -> dict:
     return page("Stores and guides", Section("Guides", rows=found["items"], columns=GUIDE_COLUMNS,
                                              link=("console.guide_detail", "guide_id"),
                                              next_cursor=found["next_cursor"]),
-                Section("New guide", form=new or form_for(OperatorGuideSchema(), {"store_id": store_id}),
+                Section("New guide", form=new or new_form(OperatorGuideSchema(), {"store_id": store_id}),
                         action=url_for("console.create_guide", store_id=store_id)),
                 subtitle=f"#{store.id} · {store.name}", back=url_for("console.store_list"))
 
@@ -120,7 +120,7 @@ def _guide(guide_id: int, changed=None, moving=None) -> dict:
                              "WeCom."),
                 Section("Edit guide", form=edit_form(GuideChangesSchema(), guide, changed), submit="Save",
                         action=url_for("console.change_guide", guide_id=guide_id)),
-                Section("Move their members", form=moving or form_for(TransferSchema()), submit="Move",
+                Section("Move their members", form=moving or new_form(TransferSchema()), submit="Move",
                         action=url_for("console.transfer_members", guide_id=guide_id),
                         note="Every member of this guide moves to another active guide of the same store."),
                 subtitle=f"#{guide.id} · {guide.name}", back=url_for("console.store_detail", store_id=guide.store_id))

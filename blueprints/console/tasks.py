@@ -5,9 +5,9 @@ from marshmallow import Schema
 
 from blueprints.admin.tasks import TaskChangesSchema, TaskSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import form_for, submit
+from blueprints.console.forms import submit
 from blueprints.console.i18n import words
-from blueprints.console.sections import Section, button, edit_form, page
+from blueprints.console.sections import Section, button, edit_form, new_form, page
 from services.tasks import definitions
 
 words({"Tasks": "任务", "New task": "新增任务", "Edit task": "编辑任务", "Switch off": "停用",
@@ -63,7 +63,7 @@ def disable_task(task_id):
 def _page(new=None) -> dict:
     return page("Tasks", Section("Tasks", rows=definitions.all_tasks(), columns=TASK_COLUMNS,
                                  link=("console.task_detail", "task_id")),
-                Section("New task", form=new or form_for(TaskSchema()), action=url_for("console.create_task")))
+                Section("New task", form=new or new_form(TaskSchema()), action=url_for("console.create_task")))
 
 
 def _detail(task_id: int, changed=None, disabling=None) -> dict:
