@@ -2,6 +2,7 @@
 through its form is in the operator API, the API's messages stand beside their fields, a viewer may not
 change anything, and junk is answered, never a 500."""
 import re
+from datetime import timedelta
 
 import pytest
 from flask import g
@@ -13,6 +14,7 @@ from blueprints.admin.mall import LotterySchema
 from blueprints.admin.payments import PaymentRuleSchema, StoreSchema
 from blueprints.admin.signin import SigninRuleSchema
 from blueprints.admin.tasks import TaskSchema
+from services.platform.clock import today as business_today
 from tests.support.api import unique
 from tests.support.console import signed_in
 
@@ -101,7 +103,7 @@ def test_a_sign_in_rule_version_is_made_shown_changed_and_deleted(admin, api):
         "rewards": '[{"points": 3}, {"points": 4, "growth": 1}]', "milestones": "[]"}), "/console/signin-rules")
     rule = next(rule for rule in api("GET", "/signin-rules")["items"] if rule["name"] == name)
     assert [reward["points"] for reward in rule["rewards"]] == [3, 4]
-    assert rule["effective_from"] > str(rule["created_at"])[:10] or rule["effective_from"]  # from the next day
+    assert rule["effective_from"] == str(business_today() + timedelta(days=1))  # from the next business day
     assert console.get(f"/console/signin-rules/{rule['id']}").status_code == 200
     created(post(console, token, f"/console/signin-rules/{rule['id']}", {"name": name + "-b"}),
             "/console/signin-rules")
@@ -222,6 +224,17 @@ def test_a_coupon_template_and_a_pack_are_added(admin, api):
     pack = next(item for item in api("GET", "/coupon-packs?limit=100")["items"] if item["name"] == pack_name)
     assert pack["items"] == [{"template_id": template["id"], "quantity": 2}]
     assert f"#{template['id']} × 2" in console.get("/console/coupon-packs").get_data(as_text=True)
+    created(post(console, token, f"/console/coupon-templates/{template['id']}", {"total_stock": "40", "active": "on"}),
+            f"/console/coupon-templates/{template['id']}")
+    assert api("GET", f"/coupon-templates/{template['id']}")["total_stock"] == 40
+    created(post(console, token, f"/console/coupon-templates/{template['id']}/disable", {}),
+            f"/console/coupon-templates/{template['id']}")
+    assert api("GET", f"/coupon-templates/{template['id']}")["active"] is False
+    page = console.get(f"/console/coupon-packs/{pack['id']}").get_data(as_text=True)
+    assert "quantity&#34;: 2" in field(page, "items")  # the pack's items, as JSON to change
+    created(post(console, token, f"/console/coupon-packs/{pack['id']}", {"name": pack_name + "-b", "active": "on"}),
+            f"/console/coupon-packs/{pack['id']}")
+    assert api("GET", f"/coupon-packs/{pack['id']}")["name"] == pack_name + "-b"
 
 
 def test_coupon_forms_are_refused_with_the_apis_messages(admin):
@@ -332,6 +345,10 @@ class Things(dict):
         elif kind == "guide":
             made = self.store["add_guide"]()["id"]
             _forget_the_apis_operator()
+        elif kind == "pack":
+            made = self.pack["id"]
+        elif kind == "template":
+            made = self.pack["items"][0]["template_id"]
         elif kind == "level":
             made = api("POST", "/levels", {"code": code, "name": "junk", "threshold": 950_000_000 + serial})["id"]
         elif kind == "task":
@@ -339,7 +356,8 @@ class Things(dict):
                                           "enabled": False})["id"]
         elif kind == "rule":
             made = api("POST", "/payment-rules", {"name": "junk", "min_amount_fen": 1, "active": False,
-                                                  "coupon_pack_id": self.pack["id"], "store_id": self.store["id"]})["id"]
+                                                  "coupon_pack_id": self.pack["id"],
+                                                  "store_id": self.store["id"]})["id"]
         else:
             made = api("POST", "/signin-rules", {"name": "junk", "cycle_days": 1, "rewards": [{"points": 1}]})["id"]
         self[kind] = made
@@ -363,11 +381,13 @@ def things(api, pack, store):
 
 FORMS = ["/console/signin-rules", "/console/signin-rules/{signin}", "/console/levels", "/console/levels/{level}",
          "/console/level-policy", "/console/tasks", "/console/tasks/{task}", "/console/lotteries",
-         "/console/coupon-templates", "/console/coupon-packs", "/console/payment-rules",
-         "/console/payment-rules/{rule}", "/console/stores", "/console/stores/{store}/guides",
+         "/console/coupon-templates", "/console/coupon-templates/{template}", "/console/coupon-packs",
+         "/console/coupon-packs/{pack}", "/console/payment-rules", "/console/payment-rules/{rule}", "/console/stores",
+         "/console/stores/{store}/guides",
          "/console/guides/{guide}", "/console/guides/{guide}/transfer"]
 BUTTONS = ["/console/signin-rules/{signin}/delete", "/console/levels/{level}/delete", "/console/tasks/{task}/disable",
-           "/console/payment-rules/{rule}/disable", "/console/lotteries/1/close"]
+           "/console/payment-rules/{rule}/disable", "/console/lotteries/1/close",
+           "/console/coupon-templates/{template}/disable"]
 
 
 @pytest.mark.parametrize("url", FORMS + BUTTONS)
