@@ -12,8 +12,8 @@ Written once: the demo members' openids start with OPENID_PREFIX; a second run f
 nothing. The clock is back at real time afterwards.
 """
 import random
-from collections import Counter
 import time
+from collections import Counter
 from datetime import date, timedelta
 
 from flask import current_app

@@ -34,9 +34,10 @@ def menu_entry(group: str, title: str):
 
 @bp.before_request
 def protect_changes():
-    # Flask-WTF caches the token in g: a request inside an app context that outlives it (the tests') must
-    # not take the one an earlier request put in another session
+    # Flask-WTF caches the token in g, and the API's routes their operator: a request inside an app context
+    # that outlives it (the tests') must not take what an earlier request left there
     g.pop(csrf_field(), None)
+    g.pop("operator", None)
     i18n.choose_language()
     if request.method not in SAFE_METHODS:
         csrf.protect()

@@ -12,9 +12,9 @@ from sqlalchemy import bindparam, func, select, update
 from models import GrowthAccount, GrowthEntry, db
 from services.platform import business_keys, clock
 from services.platform.areas import wiring
-from services.platform.lock_order import lock_member
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one
 from services.platform.errors import NotFound
+from services.platform.lock_order import lock_member
 from services.platform.pagination import page_where
 
 

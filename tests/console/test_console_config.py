@@ -5,7 +5,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import g
 
 from blueprints.admin.coupons import CouponPackSchema, CouponTemplateSchema
 from blueprints.admin.guides import GuideChangesSchema, OperatorGuideSchema, TransferSchema
@@ -54,16 +53,9 @@ def api(client, operator):
 
     def call(method, path, body=None):
         answer = client.open(f"/api/v1/admin{path}", method=method, json=body, headers=headers)
-        _forget_the_apis_operator()
         assert answer.status_code < 300, answer.get_json()
         return answer.get_json(silent=True)
     return call
-
-
-def _forget_the_apis_operator():
-    # the test's app context outlives its requests, and with it g: a console page that is not an operator's
-    # (the login) would show the API's operator, whose session is gone
-    g.pop("operator", None)
 
 
 @pytest.fixture
@@ -344,7 +336,6 @@ class Things(dict):
             made = self.store["id"]
         elif kind == "guide":
             made = self.store["add_guide"]()["id"]
-            _forget_the_apis_operator()
         elif kind == "pack":
             made = self.pack["id"]
         elif kind == "template":
@@ -374,7 +365,6 @@ class Things(dict):
 @pytest.fixture
 def things(api, pack, store):
     made = Things(api, pack, store)
-    _forget_the_apis_operator()  # the store fixture's
     yield made
     made.clear_away()
 
