@@ -4,8 +4,9 @@ from flask import abort, g, request, url_for
 
 from blueprints.admin.mall import MAX_CSV_CHARS, GoodsChangesSchema, OperatorGoodsSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
-from blueprints.console.forms import Form, form_for, submit
+from blueprints.console.forms import Form, submit
 from blueprints.console.i18n import translate, words
+from blueprints.console.sections import edit_form, new_form
 from services.mall import goods as catalogue
 from services.platform.errors import InvalidRequest, ServiceError
 
@@ -26,7 +27,7 @@ GOODS_COLUMNS = ("id", "name", "kind", "price_points", "price_fen", "stock", "so
 @operator_page
 def goods_list():
     return render("goods.html", listing=_listing(request.args.get("cursor")), columns=GOODS_COLUMNS,
-                  form=form_for(OperatorGoodsSchema()))
+                  form=new_form(OperatorGoodsSchema()))
 
 
 @bp.post("/goods")
@@ -76,8 +77,7 @@ def upload_codes(goods_id):
 
 
 def _changes_form(goods) -> Form:
-    schema = GoodsChangesSchema()
-    return form_for(schema, {name: getattr(goods, name, "") for name in schema.fields})
+    return edit_form(GoodsChangesSchema(), goods)
 
 
 def _listing(cursor: str | None) -> dict:
