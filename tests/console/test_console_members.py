@@ -167,6 +167,8 @@ def test_an_admin_ships_a_paid_physical_order(app, client, operator, login):
     assert shown["status"] == "shipped" and shown["tracking_no"] == "SF123456"
     log = _html(console.get("/console/audit-log", query_string={"action": "order.ship"}))
     assert f">{paid['id']}<" in log
+    # received, as the member would: no shipped order is left for the mall's tests of the confirm days
+    assert client.post(f"/api/v1/mall/orders/{paid['id']}/confirm", headers=member["headers"]).status_code == 200
 
 
 def test_a_refund_gives_the_points_back_once_or_says_why_not(app, client, operator, login):
