@@ -4,7 +4,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Member, Operator, db
 from services.platform import audit_trail, clock, ratelimit, tokens
-from services.platform.db import lock_row, transaction
+from services.platform.db import MAX_ID, lock_row, transaction
 from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from services.platform.pagination import page
 
@@ -60,7 +60,8 @@ def find_members(*, q: str | None, limit: int, cursor: str | None) -> dict:
     stmt = select(Member)
     if q:
         conditions = [Member.openid == q, Member.phone == q, Member.nickname.contains(q, autoescape=True)]
-        if q.isascii() and q.isdigit() and len(q) < 12:  # isdigit() alone takes "²", which int() refuses
+        # isdigit() alone takes "²", which int() refuses; a phone number is digits too, but no id
+        if q.isascii() and q.isdigit() and int(q) <= MAX_ID:
             conditions.append(Member.id == int(q))
         stmt = stmt.where(or_(*conditions))
     return page(db.session, stmt, id_column=Member.id, limit=limit, cursor=cursor)

@@ -67,6 +67,13 @@ def test_member_lookup_by_phone_nickname_and_id(client, operator, login, wx):
     assert detail["nickname"] == nickname
 
 
+@pytest.mark.parametrize("q", ["13976930134", str(2**31), "9" * 64])
+def test_member_lookup_by_a_number_no_id_can_be_is_answered(client, operator, q):
+    """A phone number is digits too: on PostgreSQL, comparing it with an id was an integer out of range."""
+    answer = client.get("/api/v1/admin/members", headers=operator(), query_string={"q": q})
+    assert answer.status_code == 200, answer.get_json()
+
+
 def test_member_lookup_pages_with_cursor(client, operator, login):
     admin = operator()
     for _ in range(3):
