@@ -1,7 +1,7 @@
 """Leaderboards: points_week, points_month and streak boards in Redis, with masked names.
 
 Other areas may call: leaderboards.note_points_earned (after an earn), leaderboards.record_streak_after_commit
-(after a sign-in), standings.profile_changed (a nickname or avatar changed). The streak board's
+(after a sign-in), standings.profile_changed (a nickname or avatar changed), standings.mask (a name as boards show it). The streak board's
 rows come from the sign-in area's board source.
 """
 from services.platform.areas import Area
