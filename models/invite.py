@@ -53,6 +53,7 @@ class Invitation(db.Model):
         Index("ix_invitation_inviter_reward_day", "inviter_id", "reward_day"),
         Index("ix_invitation_status_expires", "status", "expires_at"),
         Index("ix_invitation_joined_at", "joined_at"),
+        Index("ix_invitation_qualified_at", "qualified_at"),  # the invitation boards, the daily figures
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

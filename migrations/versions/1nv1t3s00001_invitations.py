@@ -99,6 +99,7 @@ def upgrade():
         batch_op.create_index('ix_invitation_inviter_reward_day', ['inviter_id', 'reward_day'], unique=False)
         batch_op.create_index('ix_invitation_status_expires', ['status', 'expires_at'], unique=False)
         batch_op.create_index('ix_invitation_joined_at', ['joined_at'], unique=False)
+        batch_op.create_index('ix_invitation_qualified_at', ['qualified_at'], unique=False)
     op.create_table(
         'invite_refusal',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -119,8 +120,8 @@ def downgrade():
     _coupon_sources(SOURCES)
     op.drop_table('invite_refusal')
     with op.batch_alter_table('invitation', schema=None) as batch_op:
-        for name in ('ix_invitation_joined_at', 'ix_invitation_status_expires', 'ix_invitation_inviter_reward_day',
-                     'ix_invitation_inviter'):
+        for name in ('ix_invitation_qualified_at', 'ix_invitation_joined_at', 'ix_invitation_status_expires',
+                     'ix_invitation_inviter_reward_day', 'ix_invitation_inviter'):
             batch_op.drop_index(name)
     op.drop_table('invitation')
     op.drop_table('invite_rule')

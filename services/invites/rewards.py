@@ -17,6 +17,7 @@ from models.invite import Invitation, InviteRule
 from services import events
 from services.coupons import coupons
 from services.invites import invitations, rules
+from services.leaderboards import leaderboards
 from services.ledger import earnings, growth, points
 from services.platform import clock
 from services.platform.db import lock_one, transaction
@@ -60,6 +61,7 @@ def qualify(member_id: int, rule: InviteRule, *, ref: str) -> Invitation | None:
     invitation.status, invitation.qualified_at, invitation.qualified_ref = "qualified", now, ref
     if ref.startswith("payment:"):
         invitation.reversible_until = now + timedelta(days=rule.window_days)
+    leaderboards.note_invite_qualified(invitation.inviter_id, at=now)
     _reward_inviter(invitation, rule)
     return invitation
 

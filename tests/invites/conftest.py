@@ -10,9 +10,10 @@ def admin(operator):
 
 
 @pytest.fixture
-def rules(client, admin):
+def rules(client, admin, clock):
     """set_rules(**fields): a new active set; after the test the programme is switched off again."""
     yield lambda **fields: set_rules(client, admin, **fields)
+    clock.reset()  # the operator's token was issued at real time
     set_rules(client, admin, enabled=False)
 
 

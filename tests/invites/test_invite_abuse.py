@@ -127,5 +127,6 @@ def test_audit_ledger_fails_on_a_duplicated_reward_row(app, client, wx, rules, i
     columns = ("member_id, delta, kind, reason, reference, balance_after, expires_at, created_at")
     with corrupted(f"INSERT INTO points_entry (business_key, {columns}) SELECT business_key || '/copy', {columns}"
                    " FROM points_entry WHERE business_key = :key",
-                   "DELETE FROM points_entry WHERE business_key = :key || '/copy'", key=f"invite:{invitation.id}:inviter"):
+                   "DELETE FROM points_entry WHERE business_key = :key || '/copy'",
+                   key=f"invite:{invitation.id}:inviter"):
         assert_reported(app, f"invitation {invitation.id} (rewarded): inviter points 2 rewards")

@@ -26,7 +26,8 @@ def test_rules_are_versioned_audited_and_one_set_is_active(client, admin, rules)
 @pytest.mark.parametrize("body", [
     {}, {"name": ""}, {"name": "x", "step": "dance"}, {"name": "x", "daily_cap": 0}, {"name": "x", "window_days": 0},
     {"name": "x", "daily_cap": 10, "monthly_cap": 5}, {"name": "x", "inviter_pack_id": 2**40},
-    {"name": "x", "inviter_pack_id": 999_999}, {"name": "x", "inviter_points": -1}, {"name": "x", "min_payment_fen": "1"},
+    {"name": "x", "inviter_pack_id": 999_999}, {"name": "x", "inviter_points": -1},
+    {"name": "x", "min_payment_fen": "1"},
     {"name": "x", "unknown": 1}, [], "junk",
 ])
 def test_junk_rules_are_refused_with_the_envelope(client, admin, body):
