@@ -54,6 +54,7 @@ class Invitation(db.Model):
         Index("ix_invitation_status_expires", "status", "expires_at"),
         Index("ix_invitation_joined_at", "joined_at"),
         Index("ix_invitation_qualified_at", "qualified_at"),  # the invitation boards, the daily figures
+        Index("ix_invitation_rewarded_at", "rewarded_at"),  # the daily figures
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

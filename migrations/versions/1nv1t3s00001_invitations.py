@@ -1,7 +1,7 @@
 """invitations
 
 Invitation rule versions, each invitation and the refusals counted per day and reason; coupons gain the
-`invite` source.
+`invite` source; the daily figures gain invitations, qualified and rewarded.
 
 Revision ID: 1nv1t3s00001
 Revises: st4ts0000001
@@ -23,6 +23,7 @@ depends_on = None
 SOURCES = ('payment', 'signin', 'task', 'mall', 'levelup', 'birthday', 'operator')
 STEPS = "step IN ('phone', 'signin', 'payment')"
 STATUSES = "status IN ('joined', 'qualified', 'rewarded', 'reversed', 'refused', 'expired')"
+FIGURES = ('invitations', 'invitations_qualified', 'invitations_rewarded')
 REASONS = ("reason IN ('unknown_code', 'self', 'existing_member', 'inviter_frozen', 'cycle', 'rate_limited',"
            " 'phone_seen', 'daily_cap', 'monthly_cap', 'inviter_frozen_at_reward')")
 
@@ -100,6 +101,7 @@ def upgrade():
         batch_op.create_index('ix_invitation_status_expires', ['status', 'expires_at'], unique=False)
         batch_op.create_index('ix_invitation_joined_at', ['joined_at'], unique=False)
         batch_op.create_index('ix_invitation_qualified_at', ['qualified_at'], unique=False)
+        batch_op.create_index('ix_invitation_rewarded_at', ['rewarded_at'], unique=False)
     op.create_table(
         'invite_refusal',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -112,16 +114,27 @@ def upgrade():
         sa.UniqueConstraint('slot', name=op.f('uq_invite_refusal_slot')),
     )
     _coupon_sources(SOURCES + ('invite',))
+    with op.batch_alter_table('daily_figures', schema=None) as batch_op:
+        for column in FIGURES:
+            batch_op.add_column(sa.Column(column, sa.Integer(), nullable=False, server_default='0'))
+        batch_op.create_check_constraint('invitations', ' AND '.join(f'{column} >= 0' for column in FIGURES))
+    with op.batch_alter_table('daily_figures', schema=None) as batch_op:
+        for column in FIGURES:
+            batch_op.alter_column(column, server_default=None)
 
 
 def downgrade():
+    with op.batch_alter_table('daily_figures', schema=None) as batch_op:
+        batch_op.drop_constraint('invitations', type_='check')
+        for column in reversed(FIGURES):
+            batch_op.drop_column(column)
     op.execute("UPDATE coupon SET source = 'operator' WHERE source = 'invite'")
     op.execute("UPDATE coupon_issue SET source = 'operator' WHERE source = 'invite'")
     _coupon_sources(SOURCES)
     op.drop_table('invite_refusal')
     with op.batch_alter_table('invitation', schema=None) as batch_op:
-        for name in ('ix_invitation_qualified_at', 'ix_invitation_joined_at', 'ix_invitation_status_expires',
-                     'ix_invitation_inviter_reward_day', 'ix_invitation_inviter'):
+        for name in ('ix_invitation_rewarded_at', 'ix_invitation_qualified_at', 'ix_invitation_joined_at',
+                     'ix_invitation_status_expires', 'ix_invitation_inviter_reward_day', 'ix_invitation_inviter'):
             batch_op.drop_index(name)
     op.drop_table('invitation')
     op.drop_table('invite_rule')

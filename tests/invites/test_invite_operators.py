@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditLog, db
+from services.platform import clock
 from tests.support.api import unique
 from tests.support.invites import bind_phone, invite_code, invited_login, set_rules
 
@@ -86,3 +87,21 @@ def test_switched_off_rules_record_nothing(client, wx, admin, inviter):
     friend = invited_login(client, wx, invite_code(client, inviter))
     assert client.get("/api/v1/me/invites", headers=inviter["headers"]).get_json()["friends"] == []
     assert friend["member"]["id"]
+
+
+def test_the_daily_figures_count_invitations_qualified_and_rewarded(client, wx, admin, rules, inviter):
+    today = clock.today()
+
+    def figures():
+        res = client.get(f"/api/v1/admin/stats?from={today}&to={today}", headers=admin)
+        assert res.status_code == 200, res.get_json()
+        day = res.get_json()["series"][-1]
+        return [day[key] for key in ("invitations", "invitations_qualified", "invitations_rewarded")]
+
+    before = figures()
+    rules(step="phone", daily_cap=1)
+    code = invite_code(client, inviter)
+    friends = [invited_login(client, wx, code) for _ in range(3)]
+    for friend in friends[:2]:
+        bind_phone(client, wx, friend)
+    assert [after - then for after, then in zip(figures(), before)] == [3, 2, 1]
