@@ -105,3 +105,13 @@ def test_the_daily_figures_count_invitations_qualified_and_rewarded(client, wx, 
     for friend in friends[:2]:
         bind_phone(client, wx, friend)
     assert [after - then for after, then in zip(figures(), before)] == [3, 2, 1]
+
+
+def test_the_consoles_member_page_lists_the_invited_friends(app, client, wx, rules, inviter):
+    from tests.support.console import signed_in
+    rules(step="phone")
+    friend = invited_login(client, wx, invite_code(client, inviter))
+    bind_phone(client, wx, friend)
+    console, _ = signed_in(app, role="viewer")
+    page = console.get(f"/console/members/{inviter['member']['id']}").get_data(as_text=True)
+    assert 'data-section="invites"' in page and f'<td data-column="member_id">{friend["member"]["id"]}</td>' in page
