@@ -53,5 +53,5 @@ class Standings(MethodView):
     @blp.response(200, StandingsSchema)
     @blp.alt_response(404, schema="Error", description="No such board")
     def get(self, args, board):
-        """The top of a board (points_week, points_month, streak) and the member's own rank."""
+        """The top of a board (points_week, points_month, streak, invites_week, invites_month), and the own rank."""
         return dumped(standings.standings(board, g.card.id, limit=args["limit"], fetched=g.prefetched))

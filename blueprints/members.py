@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from blueprints.common import client_address, current_member, member_required
 from blueprints.edge import Blueprint
+from blueprints.inputs import Pattern
 from blueprints.schemas import MemberBriefSchema, MemberProfileSchema, TokenSchema
 from services.members import members
 from services.platform import clock, tokens
@@ -21,6 +22,12 @@ WECHAT_CODE = fields.String(required=True, validate=validate.Length(min=1, max=1
 
 class CodeSchema(Schema):
     code = WECHAT_CODE
+
+
+class LoginSchema(CodeSchema):
+    invite = fields.String(validate=Pattern(r"^[0-9A-Za-z=%]{1,48}$"), metadata={
+        "description": "an inviter's code from a share card, or a scanned scene `i=<code>`; used only when this "
+                       "login creates the member"})
 
 
 class LoginResultSchema(TokenSchema):
@@ -44,11 +51,11 @@ class ProfileChangesSchema(Schema):
 
 @auth_blp.route("/login")
 class Login(MethodView):
-    @auth_blp.arguments(CodeSchema)
+    @auth_blp.arguments(LoginSchema)
     @auth_blp.response(200, LoginResultSchema)
     def post(self, args):
-        """Log in with a wx.login code; the member is created on first login."""
-        member, token = members.login(code=args["code"], client_address=client_address())
+        """Log in with a wx.login code; the member is created on first login (invited, with `invite`)."""
+        member, token = members.login(code=args["code"], client_address=client_address(), invite=args.get("invite"))
         return {"token": token, "expires_in": tokens.ttl("member"), "member": member_view.brief(member)}
 
 

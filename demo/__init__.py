@@ -12,11 +12,13 @@ from config import on_sandbox
 from demo import data
 from models import Goods, Guide, Level, Lottery, Member, Operator, PaymentRule, PointsEntry, Store, Task, db
 from models.coupon import CouponPack, CouponTemplate
+from models.invite import InviteRule
 from models.mall import VirtualCode
 from models.signin import SigninRule
 from sandbox.crypto import derived_id
 from services.coupons import catalog
 from services.guides import guides
+from services.invites import rules as invite_rules
 from services.ledger import grants
 from services.levels import levels
 from services.mall import goods, lotteries
@@ -45,6 +47,8 @@ def seed(echo) -> None:
     echo(f"store {store!r}; payment rule {rule!r} (pay ≥ 50 元 → pack {pack_id})")
     signin_rule = seed_signin_rules()
     echo(f"sign-in rules: {f'version {signin_rule} created' if signin_rule else 'present'}")
+    invite_rule = seed_invite_rules()
+    echo(f"invitation rules: {f'version {invite_rule} created' if invite_rule else 'present, or no operator'}")
     _seed_activities(echo)
     _seed_sandbox_accounts(echo)
 
@@ -135,6 +139,16 @@ def seed_signin_rules() -> int | None:
     rewards = [dict(reward) for reward in signin_rules.DEFAULT_RULE["rewards"]]
     rewards[-1]["coupon_pack_id"] = _pack_id(data.PAYMENT_PACK)
     return signin_rules.create_rule({"rewards": rewards}, effective_from=clock.today()).id
+
+
+def seed_invite_rules() -> int | None:
+    """The demo invitation rules (data.INVITE_RULE, the friend's gift the 支付有礼 pack), unless any exist;
+    audited, so only with an operator to record them for."""
+    operator = _demo_operator()
+    if operator is None or db.session.scalar(select(InviteRule.id).limit(1)) is not None:
+        return None
+    return invite_rules.set_rules(operator.id, {**data.INVITE_RULE, "friend_pack_id": _pack_id(data.PAYMENT_PACK)},
+                                  replace=False).id
 
 
 def seed_tasks() -> list[str]:

@@ -105,3 +105,9 @@ GUIDE = {"name": "导购小美", "phone": DEMO_GUIDE[0], "password": DEMO_GUIDE[
 DEMO_MEMBER_USER = "demo"  # the sandbox user scripts/demo-login and the demo scripts log in as
 DEMO_MEMBER_POINTS = 10_000
 DEMO_POINTS_KEY = "seed-demo:demo-member-points"  # the adjustment's request key: given once
+
+# 邀请有礼: the friend's first payment of at least 10 元 rewards both sides (the friend also gets the
+# 支付有礼 pack); at most 10 rewarded friends a day, 100 a month; a week to qualify
+INVITE_RULE = {"name": "邀请有礼", "step": "payment", "min_payment_fen": 1000, "inviter_points": 200,
+               "inviter_growth": 20, "friend_points": 50, "friend_growth": 5, "daily_cap": 10, "monthly_cap": 100,
+               "window_days": 7, "joins_per_address": 20}

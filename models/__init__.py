@@ -66,3 +66,4 @@ from models.mall import Goods, MallOrder, VirtualCode  # noqa: E402,F401
 from models.guide import (Guide, GuideBinding, GuideBindingChange, GuideScan, GuideTarget, MemberCodeSecret,  # noqa: E402,F401
                           StorePurchase, WeComContact)
 from models.stats import DailyFigures  # noqa: E402,F401
+from models.invite import Invitation, InviteRefusal, InviteRule  # noqa: E402,F401

@@ -9,7 +9,7 @@ from models import db, one_of
 TEMPLATE_KINDS = ("cash_off", "discount", "gift")
 CHANNELS = ("online", "store", "all")
 COUPON_STATUSES = ("unused", "used", "expired", "revoked")
-COUPON_SOURCES = ("payment", "signin", "task", "mall", "levelup", "birthday", "operator")
+COUPON_SOURCES = ("payment", "signin", "task", "mall", "levelup", "birthday", "operator", "invite")
 
 
 class CouponTemplate(db.Model):

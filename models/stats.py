@@ -17,6 +17,10 @@ FIGURE_COLUMNS = (
     "guide_bindings", "store_purchases", "store_purchases_fen", "write_offs",
     "active_d1", "active_d7", "active_d30", "signed_d1", "signed_d7", "signed_d30",
 )
+# 邀请有礼: friends who joined through a card, qualified, and whose inviter was rewarded that day
+INVITATION_FIGURES = ("invitations", "invitations_qualified", "invitations_rewarded")
+COUNTED_FIRST = FIGURE_COLUMNS  # the columns of the first CHECK, as the table was made
+FIGURE_COLUMNS = FIGURE_COLUMNS + INVITATION_FIGURES
 
 
 class DailyFigures(db.Model):
@@ -27,7 +31,8 @@ class DailyFigures(db.Model):
 
     __tablename__ = "daily_figures"
     __table_args__ = (
-        CheckConstraint(" AND ".join(f"{column} >= 0" for column in FIGURE_COLUMNS), name="counts"),
+        CheckConstraint(" AND ".join(f"{column} >= 0" for column in COUNTED_FIRST), name="counts"),
+        CheckConstraint(" AND ".join(f"{column} >= 0" for column in INVITATION_FIGURES), name="invitations"),
         CheckConstraint("new_members <= total_members AND active_members <= total_members", name="members"),
         CheckConstraint("signed_d1 <= active_d1 AND signed_d7 <= active_d7 AND signed_d30 <= active_d30",
                         name="returns"),
@@ -73,5 +78,8 @@ class DailyFigures(db.Model):
     signed_d1: Mapped[int] = mapped_column(default=0)
     signed_d7: Mapped[int] = mapped_column(default=0)
     signed_d30: Mapped[int] = mapped_column(default=0)
+    invitations: Mapped[int] = mapped_column(default=0)
+    invitations_qualified: Mapped[int] = mapped_column(default=0)
+    invitations_rewarded: Mapped[int] = mapped_column(default=0)
     details: Mapped[dict]
     computed_at: Mapped[datetime]

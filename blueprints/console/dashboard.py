@@ -34,7 +34,9 @@ words({"From": "开始日期", "To": "结束日期", "Day": "按日", "Week": "�
        "Purchase": "消费", "In-store purchase": "门店消费", "Lottery": "抽奖", "Lottery prize": "抽奖奖品",
        "Mall refund": "商城退款", "Operator": "人工调整", "Expired": "过期", "Refund": "退款",
        "Level-up gift": "升级礼", "Birthday": "生日礼", "No level": "无等级",
-       "Sign-in retention": "签到留存", "Activity retention": "活跃留存"})
+       "Sign-in retention": "签到留存", "Activity retention": "活跃留存",
+       "Invitations (邀请有礼)": "邀请有礼", "Friends joined": "好友加入", "Friends qualified": "好友达成",
+       "Inviters rewarded": "邀请人获奖"})
 
 
 @bp.get("/")

@@ -1,5 +1,5 @@
 """Console pages for members: the search (as GET /admin/members), one member's page (profile, level and its
-history, a month of sign-ins, points and growth ledgers, mall orders, coupons, guide) with its sections
+history, a month of sign-ins, points and growth ledgers, mall orders, coupons, guide, invited friends) with its sections
 paged by htmx, and the admin's points adjustment (once per form) and freezing, through the API's schemas
 and audited services."""
 import json
@@ -14,6 +14,7 @@ from blueprints.console.keyed import keyed, once
 from blueprints.console.query import load_query
 from blueprints.signin import CalendarArgsSchema
 from services.coupons import coupons
+from services.invites import invitations
 from services.ledger import grants, growth, points
 from services.levels import member_level
 from services.mall import orders
@@ -36,6 +37,9 @@ words({"Member": "会员", "Search by id, phone, openid or nickname": "按 ID、
        "missed": "未签", "today": "今天", "future": "未来", "code": "券码", "template_id": "模板 ID",
        "valid_until": "有效期至", "source": "来源", "order_no": "订单号", "goods_name": "商品", "points": "积分",
        "amount_fen": "金额（分）", "earn": "获得", "spend": "消费", "expire": "过期", "reverse": "冲正",
+       "Invited friends": "邀请的好友", "member_id": "会员 ID", "state": "状态", "refusal": "拒绝原因",
+       "joined_at": "加入时间", "qualified_at": "达成时间", "rewarded_at": "奖励时间", "joined": "已加入",
+       "qualified": "已达成", "rewarded": "已奖励", "reversed": "已退回", "refused": "已拒绝",
        "Previous month": "上个月", "Next month": "下个月", "Adjust": "调整", "store": "门店"})
 
 PAGE = 20
@@ -51,8 +55,13 @@ SECTIONS = {
                ("id", "order_no", "goods_name", "status", "points", "amount_fen", "created_at")),
     "coupons": (lambda member_id, cursor: coupons.find_coupons(member_id, status=None, limit=PAGE, cursor=cursor),
                 ("id", "code", "template_id", "status", "source", "valid_until")),
+    # as GET /admin/members/{id}/invites: the latest friends, one page
+    "invites": (lambda member_id, _cursor: {"items": invitations.member_invitations(member_id)["friends"],
+                                            "next_cursor": None},
+                ("member_id", "nickname", "state", "refusal", "joined_at", "qualified_at", "rewarded_at")),
 }
-SECTION_TITLES = {"points": "Points ledger", "growth": "Growth ledger", "orders": "Mall orders", "coupons": "Coupons"}
+SECTION_TITLES = {"points": "Points ledger", "growth": "Growth ledger", "orders": "Mall orders", "coupons": "Coupons",
+                  "invites": "Invited friends"}
 
 
 @bp.get("/members")

@@ -22,6 +22,8 @@ EVENT_TYPES = {
     "mall_redeemed": EventType(),  # services/mall/orders.py: an order paid (at once in points, or by its notify)
     "lottery_drawn": EventType(),  # services/mall/lotteries.py: draw
     "guide_bound": EventType(),  # services/guides/bindings.py: a member's first exclusive guide
+    "invite_accepted": EventType(),  # services/invites/invitations.py: a friend joined through the member's card
+    "invite_qualified": EventType(),  # services/invites/rewards.py: a friend qualified and the member was rewarded
     # reported by the mini-program
     "share": EventType(client=True, daily_cap=5),
     "browse_goods": EventType(client=True, daily_cap=10, min_duration_s=15),

@@ -1,9 +1,11 @@
 """Leaderboards: Redis sorted sets per period, an index of SQL rebuilt whenever it is missing.
 
 Boards: `points_week` / `points_month` (points earned in the current ISO week / month in TIMEZONE,
-from the ledger's earn entries) and `streak` (current sign-in streaks: one board per business day,
-so a streak that broke drops off the next day). Keys are Cluster-safe, one hash tag per board and
-period (`lb:{points_week:2026-W48}`), each expiring a few periods later.
+from the ledger's earn entries), `streak` (current sign-in streaks: one board per business day,
+so a streak that broke drops off the next day) and `invites_week` / `invites_month` (friends who
+qualified through the member's card in the period, counted by the invites area). Keys are
+Cluster-safe, one hash tag per board and period (`lb:{points_week:2026-W48}`), each expiring a few
+periods later.
 
 Score = value * 2**bits + (2**bits - 1 - s), s = whole seconds from the board's epoch (the period's
 start; 2020-01-01 for streaks) to the instant the member reached that value. Equal values share the
@@ -49,8 +51,11 @@ class Board:
 
 BOARDS = {b.name: b for b in (Board("points_week", "week", 22, 5 * 7 * 86400),
                               Board("points_month", "month", 22, 100 * 86400),
-                              Board("streak", "day", 32, 3 * 86400))}
+                              Board("streak", "day", 32, 3 * 86400),
+                              Board("invites_week", "week", 22, 5 * 7 * 86400),
+                              Board("invites_month", "month", 22, 100 * 86400))}
 POINTS_BOARDS = ("points_week", "points_month")
+INVITE_BOARDS = ("invites_week", "invites_month")  # friends who qualified; rows from the invites area
 
 # After a write to KEYS[1] that moved ARGV[1] from rank `before` to `after` (0-based, nil when off the
 # board): if the top TOP_SIZE changed, bump the board's version (KEYS[3]) and drop its cached tops (KEYS[2]).
@@ -123,10 +128,18 @@ def _seconds(b: Board, reached_at: datetime, at: datetime | None = None) -> int:
 
 def note_points_earned(member_id: int, amount: int, *, at: datetime | None = None) -> None:
     """Add an earning of the current transaction to the week and month boards once it commits."""
-    at = at or clock.now()
+    _add_after_commit(POINTS_BOARDS, member_id, amount, at or clock.now())
+
+
+def note_invite_qualified(member_id: int, *, at: datetime) -> None:
+    """Count a friend of the member's who qualified (in the current transaction) once it commits."""
+    _add_after_commit(INVITE_BOARDS, member_id, 1, at)
+
+
+def _add_after_commit(names: tuple[str, ...], member_id: int, amount: int, at: datetime) -> None:
     redis_index.write_after_commit(
         [(_EARN, board_keys(BOARDS[name], at), [member_id, 1 << BOARDS[name].bits, amount, _seconds(BOARDS[name], at)])
-         for name in POINTS_BOARDS], repair=(REPAIR_KIND, None))
+         for name in names], repair=(REPAIR_KIND, None))
 
 
 def record_streak_after_commit(member_id: int, streak: int) -> None:
@@ -176,8 +189,8 @@ def write_board(b: Board, rows: Iterable[tuple[int, int, datetime]], at: datetim
 
 def rows_from_sql(b: Board, at: datetime | None = None) -> list[tuple[int, int, datetime]]:
     """(member_id, value, reached_at) of every member on the board of `at`'s period."""
-    if b.name == "streak":
-        return [row for row in wiring().board_sources["streak"](at or clock.now()) if row[1] > 0]
+    if b.name not in POINTS_BOARDS:  # kept by another area (its AREA's board source of this name)
+        return [row for row in wiring().board_sources[b.name](at or clock.now()) if row[1] > 0]
     start, end = clock.period_bounds(b.period, at)
     return [tuple(row) for row in db.session.execute(
         select(PointsEntry.member_id, func.sum(PointsEntry.delta), func.max(PointsEntry.created_at))
@@ -192,9 +205,11 @@ def rebuild_board(b: Board, at: datetime | None = None) -> int:
 
 
 def rebuild_boards(progress=None) -> int:
-    """rebuild-redis: the current week and month boards from the ledger, and today's streak board.
+    """rebuild-redis: the current week and month boards from the ledger, today's streak board and the
+    current invitation boards.
 
-    The streak board's rows come from the sign-in area (its AREA's board source "streak").
+    The streak board's rows come from the sign-in area (its AREA's board source "streak"), the
+    invitation boards' from the invites area.
     """
     written = 0
     for b in BOARDS.values():

@@ -21,25 +21,30 @@ PROFILE_FIELDS = ("nickname", "avatar_url", "birthday", "gender")
 LOGIN_PER_ADDRESS, LOGIN_WINDOW = 120, 60  # wx.login codes one address may exchange a minute
 
 
-def login(*, code: str, client_address: str) -> tuple[Member, str]:
-    """Exchange a wx.login code for the member (created on first login) and a bearer token."""
+def login(*, code: str, client_address: str, invite: str | None = None) -> tuple[Member, str]:
+    """Exchange a wx.login code for the member (created on first login) and a bearer token. An inviter's
+    code (`invite`) goes to the `referral_followers`, told whether this login created the member."""
     ratelimit.check("member-login", client_address, limit=LOGIN_PER_ADDRESS, window=LOGIN_WINDOW)
     session = miniprogram.code_to_session(code)
+    referral = {"code": invite, "client_address": client_address} if invite else None
     try:
-        member = _upsert_member(session)
+        member = _upsert_member(session, referral)
     except IntegrityError:
         # A parallel first login of the same openid inserted it first; ours is now an update.
-        member = _upsert_member(session)
+        member = _upsert_member(session, referral)
     return member, tokens.issue("member", member.id, member.token_version)
 
 
-def _upsert_member(session: dict) -> Member:
+def _upsert_member(session: dict, referral: dict | None) -> Member:
     with transaction():
         member = lock_one(select(Member).where(Member.openid == session["openid"]))
-        if member is None:
+        created = member is None
+        if created:
             member = create_member(session["openid"])
         member.unionid = session.get("unionid") or member.unionid
         member.updated_at = clock.now()
+        for follow in wiring().referral_followers.values() if referral else ():
+            follow(member, created=created, **referral)
     return member
 
 

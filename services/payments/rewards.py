@@ -141,6 +141,8 @@ def claw_back(payment: Payment, refund: Refund) -> None:
     rule = payment.rule_id and rules.get_rule(payment.rule_id)
     if rule and payment.amount_fen - refunded_after < rule.min_amount_fen:
         refund.coupons_revoked = coupons.revoke_unused(f"payment:{payment.id}", reason="payment refunded")
+    for follow in wiring().refund_followers.values():
+        follow(payment.member_id, payment, refund)
 
 
 def _share(total: int, payment: Payment, refunded_fen: int) -> int:

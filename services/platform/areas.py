@@ -17,7 +17,13 @@ app, the worker and every CLI command see the same jobs, rebuilders, repairs and
   - join_followers: `fn(member)` once a new member's row is flushed (the ledger opens the accounts,
     levels places the member at the entry level);
   - growth_followers: a `growth.Follower` (services.ledger.growth): levels follows growth;
-  - purchase_followers: `fn(member_id, payment)` once a paid purchase is rewarded (guides assigns one).
+  - purchase_followers: `fn(member_id, payment)` once a paid purchase is rewarded (guides assigns one);
+  - refund_followers: `fn(member_id, payment, refund)` once a purchase's refund has taken its rewards back
+    (invites takes an inviter's reward back);
+  - event_followers: `fn(member_id, type_, business_key=, reference=, payload=)` once a member event is
+    recorded (invites: the friend's qualifying step);
+  - referral_followers: `fn(member, *, created, code, client_address)` when a login carries an inviter's
+    code (invites records the invitation, or refuses it).
 """
 import importlib
 from collections.abc import Callable, Iterable, Mapping
@@ -29,7 +35,8 @@ from flask.cli import with_appcontext
 
 EXTENSION = "loyalty.areas"
 PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "board_sources", "payment_kinds",
-         "join_followers", "growth_followers", "purchase_followers")
+         "join_followers", "growth_followers", "purchase_followers", "refund_followers", "event_followers",
+         "referral_followers")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class Area:
     join_followers: Mapping[str, str] = field(default_factory=dict)
     growth_followers: Mapping[str, str] = field(default_factory=dict)
     purchase_followers: Mapping[str, str] = field(default_factory=dict)
+    refund_followers: Mapping[str, str] = field(default_factory=dict)
+    event_followers: Mapping[str, str] = field(default_factory=dict)
+    referral_followers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,9 @@ class Wiring:
     join_followers: Mapping[str, Callable]
     growth_followers: Mapping[str, object]
     purchase_followers: Mapping[str, Callable]
+    refund_followers: Mapping[str, Callable]
+    event_followers: Mapping[str, Callable]
+    referral_followers: Mapping[str, Callable]
 
 
 def function_at(path: str) -> Callable:

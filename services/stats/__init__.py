@@ -1,6 +1,6 @@
 """The daily figures (GET /admin/stats): what the programme did each business day, read from the ledgers
 and the records of every area below (members, sign-ins, points, growth, tasks, the lottery, payments,
-refunds, the mall, coupons, guides), rolled up into one stored row a day (rollup.py), the cohorts'
+refunds, the mall, coupons, guides, invitations), rolled up into one stored row a day (rollup.py), the cohorts'
 returns, and the report of a range (report.py).
 
 Other areas may call nothing here: the HTTP layer reads the report. The worker rolls up yesterday and

@@ -11,6 +11,7 @@ from sqlalchemy import String, cast, func, literal, select
 from models import (GrowthEntry, Guide, GuideBindingChange, LotteryDraw, LotteryPrize, MallOrder, Payment, PointsEntry,
                     Refund, StorePurchase, Task, TaskClaim, db)
 from models.coupon import Coupon, CouponIssue
+from models.invite import Invitation
 from services.payments import payments
 from services.stats.window import Window
 
@@ -146,3 +147,12 @@ def guides(window: Window) -> dict:
 
 def _filled(counted: dict) -> dict:
     return {key: {name: counted[key][name] for name in GUIDE_FIGURES} for key in sorted(counted, key=int)}
+
+
+def invitations(window: Window) -> dict:
+    """Friends who joined through a member's card, qualified, and whose inviter was rewarded in the window
+    (each by its own instant; a reward a refund took back later still counts on its day)."""
+    def counted(column):
+        return db.session.scalar(select(func.count()).select_from(Invitation).where(*window.of(column)))
+    return {"invitations": counted(Invitation.joined_at), "invitations_qualified": counted(Invitation.qualified_at),
+            "invitations_rewarded": counted(Invitation.rewarded_at)}

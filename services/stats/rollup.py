@@ -84,7 +84,7 @@ def figures_of(day: date, start: State) -> dict:
     return {"new_members": sum(joined.values()), "total_members": end.members, "points_outstanding": end.points,
             "members_by_level": end.levels, **activity.active(day, window), **activity.signins(day, window), **points,
             **books.growth(window), **books.tasks(window), **books.lottery(window), **books.money(window),
-            **books.mall(window), **books.coupons(window), **books.guides(window)}
+            **books.mall(window), **books.coupons(window), **books.guides(window), **books.invitations(window)}
 
 
 def live_today() -> dict:

@@ -56,7 +56,7 @@ def test_the_dashboard_draws_the_figures_of_the_api(browser_page, client, login,
     screenshot(page, "02-dashboard")
     figures = client.get(f"/api/v1/admin/stats?from={since}&to={today}", headers=operator()).get_json()
     assert len(figures["series"]) == 14 and figures["series"][-1]["signins"] >= 3
-    for key in CONTRACT_CHARTS:
+    for key in (*CONTRACT_CHARTS, "invitations"):
         assert chart_data(page, key) == [bucket[key] for bucket in figures["series"]], key
     cohorts = page.evaluate("""() => echarts.getInstanceByDom(document.querySelector('[data-chart="cohorts"]'))
                                .getOption().series[0].data.length""")

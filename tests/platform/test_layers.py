@@ -15,7 +15,8 @@ SERVICES = ROOT / "services"
 # Lowest first. platform knows no area; events is what every area emits into; read_models composes
 # the areas for showing. An area may import any package listed before it, never one after.
 LAYERS = ("platform", "events", "wechat", "index", "leaderboards", "messages", "members", "ledger", "coupons",
-          "levels", "tasks", "signin", "payments", "guides", "mall", "stats", "read_models")
+          "levels", "tasks", "signin", "payments", "guides", "invites", "mall", "stats",
+          "read_models")
 OPEN = {"platform"}  # the foundation: everything public in it may be used
 
 
