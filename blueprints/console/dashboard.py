@@ -18,7 +18,8 @@ DEFAULT_DAYS = 30
 NAMES = {"signin": "Sign-in", "signin_makeup": "Make-up", "task": "Task", "purchase": "Purchase",
          "store_purchase": "In-store purchase", "lottery": "Lottery", "lottery_prize": "Lottery prize",
          "mall": "Mall", "mall_refund": "Mall refund", "admin_adjust": "Operator", "expired": "Expired",
-         "refund": "Refund", "levelup": "Level-up gift", "birthday": "Birthday", "none": "No level"}
+         "refund": "Refund", "levelup": "Level-up gift", "birthday": "Birthday",
+         "invite_friend": "Invited friend's gift", "invite_inviter": "Invitation reward", "none": "No level"}
 
 words({"From": "开始日期", "To": "结束日期", "Day": "按日", "Week": "按周", "Month": "按月", "Show": "查询",
        "Export CSV": "导出 CSV", "To-dos": "待办", "Orders to ship": "待发货订单", "Payments needing a person":
@@ -34,6 +35,7 @@ words({"From": "开始日期", "To": "结束日期", "Day": "按日", "Week": "�
        "Purchase": "消费", "In-store purchase": "门店消费", "Lottery": "抽奖", "Lottery prize": "抽奖奖品",
        "Mall refund": "商城退款", "Operator": "人工调整", "Expired": "过期", "Refund": "退款",
        "Level-up gift": "升级礼", "Birthday": "生日礼", "No level": "无等级",
+       "Invited friend's gift": "受邀好友礼", "Invitation reward": "邀请奖励",
        "Sign-in retention": "签到留存", "Activity retention": "活跃留存",
        "Invitations (邀请有礼)": "邀请有礼", "Friends joined": "好友加入", "Friends qualified": "好友达成",
        "Inviters rewarded": "邀请人获奖"})

@@ -40,5 +40,6 @@ words({
     "signin": "签到", "signin_makeup": "补签", "task": "任务", "purchase": "消费", "store_purchase": "门店消费",
     "lottery": "抽奖", "lottery_prize": "抽奖奖品", "mall": "商城兑换", "mall_refund": "商城退款",
     "admin_adjust": "人工调整", "expired": "过期", "refund": "退款", "levelup": "升级礼", "birthday": "生日礼",
+    "invite_friend": "受邀好友礼", "invite_inviter": "邀请奖励", "invite_refund": "邀请奖励收回",
     "No data": "暂无数据", "Actions": "操作", "Previous": "上一页", "Next": "下一页",
 })
