@@ -1,10 +1,9 @@
 """A list page's query string loaded with the operator API's own arguments schema: the API's rules and
-messages, an empty input meaning no filter, and text no database takes (NUL) refused as the API's edge does."""
+messages, an empty input meaning no filter (text no database takes never gets here: the edge refuses it)."""
 from flask import request
 from marshmallow import Schema, ValidationError
 
 from blueprints.console.i18n import translate
-from blueprints.edge import MalformedText, check_text
 
 
 def load_query(schema: Schema, **fixed) -> tuple[dict, list[str]]:
@@ -12,11 +11,7 @@ def load_query(schema: Schema, **fixed) -> tuple[dict, list[str]]:
     page); with any message the arguments are empty, for the page to show nothing found."""
     sent = {name: request.args[name] for name in schema.fields if name not in fixed and request.args.get(name)}
     try:
-        for name, text in sent.items():
-            check_text(text, name)
         return {**schema.load(sent), **fixed}, []
-    except MalformedText:
-        return {}, [translate("Not valid text.")]
     except ValidationError as error:
         return {}, [f"{translate(name)}: {message}" for name, found in error.messages.items()
                     for message in (found if isinstance(found, list) else [found])]
