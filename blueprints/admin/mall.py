@@ -18,7 +18,7 @@ blp = Blueprint("admin_mall", __name__, url_prefix="/admin", description="Operat
 BLUEPRINTS = (blp,)
 
 POINTS = {"strict": True, "validate": validate.Range(min=0, max=10_000_000)}
-MAX_CSV_CHARS = 2_000_000
+MAX_CSV_CHARS = catalogue.MAX_CODES_CHARS
 
 
 class OperatorGoodsSchema(Schema):
@@ -142,8 +142,6 @@ def add_codes(goods_id):
     in stock, codes it has already are skipped (audited)."""
     if request.mimetype == "text/csv":
         text = request.get_data(as_text=True)
-        if len(text) > MAX_CSV_CHARS:
-            raise InvalidRequest(f"At most {MAX_CSV_CHARS} characters.")
     else:
         body = load_json_body(request.get_data(cache=True))  # the strict parser's rules: depth, NUL, surrogates
         errors = CodesSchema().validate(body) if isinstance(body, dict) else {"csv": ["Send text/csv or {\"csv\"}."]}

@@ -1,14 +1,16 @@
 """Console pages for the mall's goods: the list, adding and changing goods (the API's schemas and audited
 services), and a virtual goods' codes uploaded as a CSV file."""
+from contextlib import closing
+
 from flask import abort, g, request, url_for
 
-from blueprints.admin.mall import MAX_CSV_CHARS, GoodsChangesSchema, OperatorGoodsSchema
+from blueprints.admin.mall import GoodsChangesSchema, OperatorGoodsSchema
 from blueprints.console.base import answer_form, bp, menu_entry, operator_page, render
 from blueprints.console.forms import Form, submit
 from blueprints.console.i18n import translate, words
 from blueprints.console.sections import edit_form, new_form
 from services.mall import goods as catalogue
-from services.platform.errors import InvalidRequest, ServiceError
+from services.platform.errors import ServiceError
 
 words({"Goods": "商品", "Mall": "商城", "New goods": "新增商品", "Edit goods": "编辑商品", "Upload codes": "上传卡密",
        "name": "名称", "description": "描述", "images": "图片", "category": "分类", "kind": "类型",
@@ -61,11 +63,10 @@ def upload_codes(goods_id):
     upload = request.files.get("csv")
     if upload is None or not upload.filename:
         abort(400, "Choose a CSV file of codes.")
-    text = upload.read(MAX_CSV_CHARS + 1).decode("utf-8", errors="replace")
+    with closing(upload):  # a large one is spooled to a temporary file
+        text = upload.read(catalogue.MAX_CODES_CHARS + 1).decode("utf-8", errors="replace")
     codes = Form([])
     try:
-        if len(text) > MAX_CSV_CHARS:
-            raise InvalidRequest(f"At most {MAX_CSV_CHARS} characters.")
         added = catalogue.add_codes(g.operator, goods_id, text)
         codes.ok = True
         codes.errors.append(translate("Codes added: {added}, skipped: {skipped}.", **added))

@@ -22,6 +22,7 @@ from services.platform.pagination import page
 EDITABLE = ("name", "description", "images", "category", "price_points", "price_fen", "per_order_limit",
             "per_member_limit", "min_level_id", "level_discount", "starts_at", "ends_at", "status")
 MAX_CODES_PER_UPLOAD = 10_000
+MAX_CODES_CHARS = 2_000_000  # the CSV of one upload
 # what a member's units of one goods count against its per-member limit: every order not given back
 COUNTED_STATUSES = ("pending_payment", *LIVE_ORDER_STATUSES)
 
@@ -100,7 +101,10 @@ def _restock(goods: Goods, delta: int) -> None:
 
 def add_codes(operator, goods_id: int, text: str) -> dict:
     """Add a virtual goods' codes from CSV (the first column of each row; a header row `code` and
-    codes it already has are skipped); each new code is one more unit in stock (audited)."""
+    codes it already has are skipped; at most MAX_CODES_CHARS characters); each new code is one more
+    unit in stock (audited)."""
+    if len(text) > MAX_CODES_CHARS:
+        raise InvalidRequest(f"At most {MAX_CODES_CHARS} characters.")
     codes = _codes_in(text)
     with transaction():
         goods = _lock(goods_id)

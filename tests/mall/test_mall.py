@@ -1,5 +1,6 @@
 """The points mall: goods, orders in points and in points plus cash through the sandbox's signed
 notify, time-outs, cancel, shipping, refunds through the refund notify, limits, and the audit."""
+import io
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -10,9 +11,11 @@ from sqlalchemy import func, select
 from models import AuditLog, Goods, MallOrder, MemberEvent, Payment, PointsEntry, PointsHold, Refund, VirtualCode, db
 from models.message import OutboxMessage as Message
 from services.ledger import audit
+from services.mall import goods as catalogue
 from services.mall import orders
 from services.payments import payments
 from tests.support.api import assert_error, unique
+from tests.support.console import signed_in
 from tests.support.db import row_counts
 from tests.support.mall import ADDRESS, add_goods, member_points, order, placed
 from tests.support.payments import keyed, notify_xml, post_notify
@@ -405,3 +408,18 @@ def test_the_members_level_takes_its_discount_off_the_cash_part_and_opens_its_go
     assert (placed_order["amount_fen"], placed_order["discount_fen"]) == (800, 200)
     assert placed(order(client, member, undiscounted["id"]))["order"]["amount_fen"] == 1000
     assert assert_error(order(client, make_member(points_=1000), goods["id"]), 403)["code"] == "forbidden"
+
+
+def test_codes_beyond_one_uploads_size_are_refused_from_the_api_and_the_console(app, client, operator, monkeypatch):
+    monkeypatch.setattr(catalogue, "MAX_CODES_CHARS", 1000)  # the rule, not two megabytes through the test client
+    admin = operator()
+    goods = add_goods(client, admin, kind="virtual", stock=0)
+    text = "c" * 1001
+    res = client.post(f"/api/v1/admin/goods/{goods['id']}/codes", headers={**admin, "Content-Type": "text/csv"},
+                      data=text)
+    assert_error(res, 400)
+    console, token = signed_in(app)
+    page = console.post(f"/console/goods/{goods['id']}/codes", content_type="multipart/form-data",
+                        data={"csv": (io.BytesIO(text.encode()), "codes.csv"), "csrf_token": token})
+    assert page.status_code == 422 and "At most 1000 characters." in page.get_data(as_text=True)
+    assert client.get(f"/api/v1/admin/goods/{goods['id']}", headers=admin).get_json()["stock"] == 0
