@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from models import GrowthAccount, GrowthEntry, db
-from services.platform import business_keys, clock
+from services.platform import business_keys, clock, round_trips
 from services.platform.areas import wiring
 from services.platform.db import execute_prebuilt, expire_loaded, insert_once, lock_one
 from services.platform.errors import NotFound
@@ -18,18 +18,29 @@ from services.platform.lock_order import lock_member
 from services.platform.pagination import page_where
 
 
-def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None) -> int:
+def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None,
+         new_key: bool = False) -> int:
     """Add growth value; its followers (levels) follow in the same transaction. The entry's id.
 
     Like points.earn, in prebuilt statements: the credit (the lock) first, then the entry, once per key.
+    `new_key` (as for points.earn): the caller's own unique row makes the key new, so the credit and
+    the entry go in one round trip, with whatever writes wait for it.
     """
     if not isinstance(amount, int) or amount <= 0:
         raise ValueError("growth amounts are positive integers")
     lock_member(member_id).require_active()
     followers = tuple(wiring().growth_followers.values())
-    total, *returned = _credit(member_id, amount, followers)
-    entry_id = insert_once(GrowthEntry.__table__, member_id=member_id, delta=amount, total_after=total, kind="earn",
-                           reason=reason, reference=reference, business_key=business_key, created_at=clock.now())
+    entry = dict(member_id=member_id, delta=amount, kind="earn", reason=reason, reference=reference,
+                 business_key=business_key, created_at=clock.now())
+    if new_key:
+        credited, inserted = round_trips.together(
+            (_credit_statement(followers), {"member": member_id, "amount": amount}),
+            (_INSERT_ENTRY_AFTER_CREDIT, {"owner": member_id, **entry}))
+        (total, *returned), entry_id = credited[0], inserted[0][0]
+        expire_loaded(GrowthAccount, member_id)
+    else:
+        total, *returned = _credit(member_id, amount, followers)
+        entry_id = insert_once(GrowthEntry.__table__, total_after=total, **entry)
     if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
         _credit(member_id, -amount, followers)
         return business_keys.replayed_id(GrowthEntry, business_key, member_id, amount)
@@ -51,6 +62,10 @@ class Follower:
 
 
 _accounts = GrowthAccount.__table__
+_entries = GrowthEntry.__table__
+_INSERT_ENTRY_AFTER_CREDIT = insert(_entries).values(
+    total_after=select(_accounts.c.total).where(_accounts.c.member_id == bindparam("owner")).scalar_subquery()
+).returning(_entries.c.id)
 
 
 @cache

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from models import PointsAccount, PointsAllocation, PointsEntry, PointsHold, PointsLot, db
 from services.leaderboards import leaderboards
 from services.platform.lock_order import lock_member
-from services.platform import business_keys, clock
+from services.platform import business_keys, clock, round_trips
 from services.platform.db import execute_prebuilt, expire_loaded, get_row, insert_once, lock_one, transaction
 from services.platform.errors import Conflict, InsufficientPoints, NotFound
 from services.platform.pagination import page
@@ -24,21 +24,32 @@ DRAW_BATCH = 50
 
 
 def earn(member_id: int, amount: int, *, reason: str, business_key: str, reference: str | None = None,
-         expires_at: datetime | None = None) -> int:
+         expires_at: datetime | None = None, new_key: bool = False) -> int | None:
     """Credit points as a new lot expiring by the configured policy (or `expires_at`); the entry's id.
 
     The hottest write of the service (every sign-in, every payment), in prebuilt statements: the
     credit locks the account, and only then is the entry inserted, once per business key, so that
     a parallel repeat finds the first one's entry once it has waited for the lock.
+
+    `new_key`: the caller holds what makes the business key new (its own unique row, under the
+    member's lock): the three writes wait for the transaction's next round trip (round_trips.later)
+    and no id is returned.
     """
     _require_positive(amount)
     lock_member(member_id).require_active()
     now = clock.now()
-    balance = _credit(member_id, amount)
     expires_at = expires_at or expiry_for(now)
-    entry_id = insert_once(PointsEntry.__table__, member_id=member_id, delta=amount, kind="earn", reason=reason,
-                           reference=reference, business_key=business_key, balance_after=balance,
-                           expires_at=expires_at, created_at=now)
+    entry = dict(member_id=member_id, delta=amount, kind="earn", reason=reason, reference=reference,
+                 business_key=business_key, expires_at=expires_at, created_at=now)
+    if new_key:
+        round_trips.later(_CREDIT_LATER, member=member_id, amount=amount)
+        round_trips.later(_INSERT_ENTRY_AFTER_CREDIT, owner=member_id, **entry)
+        round_trips.later(_INSERT_LOT_OF_KEY, key=business_key)
+        expire_loaded(PointsAccount, member_id)
+        leaderboards.note_points_earned(member_id, amount, at=now)
+        return None
+    balance = _credit(member_id, amount)
+    entry_id = insert_once(PointsEntry.__table__, balance_after=balance, **entry)
     if entry_id is None:  # a repeat changes nothing (and a different amount under the key is a 409)
         _credit(member_id, -amount)
         return business_keys.replayed_id(PointsEntry, business_key, member_id, amount)
@@ -48,12 +59,20 @@ def earn(member_id: int, amount: int, *, reason: str, business_key: str, referen
 
 
 _accounts = PointsAccount.__table__
-_CREDIT = (update(_accounts)
-           .where(_accounts.c.member_id == bindparam("member"))
-           .values(balance=_accounts.c.balance + bindparam("amount"),
-                   lifetime_earned=_accounts.c.lifetime_earned + bindparam("amount"))
-           .returning(_accounts.c.balance))
+_CREDIT_LATER = (update(_accounts)
+                 .where(_accounts.c.member_id == bindparam("member"))
+                 .values(balance=_accounts.c.balance + bindparam("amount"),
+                         lifetime_earned=_accounts.c.lifetime_earned + bindparam("amount")))
+_CREDIT = _CREDIT_LATER.returning(_accounts.c.balance)
 _INSERT_LOT = insert(PointsLot.__table__)
+_entries = PointsEntry.__table__
+# the entry and its lot without a round trip in between: the balance and the entry's id read in SQL
+_INSERT_ENTRY_AFTER_CREDIT = insert(_entries).values(
+    balance_after=select(_accounts.c.balance).where(_accounts.c.member_id == bindparam("owner")).scalar_subquery())
+_INSERT_LOT_OF_KEY = insert(PointsLot.__table__).from_select(
+    ["member_id", "entry_id", "amount", "remaining", "expires_at"],
+    select(_entries.c.member_id, _entries.c.id, _entries.c.delta, _entries.c.delta, _entries.c.expires_at)
+    .where(_entries.c.business_key == bindparam("key")))
 
 
 def _credit(member_id: int, amount: int) -> int:

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from models import Member
-from services.platform.db import execute_prebuilt, for_update, transaction_scoped
+from services.platform.db import for_update, transaction_scoped
+from services.platform.round_trips import together
 from services.platform.errors import MemberFrozen, NotFound
 
 _members = Member.__table__
@@ -38,10 +39,17 @@ class LockedMember:
 
 def lock_member(member_id: int) -> LockedMember:
     """Lock the member's row for this transaction (once; later calls return the same record)."""
+    return lock_member_and_read(member_id)[0]
+
+
+def lock_member_and_read(member_id: int, *reads: tuple) -> tuple[LockedMember, list]:
+    """lock_member, and the rows of `reads` ((statement, params) pairs) read right after the lock is
+    granted, so they see whatever the transactions it waited for committed: one round trip."""
     held = transaction_scoped(LOCKED)
-    if (locked := held.get(member_id)) is None:
-        row = execute_prebuilt(_LOCK, member=member_id).one_or_none()
-        if row is None:
-            raise NotFound("No such member.")
-        held[member_id] = locked = LockedMember(*row)
-    return locked
+    if (locked := held.get(member_id)) is not None:
+        return locked, together(*reads) if reads else []
+    rows, *read = together((_LOCK, {"member": member_id}), *reads)
+    if not rows:
+        raise NotFound("No such member.")
+    held[member_id] = locked = LockedMember(*rows[0])
+    return locked, read

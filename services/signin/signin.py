@@ -1,7 +1,7 @@
 """Daily sign-in: sign in, make up a missed day, rewards of the cycle and milestones, reminders.
 
 One record per member per business day (TIMEZONE), guaranteed by a unique constraint; a duplicate
-answers 409 already_signed_in (found under the member's lock, or failing at the insert). Points and growth of a day are one
+answers 409 already_signed_in (found under the member's lock, which every writer of a day holds). Points and growth of a day are one
 ledger entry each under `signin:{member}:{day}`. The Redis index is written after the commit.
 """
 from datetime import date, timedelta
@@ -10,16 +10,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import bindparam, case, func, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from models import Level, db
 from models.signin import MemberBadge, SigninRecord
 from services.coupons import coupons
 from services.leaderboards import leaderboards
 from services.ledger import earnings, points
-from services.platform.lock_order import lock_member
+from services.platform.lock_order import lock_member_and_read
 from services.messages import messages
-from services.platform import clock
+from services.platform import clock, round_trips
 from services.platform.db import execute_prebuilt, transaction
 from services.platform.errors import Conflict, InvalidRequest
 from services.signin import rules, signin_index
@@ -40,12 +39,15 @@ def setting(name: str) -> int:
 def sign_in(member_id: int) -> dict:
     """Sign the member in for today: the cycle day's reward, any milestone reached, the event.
 
-    The hottest write path: ten prebuilt statements (services.platform.db.run), no ORM unit of work.
+    The hottest write path, in prebuilt statements and few round trips (services.platform.round_trips):
+    the member's lock with the history read under it; the day's writes then wait for the growth
+    credit's round trip, or go with the COMMIT.
     """
     today = clock.today()
     with transaction():
-        lock_member(member_id)  # serialises one member's sign-ins: streaks are computed on settled rows
-        total, longest, yesterday_streak, signed_today = _history(member_id, today)
+        # the lock serialises one member's sign-ins (and make-ups): streaks are computed on settled rows
+        _, (history,) = lock_member_and_read(member_id, _history_read(member_id, today))
+        total, longest, yesterday_streak, signed_today = history[0]
         if signed_today:
             raise AlreadySignedIn()
         streak = (yesterday_streak or 0) + 1
@@ -54,7 +56,8 @@ def sign_in(member_id: int) -> dict:
         answer = _record_day(member_id, today, kind="signed", streak=streak, rule_set=today_rules,
                              reached={"streak": streak, "total": total + 1},
                              cycle=({"kind": "cycle", "cycle_day": cycle_day, **_amounts(reward)}, reward))
-        events.emit(member_id, "signin", business_key=f"signin:{member_id}:{today}", reference=f"signin:{today}")
+        events.emit(member_id, "signin", business_key=f"signin:{member_id}:{today}", reference=f"signin:{today}",
+                    new_key=True)
         _index(member_id, today, kind="signed", paid_with=None,
                totals=signin_index.Totals(total + 1, today, streak, max(longest or 0, streak)))
         return answer
@@ -65,9 +68,9 @@ def make_up(member_id: int, day: date) -> dict:
     but pays no cycle reward, and a milestone only if never earned before."""
     today = clock.today()
     with transaction():
-        member = lock_member(member_id)
+        member, (history,) = lock_member_and_read(member_id, _history_read(member_id, day))
         _check_makeup_day(member, day, today)
-        total, _, previous_streak, signed = _history(member_id, day)
+        total, _, previous_streak, signed = history[0]
         if signed:
             raise AlreadySignedIn()
         paid_with, cost = _makeup_payment(member, today)
@@ -89,13 +92,14 @@ _HISTORY = select(func.count(), func.max(_records.c.streak),
                   func.max(case((_records.c.day == bindparam("on_day_before"), _records.c.streak))),
                   func.count(case((_records.c.day == bindparam("on_day"), 1)))
                   ).where(_records.c.member_id == bindparam("member"))
-_INSERT_RECORD = insert(_records).returning(_records.c.id)
+_INSERT_RECORD_LATER = insert(_records)
+_INSERT_RECORD = _INSERT_RECORD_LATER.returning(_records.c.id)
 
 
-def _history(member_id: int, day: date) -> tuple[int, int | None, int | None, int]:
-    """In one read: the days signed so far, the longest streak, the streak of the day before `day`
+def _history_read(member_id: int, day: date) -> tuple:
+    """The read of the days signed so far, the longest streak, the streak of the day before `day`
     (None if not signed), and whether `day` is signed."""
-    return tuple(execute_prebuilt(_HISTORY, member=member_id, on_day=day, on_day_before=day - timedelta(days=1)).one())
+    return _HISTORY, {"member": member_id, "on_day": day, "on_day_before": day - timedelta(days=1)}
 
 
 def _record_day(member_id: int, day: date, *, kind: str, streak: int, rule_set, reached: dict,
@@ -112,14 +116,17 @@ def _record_day(member_id: int, day: date, *, kind: str, streak: int, rule_set, 
               "bonus": [line for line, _ in paid],
               "badges": [{"code": m["badge_code"], "name": m["badge_name"]} for m in milestones],
               "cost_points": cost_points, "paid_with": paid_with}
-    try:
-        record_id = execute_prebuilt(_INSERT_RECORD, member_id=member_id, cycle_day=cycle[0]["cycle_day"] if cycle else None,
-                        rule_id=rule_set.id, created_at=clock.now(), **answer).scalar_one()
-    except IntegrityError:  # a parallel request signed this day in first
-        raise AlreadySignedIn() from None
-    for milestone in milestones:
-        db.session.add(MemberBadge(member_id=member_id, code=milestone["badge_code"], name=milestone["badge_name"],
-                                   record_id=record_id, earned_at=clock.now()))
+    record = dict(member_id=member_id, cycle_day=cycle[0]["cycle_day"] if cycle else None, rule_id=rule_set.id,
+                  created_at=clock.now(), **answer)
+    # the day is not signed (read under the member's lock, which every writer of a day holds): the
+    # record, and the ledger entries under its key, wait for the next round trip
+    if not milestones:
+        round_trips.later(_INSERT_RECORD_LATER, **record)
+    else:  # a badge names its record
+        record_id = execute_prebuilt(_INSERT_RECORD, **record).scalar_one()
+        for milestone in milestones:
+            db.session.add(MemberBadge(member_id=member_id, code=milestone["badge_code"], name=milestone["badge_name"],
+                                       record_id=record_id, earned_at=clock.now()))
     _settle(member_id, day, answer["points"], answer["growth"])
     return answer
 
@@ -152,7 +159,8 @@ def _hand_out_pack(member_id: int, day: date, line: dict, reward: dict) -> list[
 def _settle(member_id: int, day: date, points_: int, growth_: int) -> None:
     """Earn the day's points and growth through the ledgers, one entry each for the day."""
     key, reference = f"signin:{member_id}:{day}", f"signin:{day}"
-    earnings.earn(member_id, points_=points_, growth_=growth_, reason="signin", business_key=key, reference=reference)
+    earnings.earn(member_id, points_=points_, growth_=growth_, reason="signin", business_key=key, reference=reference,
+                  new_key=True)
 
 
 def _index(member_id: int, day: date, *, kind: str, paid_with: str | None, totals: signin_index.Totals) -> None:

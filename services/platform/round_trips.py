@@ -1,0 +1,104 @@
+"""Fewer round trips to PostgreSQL for the hottest units of work (sign-in, earning, GET /me).
+
+Each statement sent on its own costs a round trip and SQLAlchemy's per-statement work, more than the
+statement itself on these paths. Here:
+
+- `together(*calls)` runs several Core statements of the current transaction in one round trip
+  (psycopg's pipeline mode) and hands back each one's rows as plain tuples;
+- `later(statement, **params)` queues a write whose result nobody reads: it rides with the
+  transaction's next round trip (a `together`, an execute_prebuilt, any ORM statement) or, at the
+  latest, with its COMMIT. Use it only where no error is expected (the caller already holds the row
+  lock or unique row that makes the write safe): an error surfaces at that next round trip.
+
+A statement is compiled once per shape (its parameter names). On other databases (SQLite, in process,
+where a round trip costs nothing) the statements simply run one after another through SQLAlchemy.
+"""
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from models import db
+
+LATER = "round_trips_later"  # session.info key: [(statement, params)] waiting for the next round trip
+_COMPILED = {}  # (statement, parameter names, dialect) -> (SQL text, bind processors)
+
+
+def together(*calls: tuple) -> list[list[tuple]]:
+    """Run `(statement, params)` calls in the current transaction in one round trip (with any writes
+    waiting from `later` first); the rows each returned, in order."""
+    db.session.flush()
+    waiting = db.session.info.pop(LATER, [])
+    results = _run([*waiting, *calls])
+    return results[len(waiting):]
+
+
+def later(statement, **params) -> None:
+    """Queue a write for the transaction's next round trip (see the module's note)."""
+    if db.engine.dialect.driver != "psycopg":
+        db.session.flush()
+        db.session.connection().execute(statement, params)
+        return
+    db.session.info.setdefault(LATER, []).append((statement, params))
+
+
+def send_waiting(*, commit: bool = False) -> None:
+    """Send the writes `later` queued, if any (with the COMMIT after them when `commit`: the commit that
+    follows then finds nothing left to do)."""
+    if waiting := db.session.info.pop(LATER, None):
+        _run(waiting, commit=commit)
+
+
+def _run(calls: list, *, commit: bool = False) -> list[list[tuple]]:
+    connection = db.session.connection()
+    if connection.dialect.driver != "psycopg":
+        return [_rows(connection.execute(statement, params)) for statement, params in calls]
+    raw = connection.connection.driver_connection
+    cursors, sent = [], []
+    try:
+        with raw.pipeline():
+            for statement, params in calls:
+                sql, bound = _bound(statement, params, connection.dialect)
+                cursor = raw.cursor()
+                cursor.execute(sql, bound)
+                cursors.append(cursor)
+                sent.append((sql, bound))
+            if commit:
+                raw.cursor().execute("COMMIT")
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError…)
+        sql, bound = sent[-1] if sent else ("", {})
+        raise DBAPIError.instance(sql, bound, exc, psycopg.Error) from exc
+
+
+def _rows(result) -> list[tuple]:
+    return [tuple(row) for row in result] if result.returns_rows else []
+
+
+def _bound(statement, params: dict, dialect) -> tuple[str, dict]:
+    key = (statement, tuple(params), dialect.name)
+    if (compiled := _COMPILED.get(key)) is None:
+        query = statement.compile(dialect=dialect, column_keys=list(params))
+        compiled = _COMPILED[key] = (query, query.string, query._bind_processors)
+    query, sql, processors = compiled
+    values = query.construct_params(params, _check=False)
+    return sql, {name: processors[name](value) if name in processors else value for name, value in values.items()}
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _send_waiting_first(conn, cursor, statement, parameters, context, executemany):
+    """Any other statement of the transaction sees the writes queued before it."""
+    session = db.session
+    if session.info.get(LATER) and conn is session.connection():
+        send_waiting()
+
+
+@event.listens_for(db.session, "before_commit")
+def _send_waiting_with_the_commit(session):
+    send_waiting(commit=True)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _drop_after_rollback(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(LATER, None)  # still there only if the transaction did not commit
