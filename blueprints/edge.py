@@ -11,10 +11,12 @@ import json
 
 from flask import request
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.utils import resolve_schema_instance
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from blueprints import dumping
 from services.platform.db import MAX_ID
 from services.platform.errors import InvalidRequest
 
@@ -89,9 +91,15 @@ class StrictParser(FlaskParser):
 
 
 class Blueprint(SmorestBlueprint):
-    """flask-smorest's Blueprint with the strict JSON parser: every area's blueprint is one of these."""
+    """flask-smorest's Blueprint with the strict JSON parser and fast response dumps
+    (blueprints/dumping.py): every area's blueprint is one of these."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+    def response(self, status_code, schema=None, **kwargs):
+        if schema is not None:
+            schema = dumping.fast(resolve_schema_instance(schema))
+        return super().response(status_code, schema, **kwargs)
 
 
 class DatabaseId(IntegerConverter):
