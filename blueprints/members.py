@@ -74,14 +74,14 @@ class Me(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def get(self):
         """The member's profile, level progress and points."""
-        return member_view.profile(current_member())
+        return member_view.profile(g.card.id)
 
     @member_required
     @me_blp.arguments(ProfileChangesSchema)
     @me_blp.response(200, MemberProfileSchema)
     def patch(self, changes):
         """Change nickname, avatar, birthday or gender."""
-        return member_view.profile(members.update_profile(current_member(), changes))
+        return member_view.profile(members.update_profile(current_member(), changes).id)
 
 
 @me_blp.route("/phone")
@@ -91,4 +91,4 @@ class Phone(MethodView):
     @me_blp.response(200, MemberProfileSchema)
     def post(self, args):
         """Bind the phone number from a getPhoneNumber code."""
-        return member_view.profile(members.bind_phone(current_member(), code=args["code"]))
+        return member_view.profile(members.bind_phone(current_member(), code=args["code"]).id)

@@ -106,14 +106,14 @@ class MemberDetail(MethodView):
     @blp.response(200, MemberProfileSchema)
     def get(self, member_id):
         """One member with level progress and points."""
-        return member_view.profile(members.get_member(member_id))
+        return member_view.profile(members.get_member(member_id).id)
 
     @operator_required
     @blp.arguments(MemberStatusSchema)
     @blp.response(200, MemberProfileSchema)
     def patch(self, args, member_id):
         """Freeze or unfreeze a member (audited, reason required)."""
-        return member_view.profile(members.set_status(g.operator.id, member_id, **args))
+        return member_view.profile(members.set_status(g.operator.id, member_id, **args).id)
 
 
 @blp.route("/members/<int:member_id>/points")

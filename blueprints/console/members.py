@@ -110,7 +110,7 @@ def _page(member_id: int, **forms) -> dict:
     found = member_rows.get_member(member_id)
     month, month_error = _month()
     return {
-        "profile": member_view.profile(found), "level": member_level.detail(member_id),
+        "profile": member_view.profile(found.id), "level": member_level.detail(member_id),
         "calendar": _calendar(member_id, month), "month_error": month_error,
         "sections": [_section(member_id, name, None) for name in SECTIONS],
         "points_form": forms.get("points_form") or keyed(form_for(AdjustPointsSchema())),

@@ -262,6 +262,12 @@ _FIGURES = select(_accounts.c.balance, _accounts.c.frozen, _EXPIRED_BUT_HELD.sca
     _accounts.c.member_id == bindparam("member"))
 
 
+# the soonest expiries still holding points (summary)
+_EXPIRING = (select(_lots.c.expires_at, func.sum(_lots.c.remaining))
+             .where(_lots.c.member_id == bindparam("member"), _lots.c.remaining > 0, _lots.c.expires_at > bindparam("now"))
+             .group_by(_lots.c.expires_at).order_by(_lots.c.expires_at).limit(bindparam("limit")))
+
+
 def _expired_but_held(member_id: int) -> int:
     return execute_prebuilt(_EXPIRED_BUT_HELD, member=member_id, now=clock.now()).scalar()
 
@@ -371,14 +377,22 @@ def _credit_back(account: PointsAccount, original: PointsEntry, amount: int, **f
 def summary(member_id: int, *, expiring_limit: int = 3) -> dict:
     """Balance, frozen, available, and the soonest expiries still holding points (past ones are not
     available, even before the expiry job takes them)."""
-    figures = execute_prebuilt(_FIGURES, member=member_id, now=clock.now()).one_or_none()
-    if figures is None:
+    return round_trips.read(summary_read(member_id, expiring_limit=expiring_limit))[0]
+
+
+def summary_read(member_id: int, *, expiring_limit: int = 3) -> round_trips.Read:
+    """summary() as a read, to go in one round trip with other areas' (GET /me)."""
+    now = clock.now()
+    calls = [(_FIGURES, {"member": member_id, "now": now})]
+    if expiring_limit:
+        calls.append((_EXPIRING, {"member": member_id, "now": now, "limit": expiring_limit}))
+    return round_trips.Read(tuple(calls), _summary)
+
+
+def _summary(figures: list, expiring: list = ()) -> dict:
+    if not figures:
         raise NotFound("No such member.")
-    balance, frozen, expired_but_held = figures
-    expiring = [] if not expiring_limit else db.session.execute(
-        select(PointsLot.expires_at, func.sum(PointsLot.remaining))
-        .where(PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at > clock.now())
-        .group_by(PointsLot.expires_at).order_by(PointsLot.expires_at).limit(expiring_limit)).all()
+    balance, frozen, expired_but_held = figures[0]
     return {
         "balance": balance,
         "frozen": frozen,

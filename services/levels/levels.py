@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from models import Level, LevelChange, Member, db
 from services.coupons import catalog
@@ -16,7 +16,7 @@ from services.ledger import growth
 from services.levels import gifts, policy, replay
 from services.members import cards
 from services.platform.lock_order import lock_member
-from services.platform import audit_trail, clock, snapshots
+from services.platform import audit_trail, clock, round_trips, snapshots
 from services.platform.db import duplicates_conflict, execute_prebuilt, expire_loaded, get_row, transaction
 
 
@@ -144,12 +144,30 @@ _REACHED = select(reached_level_column(bindparam("total")))
 _SET_LEVEL = _members.update().where(_members.c.id == bindparam("member")).values(level_id=bindparam("level"))
 
 
-def summary(member: Member) -> dict:
+def summary(member_id: int) -> dict:
     """The member's level, growth value in the policy's window and what the next level needs."""
-    total = policy.window_growth(member.id, policy.in_effect().growth_window)
-    current = db.session.get(Level, member.level_id) if member.level_id else None
-    following = db.session.scalar(select(Level).where(Level.threshold > (current.threshold if current else -1))
-                                  .order_by(Level.threshold).limit(1))
+    return round_trips.read(summary_read(member_id))[0]
+
+
+def summary_read(member_id: int) -> round_trips.Read:
+    """summary() as a read, to go in one round trip with other areas' (GET /me)."""
+    growth_read = policy.window_growth_read(member_id, policy.in_effect().growth_window)
+    return round_trips.Read((*growth_read.calls, (_LEVEL_OF_MEMBER, {"member": member_id}),
+                             (_LEVEL_ABOVE_MEMBERS, {"member": member_id})),
+                            lambda growth_rows, current, following: _summary(growth_read.shape(growth_rows),
+                                                                             current[0] if current else None,
+                                                                             following[0] if following else None))
+
+
+_levels = Level.__table__
+_MEMBERS_LEVEL = select(Member.__table__.c.level_id).where(Member.__table__.c.id == bindparam("member")).scalar_subquery()
+_LEVEL_OF_MEMBER = select(_levels.c.name, _levels.c.code, _levels.c.threshold).where(_levels.c.id == _MEMBERS_LEVEL)
+_LEVEL_ABOVE_MEMBERS = (select(_levels.c.name, _levels.c.threshold).where(_levels.c.threshold > func.coalesce(
+    select(_levels.c.threshold).where(_levels.c.id == _MEMBERS_LEVEL).scalar_subquery(), -1))
+    .order_by(_levels.c.threshold).limit(1))
+
+
+def _summary(total: int, current, following) -> dict:
     return {
         "code": current.code if current else None,
         "name": current.name if current else None,

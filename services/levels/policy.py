@@ -8,10 +8,10 @@ lifetime and calendar-year windows, each month for the rolling twelve months.
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from models import GrowthAccount, GrowthEntry, LevelPolicy, db
-from services.platform import audit_trail, clock, snapshots
+from services.platform import audit_trail, clock, round_trips, snapshots
 from services.platform.db import transaction
 
 SNAPSHOT = "level_policies"
@@ -72,9 +72,29 @@ def window_start(growth_window: str, end: datetime) -> datetime | None:
 
 def window_growth(member_id: int, growth_window: str, end: datetime | None = None) -> int:
     """The member's growth counted in the window ending at `end` (now), net of reversals."""
-    if growth_window == "lifetime" and end is None:
-        return db.session.scalar(select(GrowthAccount.total).where(GrowthAccount.member_id == member_id)) or 0
-    return max(int(db.session.scalar(_window_sum(growth_window, end).where(GrowthEntry.member_id == member_id)) or 0), 0)
+    if end is None:
+        return round_trips.read(window_growth_read(member_id, growth_window))[0]
+    return _net(db.session.scalar(_window_sum(growth_window, end).where(GrowthEntry.member_id == member_id)))
+
+
+def window_growth_read(member_id: int, growth_window: str) -> round_trips.Read:
+    """window_growth up to now, as a read to go in one round trip with others (GET /me)."""
+    if growth_window == "lifetime":
+        return round_trips.Read(((_LIFETIME, {"member": member_id}),), lambda rows: rows[0][0] if rows else 0)
+    end = clock.now()
+    return round_trips.Read(((_SINCE, {"member": member_id, "start": window_start(growth_window, end), "end": end}),),
+                            lambda rows: _net(rows[0][0]))
+
+
+def _net(total) -> int:
+    return max(int(total or 0), 0)
+
+
+_entries = GrowthEntry.__table__
+_LIFETIME = select(GrowthAccount.__table__.c.total).where(GrowthAccount.__table__.c.member_id == bindparam("member"))
+_SINCE = select(func.coalesce(func.sum(_entries.c.delta), 0)).where(
+    _entries.c.member_id == bindparam("member"), _entries.c.created_at >= bindparam("start"),
+    _entries.c.created_at <= bindparam("end"))
 
 
 def window_growths(growth_window: str, end: datetime | None = None, member_ids=None) -> dict[int, int]:

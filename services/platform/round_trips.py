@@ -13,7 +13,11 @@ statement itself on these paths. Here:
 A statement is compiled once per shape (its parameter names). On other databases (SQLite, in process,
 where a round trip costs nothing) the statements simply run one after another through SQLAlchemy.
 """
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -21,12 +25,33 @@ from sqlalchemy.exc import DBAPIError
 from models import db
 
 LATER = "round_trips_later"  # session.info key: [(statement, params)] waiting for the next round trip
-_COMPILED = {}  # (statement, parameter names, dialect) -> (SQL text, bind processors)
+_COMPILED = {}  # (statement, parameter names, dialect) -> (compiled, SQL text, bind processors)
+COMPILED_LIMIT = 1024  # statements are built once at import: more shapes than this means some are not
 
 
-def together(*calls: tuple) -> list[list[tuple]]:
+@dataclass(frozen=True)
+class Read:
+    """What an area reads, as statements and how their rows become its value, so that one round trip
+    can serve several areas' reads (GET /me): `calls` are (statement, params) pairs, and
+    `shape(*rows)` gets each call's rows (named tuples)."""
+
+    calls: tuple
+    shape: Callable
+
+
+def read(*reads: Read) -> list:
+    """The value of each read, from one round trip."""
+    rows = together(*(call for each in reads for call in each.calls))
+    values, at = [], 0
+    for each in reads:
+        values.append(each.shape(*rows[at:at + len(each.calls)]))
+        at += len(each.calls)
+    return values
+
+
+def together(*calls: tuple) -> list[list]:
     """Run `(statement, params)` calls in the current transaction in one round trip (with any writes
-    waiting from `later` first); the rows each returned, in order."""
+    waiting from `later` first); the rows each returned (named tuples), in order."""
     db.session.flush()
     waiting = db.session.info.pop(LATER, [])
     results = _run([*waiting, *calls])
@@ -49,7 +74,7 @@ def send_waiting(*, commit: bool = False) -> None:
         _run(waiting, commit=commit)
 
 
-def _run(calls: list, *, commit: bool = False) -> list[list[tuple]]:
+def _run(calls: list, *, commit: bool = False) -> list[list]:
     connection = db.session.connection()
     if connection.dialect.driver != "psycopg":
         return [_rows(connection.execute(statement, params)) for statement, params in calls]
@@ -59,7 +84,7 @@ def _run(calls: list, *, commit: bool = False) -> list[list[tuple]]:
         with raw.pipeline():
             for statement, params in calls:
                 sql, bound = _bound(statement, params, connection.dialect)
-                cursor = raw.cursor()
+                cursor = raw.cursor(row_factory=namedtuple_row)
                 cursor.execute(sql, bound)
                 cursors.append(cursor)
                 sent.append((sql, bound))
@@ -71,13 +96,15 @@ def _run(calls: list, *, commit: bool = False) -> list[list[tuple]]:
         raise DBAPIError.instance(sql, bound, exc, psycopg.Error) from exc
 
 
-def _rows(result) -> list[tuple]:
-    return [tuple(row) for row in result] if result.returns_rows else []
+def _rows(result) -> list:
+    return result.all() if result.returns_rows else []
 
 
 def _bound(statement, params: dict, dialect) -> tuple[str, dict]:
     key = (statement, tuple(params), dialect.name)
     if (compiled := _COMPILED.get(key)) is None:
+        if len(_COMPILED) >= COMPILED_LIMIT:
+            _COMPILED.clear()
         query = statement.compile(dialect=dialect, column_keys=list(params))
         compiled = _COMPILED[key] = (query, query.string, query._bind_processors)
     query, sql, processors = compiled

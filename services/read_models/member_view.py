@@ -4,15 +4,20 @@ from models import Member
 from services.guides import guides
 from services.ledger import points
 from services.levels import levels
+from services.members import members
+from services.platform import round_trips
 
 
-def profile(member: Member) -> dict:
-    """The member as GET /me shows it: profile, level, points and their exclusive guide."""
-    return {"member": member, "level": levels.summary(member), "points": points.summary(member.id),
-            "guide": guides.guide_card(member.id)}
+def profile(member_id: int) -> dict:
+    """The member as GET /me shows it: profile, level, points and their exclusive guide, read in one
+    round trip."""
+    member, level, points_, guide = round_trips.read(
+        members.profile_read(member_id), levels.summary_read(member_id), points.summary_read(member_id),
+        guides.guide_card_read(member_id))
+    return {"member": member, "level": level, "points": points_, "guide": guide}
 
 
 def brief(member: Member) -> dict:
     """The short member card: id, nickname, level, available points."""
-    card = points.summary(member.id, expiring_limit=0)
-    return {"member": member, "level": levels.summary(member), "points": card["available"]}
+    level, card = round_trips.read(levels.summary_read(member.id), points.summary_read(member.id, expiring_limit=0))
+    return {"member": member, "level": level, "points": card["available"]}
