@@ -113,8 +113,7 @@ class GoodsList(MethodView):
     def get(self, args):
         """Goods on sale now, newest first, optionally of one category; with a member's token, also what
         they may afford, reach and still order."""
-        found = catalogue.find_goods(on_sale_only=True, **args)
-        return {**found, "items": catalogue.member_view(found["items"], g.card)}
+        return catalogue.on_sale_page(g.card, **args)
 
 
 @blp.route("/goods/<int:goods_id>")

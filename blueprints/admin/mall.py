@@ -100,7 +100,7 @@ class Goods(MethodView):
     @paged(blp, OperatorGoodsSchema, "OperatorGoodsPage", GoodsArgsSchema)
     def get(self, args):
         """Every goods, newest first, on sale or not."""
-        return catalogue.find_goods(on_sale_only=False, **args)
+        return catalogue.find_goods(**args)
 
     @operator_required
     @blp.arguments(OperatorGoodsSchema)

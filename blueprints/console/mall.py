@@ -82,4 +82,4 @@ def _changes_form(goods) -> Form:
 
 
 def _listing(cursor: str | None) -> dict:
-    return catalogue.find_goods(category=None, on_sale_only=False, limit=50, cursor=cursor)
+    return catalogue.find_goods(category=None, limit=50, cursor=cursor)

@@ -5,19 +5,20 @@ Stock moves only by conditional updates that can never take it below zero; the t
 add up to the goods' total (a database check): stock (for sale), reserved (unpaid orders), sold.
 """
 import csv
+import functools
 import io
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from models import Goods, Level, MallOrder, VirtualCode, db
 from models.mall import LIVE_ORDER_STATUSES
 from services.coupons import catalog
 from services.ledger import points
 from services.levels import levels
-from services.platform import audit_trail, clock
+from services.platform import audit_trail, clock, round_trips
 from services.platform.db import get_row, lock_row, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
-from services.platform.pagination import page
+from services.platform.pagination import before_id, page, page_of
 
 EDITABLE = ("name", "description", "images", "category", "price_points", "price_fen", "per_order_limit",
             "per_member_limit", "min_level_id", "level_discount", "starts_at", "ends_at", "status")
@@ -151,15 +152,11 @@ def get_goods_on_sale(goods_id: int) -> Goods:
     return goods
 
 
-def find_goods(*, category: str | None, on_sale_only: bool, limit: int, cursor: str | None) -> dict:
-    """Goods, newest first, optionally of one category; for members only those on sale now."""
+def find_goods(*, category: str | None, limit: int, cursor: str | None) -> dict:
+    """Every goods (an operator's list), newest first, optionally of one category."""
     stmt = select(Goods)
     if category:
         stmt = stmt.where(Goods.category == category)
-    if on_sale_only:
-        now = clock.now()
-        stmt = stmt.where(Goods.status == "on_sale", (Goods.starts_at.is_(None)) | (Goods.starts_at <= now),
-                          (Goods.ends_at.is_(None)) | (Goods.ends_at > now))
     return page(db.session, stmt, id_column=Goods.id, limit=limit, cursor=cursor)
 
 
@@ -191,21 +188,55 @@ def cash_fen(goods: Goods, quantity: int, discount_pct: int) -> int:
     return max(full * discount_pct // 100, 1)
 
 
+def on_sale_page(member, *, category: str | None, limit: int, cursor: str | None) -> dict:
+    """A page of the goods on sale now, newest first, optionally of one category, as `member` (a card;
+    None: a visitor) sees them: one round trip for the goods and the member's points and orders."""
+    now, before = clock.now(), before_id(cursor)
+    reads = [round_trips.Read(((_on_sale_statement(bool(category), before is not None),
+                                {"now": now, "category": category, "before": before, "limit": limit + 1}),),
+                              lambda rows: page_of(rows, limit))]
+    if member is not None:
+        reads += [points.summary_read(member.id, expiring_limit=0),
+                  round_trips.Read(((_ORDERED_BY_MEMBER, {"member": member.id}),), dict)]
+    found, *mine = round_trips.read(*reads)
+    if member is None:
+        return {**found, "items": [_goods_view(goods) for goods in found["items"]]}
+    card, ordered = mine
+    return {**found, "items": _views(found["items"], member.level_id, card["available"], ordered)}
+
+
+@functools.cache
+def _on_sale_statement(of_category: bool, after_cursor: bool):
+    goods = Goods.__table__
+    stmt = select(goods).where(goods.c.status == "on_sale",
+                               goods.c.starts_at.is_(None) | (goods.c.starts_at <= bindparam("now")),
+                               goods.c.ends_at.is_(None) | (goods.c.ends_at > bindparam("now")))
+    if of_category:
+        stmt = stmt.where(goods.c.category == bindparam("category"))
+    if after_cursor:
+        stmt = stmt.where(goods.c.id < bindparam("before"))
+    return stmt.order_by(goods.c.id.desc()).limit(bindparam("limit"))
+
+
 def member_view(items: list[Goods], member) -> list[dict]:
     """Goods as a signed-in member sees them: the cash after their level's discount, whether they can
     afford them, reach the level, and how many more they may order. A few statements for the page."""
     if member is None:
         return [_goods_view(goods) for goods in items]
     available = points.summary(member.id, expiring_limit=0)["available"]
-    level = levels.ladder().get(member.level_id)
-    discount = level.mall_discount_pct if level else 100
     ordered = units_ordered(member.id, [goods.id for goods in items if goods.per_member_limit])
+    return _views(items, member.level_id, available, ordered)
+
+
+def _views(items: list, level_id: int | None, available: int, ordered: dict[int, int]) -> list[dict]:
+    level = levels.ladder().get(level_id)
+    discount = level.mall_discount_pct if level else 100
     views = []
     for goods in items:
         left = None if goods.per_member_limit is None else max(goods.per_member_limit - ordered.get(goods.id, 0), 0)
         views.append({**_goods_view(goods), "member_price_fen": cash_fen(goods, 1, discount),
                       "affordable": available >= goods.price_points,
-                      "locked_by_level": locked_by_level(goods, member.level_id), "limit_left": left})
+                      "locked_by_level": locked_by_level(goods, level_id), "limit_left": left})
     return views
 
 
@@ -216,6 +247,14 @@ def _goods_view(goods: Goods) -> dict:
 def _level_code(level_id: int | None) -> str | None:
     level = levels.ladder().get(level_id)
     return level.code if level else None
+
+
+_orders = MallOrder.__table__
+_ORDERED_BY_MEMBER = (select(_orders.c.goods_id, func.sum(_orders.c.quantity))
+                      .where(_orders.c.member_id == bindparam("member"),
+                             # not IN (…): a prebuilt statement is sent as it is compiled, without expanding
+                             or_(*(_orders.c.status == status for status in COUNTED_STATUSES)))
+                      .group_by(_orders.c.goods_id))
 
 
 def units_ordered(member_id: int, goods_ids: list[int]) -> dict[int, int]:

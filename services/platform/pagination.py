@@ -12,7 +12,17 @@ def page(session, stmt, *, id_column, limit: int, cursor: str | None) -> dict:
     """One page of `stmt`, newest first by `id_column`."""
     if cursor:
         stmt = stmt.where(id_column < _decode(cursor))
-    rows = list(session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)))
+    return page_of(list(session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1))), limit)
+
+
+def before_id(cursor: str | None) -> int | None:
+    """The id a page starts below (None: the first page), for a page read with a prebuilt statement:
+    its rows are newest first, `limit + 1` of them, handed to page_of."""
+    return _decode(cursor) if cursor else None
+
+
+def page_of(rows: list, limit: int) -> dict:
+    """The page from `limit + 1` rows read newest first: the items and the cursor of the next page."""
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": _encode(rows[-1].id) if more else None}

@@ -106,6 +106,8 @@ def _bound(statement, params: dict, dialect) -> tuple[str, dict]:
         if len(_COMPILED) >= COMPILED_LIMIT:
             _COMPILED.clear()
         query = statement.compile(dialect=dialect, column_keys=list(params))
+        if query.post_compile_params:
+            raise ValueError("a statement sent prebuilt cannot expand IN (…) parameters: write the values out")
         compiled = _COMPILED[key] = (query, query.string, query._bind_processors)
     query, sql, processors = compiled
     values = query.construct_params(params, _check=False)
