@@ -3,7 +3,7 @@ mini-program code, by the guide scanning the member's code, or by the store afte
 rotating member codes, the guide's tools (in-store receipts, coupon write-off, their members and
 results), the WeCom 联系我 code each guide gets, and WeCom's add-contact callback.
 
-Other areas may call: guides.guide_card. A paid purchase at a store assigns one of its guides
+Other areas may call: guides.guide_card / guide_card_read. A paid purchase at a store assigns one of its guides
 (`purchase_followers`, in the payment's reward transaction). A receipt's points and growth go through
 the ledgers under `receipt:{store}:{no}`.
 """

@@ -1,7 +1,7 @@
 """The ledgers: points (earn, spend, hold / post / release, reverse, expire) and growth value.
 
 Other areas may call: earnings.earn (points and growth under one key); points.earn / spend / hold /
-post / release / reverse / summary; growth.earn / reverse / Follower (what follows growth, contributed
+post / release / reverse / summary / summary_read; growth.earn / reverse / Follower (what follows growth, contributed
 as `growth_followers`); grants.adjust_points / grant_growth (an operator's, audited); audit.check_books
 (audit-ledger). The ledger knows no level: levels follow growth (services.levels).
 Each only flushes: the caller's transaction commits. Points expire hourly (the worker), and members

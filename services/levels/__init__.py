@@ -1,6 +1,6 @@
 """Member levels: the ladder, the level policy (window and downgrades), evaluations, and the level gifts.
 
-Other areas may call: levels.level_for / summary / detail / makeup_cards / purchase_rewards / ladder /
+Other areas may call: levels.level_for / summary / summary_read / detail / makeup_cards / purchase_rewards / ladder /
 follow_growth; policy.in_effect. Levels follow growth (`growth_followers`: each earning may move the
 member up in its transaction) and place each new member at the entry level (`join_followers`).
 Owns the evaluations at each period's end, their grace notices, the birthday gifts (the worker, hourly)

@@ -14,4 +14,5 @@ AREA = Area("mall",
             periodic=(Periodic("mall.complete_received", "services.mall.orders.complete_received", 600),),
             audit_checks={"lottery": "services.mall.lotteries.audit_problems",
                           "mall": "services.mall.audit.audit_problems"},
-            payment_kinds={"mall": "services.mall.orders.PAYMENT_HOOKS"})
+            payment_kinds={"mall": "services.mall.orders.PAYMENT_HOOKS"},
+            repairers={"sold_out": "services.mall.sold_out.repair_marks"})

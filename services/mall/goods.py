@@ -15,6 +15,7 @@ from models.mall import LIVE_ORDER_STATUSES
 from services.coupons import catalog
 from services.ledger import points
 from services.levels import levels
+from services.mall import sold_out
 from services.platform import audit_trail, clock, round_trips
 from services.platform.db import get_row, lock_row, transaction
 from services.platform.errors import Conflict, InvalidRequest, NotFound
@@ -98,6 +99,10 @@ def _restock(goods: Goods, delta: int) -> None:
         raise InvalidRequest("Stock cannot go below zero.", status=422, details={"stock": ["Must be at least 0."]})
     goods.stock += delta
     goods.total += delta
+    if goods.id is not None and delta > 0:  # (new goods have no mark)
+        sold_out.put_back(goods.id)
+    elif goods.id is not None and delta < 0:
+        sold_out.taken(goods.id, goods.stock)
 
 
 def add_codes(operator, goods_id: int, text: str) -> dict:
@@ -120,6 +125,8 @@ def add_codes(operator, goods_id: int, text: str) -> dict:
         goods.stock += len(fresh)
         goods.total += len(fresh)
         goods.updated_at = now
+        if fresh:
+            sold_out.put_back(goods.id)
         audit_trail.record(operator.id, "goods.add_codes", target_type="goods", target_id=goods.id, reason=None,
                            details={"added": len(fresh), "skipped": len(codes) - len(fresh)})
     return {"added": len(fresh), "skipped": len(codes) - len(fresh), "stock": goods.stock}
@@ -274,10 +281,12 @@ def take(goods_id: int, quantity: int, *, reserve: bool) -> None:
     """Take units from stock, sold now or reserved for an unpaid order: OutOfStock, and nothing
     taken, if fewer are left. The goods row's lock is taken here: call it last in the transaction."""
     moved = Goods.reserved if reserve else Goods.sold
-    taken = db.session.execute(update(Goods).where(Goods.id == goods_id, Goods.stock >= quantity).values(
-        {Goods.stock: Goods.stock - quantity, moved: moved + quantity}).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+    left = db.session.execute(update(Goods).where(Goods.id == goods_id, Goods.stock >= quantity).values(
+        {Goods.stock: Goods.stock - quantity, moved: moved + quantity}).returning(Goods.stock)
+        .execution_options(synchronize_session=False)).scalar()
+    if left is None:
         raise OutOfStock(details={"goods_id": goods_id})
+    sold_out.taken(goods_id, left)
 
 
 def sell_reserved(goods_id: int, quantity: int) -> None:
@@ -302,3 +311,5 @@ def _move(goods_id: int, quantity: int, source, target) -> None:
         {source: source - quantity, target: target + change}).execution_options(synchronize_session=False))
     if moved.rowcount != 1:
         raise RuntimeError(f"goods {goods_id}: fewer than {quantity} units in {source.key}")
+    if target is Goods.stock:
+        sold_out.put_back(goods_id)

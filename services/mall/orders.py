@@ -24,7 +24,7 @@ from models import Goods, Level, MallOrder, Member, Payment, VirtualCode, db
 from models.mall import LIVE_ORDER_STATUSES
 from services.coupons import coupons
 from services.ledger import points
-from services.mall import goods as catalogue
+from services.mall import goods as catalogue, sold_out
 from services.platform.lock_order import lock_member
 from services.messages import messages
 from services.payments import payments, refunds
@@ -76,7 +76,10 @@ def place_order(member_id: int, *, goods_id: int, quantity: int, address: dict |
 
 def _orderable(goods_id: int, quantity: int, address: dict | None) -> Goods:
     """The goods, checked before any lock: on sale, within the order's limit, in stock as last committed
-    (a loser of a flash sale is answered here, without waiting for the winners' lock)."""
+    (a loser of a flash sale is answered here, without waiting for the winners' lock: by the sold-out
+    mark in Redis, without asking SQL, once the last unit is gone)."""
+    if sold_out.is_marked(goods_id):
+        raise catalogue.OutOfStock(details={"goods_id": goods_id, "stock": 0})
     goods = catalogue.get_goods(goods_id)
     if goods.status != "on_sale":
         raise NotFound("No such goods.")

@@ -1,6 +1,6 @@
 """Members and operators: login, profiles, status, token revocation, member cards, operator accounts.
 
-Other areas may call: members.get_member; cards.changed
+Other areas may call: members.get_member / profile_read; cards.changed
 (after a level or token change), cards.Card; operators.authenticate (the HTTP layer).
 """
 from services.platform.areas import Area
