@@ -85,6 +85,8 @@ def _run(calls: list, *, commit: bool = False) -> list[list]:
             for statement, params in calls:
                 sql, bound = _bound(statement, params, connection.dialect)
                 cursor = raw.cursor(row_factory=namedtuple_row)
+                if connection.dispatch.before_cursor_execute:  # the engine's listeners see every statement
+                    connection.dispatch.before_cursor_execute(connection, cursor, sql, bound, None, False)
                 cursor.execute(sql, bound)
                 cursors.append(cursor)
                 sent.append((sql, bound))
