@@ -42,6 +42,7 @@ repairs (services.index.redis_repair.run_if_due, one SQL read every few seconds 
 """
 import json
 import os
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -66,6 +67,7 @@ INDEX_TTL, CARD_TTL, MARKER = 7 * 24 * 3600, 24 * 3600, 127
 STREAK_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 BOARDS = {"points_week": ("week", 22), "points_month": ("month", 22), "streak": ("day", 32),
           "invites_week": ("week", 22), "invites_month": ("month", 22)}
+MONTH = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")  # services/signin/calendar.py
 NAMES_KEY, ANONYMOUS, TOP_CACHE_SECONDS, TOP_SIZE = "lb:names", "微信用户", 300, 100
 COUNTED_STATUSES = ["pending_payment", "paid", "shipped", "completed"]
 DEFAULT_RULE = {
@@ -445,8 +447,7 @@ def calendar():
     month = request.args.get("month")
     if month is None:
         first = today.replace(day=1)
-    elif len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit() \
-            and month[:4] != "0000" and 1 <= int(month[5:]) <= 12:
+    elif MONTH.match(month):
         first = date(int(month[:4]), int(month[5:]), 1)
     else:
         raise Answer(400, "invalid_request", "The request did not pass validation.", {"month": ["Use YYYY-MM."]})
