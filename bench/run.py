@@ -231,7 +231,7 @@ def _prepare(args, sandbox_url=None) -> SimpleNamespace:
             ids += [m.id for m in batch]
             db.session.remove()
         ids, signin_ids, warm_ids = ids[:args.members], ids[args.members:args.members + extra], ids[args.members + extra:]
-        print(f"==> {len(ids) + len(warm_ids)} members in {time.monotonic() - started:.1f}s")
+        print(f"==> {len(ids) + len(signin_ids) + len(warm_ids)} members in {time.monotonic() - started:.1f}s")
         operator_id = _operator() if flash or _wanted(args, "mall_goods") or _wanted(args, SCAN) else None
         if _wanted(args, "mall_goods"):
             _seed_goods(operator_id)
