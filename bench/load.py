@@ -17,10 +17,16 @@ from urllib.parse import urlsplit
 WRK_LUA = r"""
 local tokens = {}
 for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
-local count = 0
+local count, threads = 0, {}
 function setup(thread)
   thread:set("id", count)
   count = count + 1
+  threads[#threads + 1] = thread
+end
+function done(summary, latency, requests)
+  local next_idx = 0
+  for _, thread in ipairs(threads) do next_idx = math.max(next_idx, thread:get("idx") or 0) end
+  io.write("BENCH_NEXT\t", next_idx, "\n")
 end
 function init(args)
   nthreads, method, path = tonumber(args[1]), args[2], args[3]
@@ -85,9 +91,10 @@ class Wrk:
     the result then also has `statuses` (answers by status and error code) and `next` (the index of
     the first body no thread reached)."""
 
-    def __init__(self, base, method, path, tokens, *, seconds, connections, threads, bodies=None):
+    def __init__(self, base, method, path, tokens, *, seconds, connections, threads, bodies=None, prefix=()):
         self.base, self.method, self.path, self.tokens = base, method, path, tokens
         self.seconds, self.connections, self.threads, self.bodies = seconds, connections, threads, bodies
+        self.prefix = list(prefix)  # e.g. ["taskset", "-c", "1"]: wrk pinned to a core
 
     def run(self) -> dict:
         with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
@@ -96,11 +103,13 @@ class Wrk:
             token_file.write_text("\n".join(self.tokens) + "\n")
             body_file.write_text("".join(body + "\n" for body in self.bodies or ()))
             out = subprocess.run(
-                ["wrk", f"-t{self.threads}", f"-c{self.connections}", f"-d{self.seconds}s", "--timeout", "10s",
+                [*self.prefix, "wrk", f"-t{self.threads}", f"-c{self.connections}", f"-d{self.seconds}s", "--timeout", "10s",
                  "--latency", "-s", str(script), self.base + "/", "--", str(self.threads), self.method, self.path],
                 env={"BENCH_TOKENS": str(token_file), "BENCH_BODIES": str(body_file), "PATH": "/usr/bin:/bin"},
                 capture_output=True, text=True, timeout=self.seconds + 60, check=True).stdout
         result = _parse_wrk(out)
+        if self.bodies is None and (m := re.search(r"^BENCH_NEXT\t(\d+)", out, re.MULTILINE)):
+            result["next"] = int(m.group(1))  # the first token no thread reached (past the end: some were reused)
         if self.bodies is not None:
             result["statuses"] = {key: int(n) for key, n in re.findall(r"^BENCH_STATUS\t([^\t]*)\t(\d+)$", out, re.MULTILINE)}
             result["next"] = int(re.search(r"^BENCH_NEXT\t(\d+)", out, re.MULTILINE).group(1))
@@ -119,6 +128,9 @@ def _parse_wrk(out: str) -> dict:
     for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
         if m := re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE):
             result[key] = round(float(m.group(1)) * UNITS[m.group(2)], 2)
+    # the thread stats' latency line: average, stdev, max, +/- stdev
+    if m := re.search(r"^\s+Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)\s", out, re.MULTILINE):
+        result["max_ms"] = round(float(m.group(1)) * UNITS[m.group(2)], 2)
     return result
 
 
@@ -184,7 +196,8 @@ class PythonLoad(Wrk):
         total = counts["ok"] + counts["errors"]
         pick = (lambda q: round(latencies[min(int(q * len(latencies)), len(latencies) - 1)], 2)) if latencies else None
         result = {"rps": total / elapsed, "requests": total, "errors": counts["errors"],
-                  "p50_ms": pick(0.5) if pick else None, "p99_ms": pick(0.99) if pick else None}
+                  "p50_ms": pick(0.5) if pick else None, "p99_ms": pick(0.99) if pick else None,
+                  "max_ms": round(latencies[-1], 2) if latencies else None}
         if self.bodies is not None:
             result.update(statuses=dict(sorted(statuses.items())), next=taken[0])
         return result

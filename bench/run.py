@@ -1,6 +1,15 @@
 """The benchmark: requests per second of hot endpoints as a ratio of a bare JSON endpoint, same run.
 
-    .venv/bin/python bench/run.py [--seconds 10] [--members 20000] [--board-size 1000000]
+    .venv/bin/python bench/run.py [--seconds 10] [--members 8000] [--rounds 3]
+
+The default mode (issue 24): the project and a hand-written reference of the same work
+(bench/reference.py) as two gunicorn servers, 1 worker x 8 threads each, pinned to CPU 0 (taskset), wrk
+pinned to CPU 1, 32 connections; each endpoint measured in turns with bare on both, --rounds rounds,
+the median of the rounds reported. The answers of the two are compared before measuring (exit 1 if
+they differ). `--classic` (or --only naming tasks, member_code, guide_scan or flash_sale) runs the
+modes below, against the project alone:
+
+    .venv/bin/python bench/run.py --classic [--seconds 10] [--members 20000] [--board-size 1000000]
 
 Starts gunicorn (the project's gunicorn.conf.py) on a free 127.0.0.1 port against DATABASE_URL
 (default: a fresh PostgreSQL database on 127.0.0.1:5432, user postgres, dropped afterwards) and
@@ -45,8 +54,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 import load
 
 GOALS = {"signin": 0.5, "calendar": 0.8, "leaderboard": 0.8}
+# issue 24: the project's req/s over the reference's, each endpoint
+REFERENCE_GOALS = {"signin": 0.7, "calendar": 0.8, "calendar_past": 0.8, "me": 0.8, "leaderboard": 0.8,
+                   "mall_goods": 0.8}
+COMPARED = ("bare", "signin", "calendar", "calendar_past", "me", "leaderboard", "mall_goods")
+CLASSIC_ONLY = ("tasks", "member_code", "guide_scan", "flash_sale")
+CHECK_MEMBERS = 4  # the last members: two signed in by the checks (project, reference), two frozen
 SYNTHETIC_ID_BASE = 100_000_000  # board members that are not in SQL: ids no real member has
-SEEDED = ("signin", "calendar", "leaderboard", "me", "tasks")  # what the board and the task events are for
+SEEDED = ("signin", "calendar", "calendar_past", "leaderboard", "me", "tasks")  # what the board and the task events are for
 FLASH = "flash_sale"  # a mode of its own, only with --only: not a wrk endpoint
 MALL_GOODS = 20  # goods on sale for GET /mall/goods
 FLASH_POINTS, PRICE_POINTS, FLASH_CASH_FEN = 1000, 100, 990  # credited to each flash member; one unit's price
@@ -60,6 +75,8 @@ ADDRESS = {"userName": "张三", "telNumber": "13800000000", "provinceName": "�
 
 def main():
     args = _parse()
+    if args.mode == "compare":
+        return compare_main(args)
     secret = secrets.token_hex(32)
     results, sales, failures = {}, [], []
     try:
@@ -86,7 +103,10 @@ def main():
 
 
 def _wanted(args, name) -> bool:
-    """The flash sale only when named; every other endpoint also when --only is not given."""
+    """The flash sale only when named; every other endpoint also when --only is not given. In the compare
+    mode, only its endpoints (and what they need: the calendars need the board's sign-ins seeded)."""
+    if getattr(args, "mode", "classic") == "compare":
+        return name in COMPARED and (not args.only or name in args.only or name == "bare")
     return name in args.only if args.only else name != FLASH
 
 
@@ -97,10 +117,18 @@ def _regular(args) -> bool:
 
 def _parse():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=int, default=10, help="length of each measurement")
-    p.add_argument("--members", type=int, default=20_000, help="real members (distinct sign-ins)")
+    p.add_argument("--seconds", type=int, default=10, help="length of each measurement (of each side, each round)")
+    p.add_argument("--members", type=int, default=8_000, help="real members (distinct sign-ins)")
+    p.add_argument("--classic", action="store_true", help="the project alone (the modes before issue 24)")
+    p.add_argument("--rounds", type=int, default=3, help="compare mode: rounds, the median reported")
+    p.add_argument("--signin-members", type=int, default=0,
+                   help="compare mode: extra members for sign-in only (each side gets half of them)")
+    p.add_argument("--server-cpu", default="0", help="compare mode: taskset CPU list of both gunicorns")
+    p.add_argument("--load-cpu", default="1", help="compare mode: taskset CPU list of wrk")
+    p.add_argument("--server-threads", type=int, default=8, help="compare mode: gunicorn threads (1 worker)")
     p.add_argument("--board-size", type=int, default=1_000_000, help="synthetic members on points_week")
-    p.add_argument("--slices", type=int, default=5, help="turns of bare and endpoint within --seconds")
+    p.add_argument("--slices", type=int, default=None,
+                   help="turns of bare and endpoint within --seconds (default 5; 2 in the compare mode)")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="load generator threads")
     p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
@@ -118,6 +146,13 @@ def _parse():
     p.add_argument("--flash-cash", action="store_true",
                    help="flash sale: also a points + cash round (JSAPI orders at the WeChat sandbox)")
     args = p.parse_args()
+    args.mode = "classic" if args.classic or set(args.only or ()) & set(CLASSIC_ONLY) else "compare"
+    args.slices = args.slices or (5 if args.mode == "classic" else 2)
+    if args.mode == "compare":
+        unknown = set(args.only or ()) - set(COMPARED)
+        if unknown:
+            p.error(f"--only: the compare mode measures {', '.join(COMPARED)} (--classic for the others)")
+        return args
     unknown = set(args.only or ()) - set(_endpoints()) - {FLASH}
     if unknown:
         p.error(f"--only: no endpoint {', '.join(sorted(unknown))}")
@@ -181,7 +216,8 @@ def _prepare(args, sandbox_url=None) -> SimpleNamespace:
     from services.platform.redis_client import get_redis
 
     flash, seeded = _wanted(args, FLASH), any(_wanted(args, name) for name in SEEDED)
-    names = [f"bench-{os.getpid()}-{n}" for n in range(args.members)]
+    extra = args.signin_members if args.mode == "compare" else 0
+    names = [f"bench-{os.getpid()}-{n}" for n in range(args.members + extra)]
     names += [f"bench-{os.getpid()}-warm-{n}" for n in range(FLASH_WARM if flash else 0)]
     # the WeChat sandbox places JSAPI orders only for openids it handed out (a wx.login of each member)
     openids = _sandbox_openids(sandbox_url, names) if sandbox_url else names
@@ -194,14 +230,16 @@ def _prepare(args, sandbox_url=None) -> SimpleNamespace:
                 batch = [members.create_member(openid) for openid in openids[start:start + 1000]]
             ids += [m.id for m in batch]
             db.session.remove()
-        ids, warm_ids = ids[:args.members], ids[args.members:]
-        print(f"==> {len(ids) + len(warm_ids)} members in {time.monotonic() - started:.1f}s")
+        ids, signin_ids, warm_ids = ids[:args.members], ids[args.members:args.members + extra], ids[args.members + extra:]
+        print(f"==> {len(ids) + len(signin_ids) + len(warm_ids)} members in {time.monotonic() - started:.1f}s")
         operator_id = _operator() if flash or _wanted(args, "mall_goods") or _wanted(args, SCAN) else None
         if _wanted(args, "mall_goods"):
             _seed_goods(operator_id)
         guide_id, guide_token = _seed_guide(operator_id, ids) if _wanted(args, SCAN) else (None, None)
         if flash:
             _credit(ids[:args.flash_attempts] + warm_ids, FLASH_POINTS)
+        if args.mode == "compare":
+            _past_signins(ids)
         started = time.monotonic()
         cards = redis_rebuild.rebuild_all()["member_cards"][0]
         print(f"==> rebuild-redis: {cards} member cards in {time.monotonic() - started:.1f}s")
@@ -214,9 +252,11 @@ def _prepare(args, sandbox_url=None) -> SimpleNamespace:
             written = leaderboards.write_board(leaderboards.BOARDS["points_week"], rows)
             print(f"==> points_week: {written} members in {time.monotonic() - started:.1f}s "
                   f"({get_redis().zcard(leaderboards.key(leaderboards.BOARDS['points_week'])) - 1} in Redis)")
-            _seed_tasks(ids[:args.task_members])
+            if args.mode == "classic" and _wanted(args, "tasks"):
+                _seed_tasks(ids[:args.task_members])
         member_tokens = [tokens.issue("member", mid, 0) for mid in ids]
         return SimpleNamespace(tokens=member_tokens, ids=ids, flash_tokens=member_tokens[:args.flash_attempts],
+                               signin_tokens=[tokens.issue("member", mid, 0) for mid in signin_ids],
                                warm_tokens=[tokens.issue("member", mid, 0) for mid in warm_ids],
                                operator_id=operator_id, guide_id=guide_id, guide_token=guide_token)
 
@@ -380,7 +420,10 @@ def _stop(proc) -> None:
 
 
 @contextlib.contextmanager
-def _gunicorn(port, args, sandbox_url=None):
+def _gunicorn(port, args, sandbox_url=None, *, pin=(), reference=False):
+    """gunicorn with the project's gunicorn.conf.py (or, `reference`, bench/reference.py with
+    bench/reference_gunicorn.py), started under `pin` (e.g. taskset -c 0); the compare mode gives both
+    1 worker x --server-threads threads."""
     # every request comes from 127.0.0.1 (RATE_LIMITS_ENABLED=1 in the environment keeps the limits on)
     env = dict(os.environ, BIND=f"127.0.0.1:{port}", ACCESS_LOG="/dev/null",
                RATE_LIMITS_ENABLED=os.environ.get("RATE_LIMITS_ENABLED", "0"))
@@ -388,24 +431,30 @@ def _gunicorn(port, args, sandbox_url=None):
         env.update(WECHAT_API_BASE_URL=sandbox_url, WECHAT_PAY_BASE_URL=sandbox_url)
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
+    if args.mode == "compare":
+        env.update(WEB_CONCURRENCY=str(args.workers or 1), THREADS=str(args.server_threads))
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT, env=env,
+    command = (["-c", "bench/reference_gunicorn.py", "bench.reference:app"] if reference
+               else ["-c", "gunicorn.conf.py", "app:create_app()"])
+    label = "reference" if reference else "gunicorn"
+    proc = subprocess.Popen([*pin, str(gunicorn), *command], cwd=ROOT, env=env,
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
-            if _status(f"{base}/healthz") == 200:
+            if _status(f"{base}/bench/bare" if reference else f"{base}/healthz") == 200:
                 break
             if proc.poll() is not None:
-                raise SystemExit("gunicorn exited during start-up")
+                raise SystemExit(f"{label} exited during start-up")
             time.sleep(0.2)
         else:
-            raise SystemExit("gunicorn did not become healthy in 30 s")
-        print(f"==> gunicorn on {base}, workers: {env.get('WEB_CONCURRENCY', 'gunicorn.conf.py default')}")
+            raise SystemExit(f"{label} did not become healthy in 30 s")
+        print(f"==> {label} on {base}{' (' + ' '.join(pin) + ')' if pin else ''}, workers: "
+              f"{env.get('WEB_CONCURRENCY', 'gunicorn.conf.py default')}, threads: {env.get('THREADS', 'default')}")
         yield base
     finally:
         _stop(proc)
-        print("==> gunicorn stopped")
+        print(f"==> {label} stopped")
 
 
 def _status(url, method="GET", token=None) -> int | None:
@@ -740,6 +789,371 @@ def _flush_redis(url):
     import redis
     redis.Redis.from_url(url).flushdb()
     print("==> redis flushed")
+
+
+# -- the compare mode (issue 24): the project and the reference, same run, same settings ----------
+
+def _past_month() -> tuple[str, "datetime"]:
+    """The month before this one (TIMEZONE) and noon on its 10th, as an aware instant."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo(os.environ.get("TIMEZONE", "Asia/Shanghai"))
+    first = datetime.now(zone).date().replace(day=1)
+    last_month = (first - timedelta(days=1)).replace(day=10)
+    return last_month.strftime("%Y-%m"), datetime(last_month.year, last_month.month, 10, 12, tzinfo=zone)
+
+
+def _past_signins(member_ids) -> None:
+    """Every member signs in once on the 10th of last month, through the project's service with the app's
+    clock moved there (services.platform.clock, as tests/ and demo/history.py move it): the past-month
+    calendar has a day to show, and the ledgers stay consistent (a points entry, lot, growth entry…)."""
+    from flask import current_app
+
+    from models import db
+    from services.signin import signin
+    month, at = _past_month()
+    clock = current_app.extensions["clock"]
+    started = time.monotonic()
+    clock.freeze(at)
+    try:
+        for mid in member_ids:
+            signin.sign_in(mid)
+            db.session.remove()
+    finally:
+        clock.reset()
+    print(f"==> {len(member_ids)} sign-ins on {at.date()} (the past month {month}) through the service "
+          f"in {time.monotonic() - started:.1f}s")
+
+
+def _compare_endpoints() -> dict:
+    paths = _endpoints()
+    month, _ = _past_month()
+    return {"bare": paths["bare"], "signin": paths["signin"], "calendar": paths["calendar"],
+            "calendar_past": ("GET", f"/api/v1/signin/calendar?month={month}"), "me": paths["me"],
+            "leaderboard": paths["leaderboard"], "mall_goods": paths["mall_goods"]}
+
+
+def compare_main(args) -> None:
+    secret = secrets.token_hex(32)
+    failures, results = [], {}
+    if not shutil.which("taskset"):
+        raise SystemExit("the compare mode pins the servers and wrk with taskset (util-linux)")
+    try:
+        with _database(args.database_url) as database_url:
+            os.environ.update(DATABASE_URL=database_url, REDIS_URL=args.redis_url, SECRET_KEY=secret)
+            prepared = _prepare(args)
+            server = ["taskset", "-c", args.server_cpu]
+            with _gunicorn(_free_port(), args, pin=server) as project, \
+                    _gunicorn(_free_port(), args, pin=server, reference=True) as reference:
+                checked = _check_same(project, reference, prepared, args, database_url, failures)
+                if failures and checked:
+                    print("\n==> the reference does not answer as the project: not measured")
+                else:
+                    results = _compare(project, reference, prepared, args, failures)
+    finally:
+        _flush_redis(args.redis_url)
+    if results:
+        _report_compare(results, args)
+    if failures:
+        print("\n==> FAILED:\n  " + "\n  ".join(failures))
+        sys.exit(1)
+
+
+def _request(base, method, path, token, body=None):
+    """The status and the JSON answer (an error's too) of one request."""
+    if method == "POST" and body is None:
+        body = {}
+    return _get_json(base + path, token, body)
+
+
+def _check_same(project, reference, prepared, args, database_url, failures) -> bool:
+    """Before measuring: the same answers from both for the same member and state, and the same rows and
+    Redis keys written by a sign-in of each (members in the same state). Appends to `failures`."""
+    paths = _compare_endpoints()
+    a, b, frozen_p, frozen_r = prepared.ids[-CHECK_MEMBERS:]
+    ta, tb, tfp, tfr = prepared.tokens[-CHECK_MEMBERS:]
+    reads = [name for name in ("calendar", "calendar_past", "me", "leaderboard", "mall_goods") if _wanted(args, name)]
+    print("==> checking the reference's answers against the project's")
+
+    def compare_reads(stage):
+        for member, token, first in ((a, ta, (project, "project")), (b, tb, (reference, "reference"))):
+            for name in reads:
+                if name == "leaderboard" and first[1] == "reference":
+                    _drop_cached_tops()  # the reference renders the top itself, not the project's cached one
+                second = (reference, "reference") if first[1] == "project" else (project, "project")
+                answers = {}
+                for base, side in (first, second):
+                    answers[side] = _request(base, *paths[name], token)
+                ok = answers["project"] == answers["reference"] and answers["project"][0] == 200
+                print(f"    {name:13} member {member} ({stage}, {first[1]} first): "
+                      f"{'same' if ok else 'DIFFERENT'} ({answers['project'][0]} / {answers['reference'][0]})")
+                if not ok:
+                    failures.append(f"{name}: member {member} ({stage}): the project answered "
+                                    f"{json.dumps(answers['project'], ensure_ascii=False)[:600]}, the reference "
+                                    f"{json.dumps(answers['reference'], ensure_ascii=False)[:600]}")
+
+    compare_reads("before signing in")
+    if _wanted(args, "signin"):
+        before = _rows_of(database_url, [a, b])
+        keys_before = _redis_of(args.redis_url, [a, b])
+        sp, answer_p = _request(project, *paths["signin"], ta)
+        sr, answer_r = _request(reference, *paths["signin"], tb)
+        same = (sp, answer_p) == (sr, answer_r) and sp == 200
+        print(f"    signin        project (member {a}) {sp}, reference (member {b}) {sr}: "
+              f"{'same answer' if same else 'DIFFERENT'}: {json.dumps(answer_r, ensure_ascii=False)}")
+        if not same:
+            failures.append(f"signin: the project answered {sp} {answer_p}, the reference {sr} {answer_r}")
+        shape = {"day", "kind", "streak", "coupons", "points", "growth", "bonus", "badges", "cost_points", "paid_with"}
+        if not isinstance(answer_r, dict) or set(answer_r) != shape:
+            failures.append(f"signin: the reference's answer has the keys {sorted(answer_r or {})}, not {sorted(shape)}")
+        after = _rows_of(database_url, [a, b])
+        written = {m: {t: _minus(after[m][t], before[m].get(t, [])) for t in after[m]} for m in (a, b)}
+        for table in sorted(set(written[a]) | set(written[b])):
+            wa, wb = written[a].get(table, []), written[b].get(table, [])
+            if wa or wb:
+                print(f"      {table:16} project wrote {len(wa)} row(s), the reference {len(wb)}: "
+                      f"{'same' if sorted(map(repr, wa)) == sorted(map(repr, wb)) else 'DIFFERENT'}")
+            if sorted(map(repr, wa)) != sorted(map(repr, wb)):
+                failures.append(f"signin rows of {table}: project {wa}, reference {wb}")
+        keys_after = _redis_of(args.redis_url, [a, b])
+        for what in keys_after[a]:
+            seen = {}
+            for m in (a, b):  # a board's value: what the sign-in added (the board was seeded at random)
+                was, now = keys_before[m][what], keys_after[m][what]
+                seen[m] = f"+{now - (was or 0)}" if what in BOARD_VALUES and now is not None else now
+            same = seen[a] == seen[b]
+            print(f"      redis {what:13} {seen[a]!r:45} / {seen[b]!r:45} {'same' if same else 'DIFFERENT'}")
+            if not same:
+                failures.append(f"signin: Redis {what} after the project's sign-in {seen[a]!r}, after "
+                                f"the reference's {seen[b]!r}")
+        for base, side, token in ((project, "project", ta), (reference, "reference", tb)):
+            status, error = _request(base, *paths["signin"], token)
+            code = ((error or {}).get("error") or {}).get("code")
+            print(f"    signin again  {side}: {status} {code}")
+            if (status, code) != (409, "already_signed_in"):
+                failures.append(f"signin: a second sign-in the same day at the {side} answered {status} {error}")
+        _freeze(database_url, [frozen_p, frozen_r])
+        answers = {side: _request(base, *paths["signin"], token) for base, side, token in
+                   ((project, "project", tfp), (reference, "reference", tfr))}
+        print(f"    signin frozen project {answers['project'][0]} "
+              f"{((answers['project'][1] or {}).get('error') or {}).get('code')}, reference {answers['reference'][0]} "
+              f"{((answers['reference'][1] or {}).get('error') or {}).get('code')}")
+        if answers["project"] != answers["reference"] or answers["reference"][0] != 409:
+            failures.append(f"signin of a frozen member: project {answers['project']}, reference {answers['reference']}")
+        compare_reads("signed in today")
+    revoked = _token_of(prepared, a, version=7)
+    for base, side in ((project, "project"), (reference, "reference")):
+        status, _ = _request(base, *paths["me"], revoked)
+        if status != 401:
+            failures.append(f"me: a token of another version answered {status} at the {side}, not 401")
+    print(f"==> checks: {'all the same' if not failures else f'{len(failures)} differences'}")
+    return True
+
+
+BOARD_VALUES = ("points_week", "points_month")
+
+
+def _minus(rows, earlier):
+    """The rows not in `earlier`, as multisets (a sign-in may write a row equal to an older one)."""
+    left = list(rows)
+    for row in earlier:
+        if row in left:
+            left.remove(row)
+    return left
+
+
+def _token_of(prepared, member_id, *, version):
+    with _app():
+        from services.platform import tokens
+        return tokens.issue("member", member_id, version)
+
+
+def _drop_cached_tops():
+    from services.leaderboards import leaderboards
+    import redis
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    with _app():
+        client.delete(leaderboards.board_keys(leaderboards.BOARDS["points_week"])[1])
+
+
+def _freeze(database_url, member_ids):
+    import psycopg
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE member SET status = 'frozen' WHERE id = ANY(%s)", (member_ids,))
+
+
+IGNORED_COLUMNS = {"id", "entry_id", "record_id", "created_at", "updated_at", "occurred_at", "earned_at", "openid"}
+
+
+def _rows_of(database_url, member_ids) -> dict:
+    """Every row of every table with a member_id column (and the member row), per member, without ids and
+    timestamps, the member's id in texts replaced by {m}: comparable between two members."""
+    import psycopg
+    out = {m: {} for m in member_ids}
+    with psycopg.connect(database_url, options="-c timezone=UTC") as conn:
+        tables = [row[0] for row in conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'member_id' "
+            "AND table_schema = 'public' ORDER BY table_name")]
+        for table in ["member", *tables]:
+            column = "id" if table == "member" else "member_id"
+            for m in member_ids:
+                cur = conn.execute(f'SELECT * FROM "{table}" WHERE {column} = %s', (m,))
+                names = [d.name for d in cur.description]
+                out[m][table] = [{k: (v.replace(str(m), "{m}") if isinstance(v, str) else v)
+                                  for k, v in zip(names, row) if k not in IGNORED_COLUMNS and k != column}
+                                 for row in cur.fetchall()]
+    return out
+
+
+def _redis_of(redis_url, member_ids) -> dict:
+    """The member's sign-in index keys (totals, this month's bitmap) and values on the streak and points boards."""
+    import redis
+    from services.leaderboards import leaderboards
+    client, out = redis.Redis.from_url(redis_url), {}
+    month = time.strftime("%Y-%m")
+    with _app():
+        from services.platform import clock
+        month = clock.today().strftime("%Y-%m")
+        boards = {name: leaderboards.key(leaderboards.BOARDS[name]) for name in ("streak", "points_week", "points_month")}
+    for m in member_ids:
+        out[m] = {"totals": client.get(f"signin:{{m:{m}}}:totals"), "month": client.get(f"signin:{{m:{m}}}:{month}")}
+        for name, k in boards.items():
+            score = client.zscore(k, str(m))
+            out[m][name] = None if score is None else int(score) >> leaderboards.BOARDS[name].bits
+    return out
+
+
+def _compare(project, reference, prepared, args, failures) -> dict:
+    """Each endpoint, --rounds rounds: in each, --slices turns of [bare, endpoint] on one server then the
+    other (which goes first alternates by round). Sign-in: disjoint members for the two sides."""
+    runner = load.Wrk if shutil.which("wrk") and not args.python_load else load.PythonLoad
+    prefix = ["taskset", "-c", args.load_cpu] if runner is load.Wrk else []
+    print(f"==> load generator: {runner.__name__}{' pinned to CPU ' + args.load_cpu if prefix else ''}, "
+          f"{args.connections} connections, {args.threads} threads; {args.rounds} rounds of {args.slices} turns, "
+          f"{max(1, args.seconds // args.slices)}s a slice")
+    tokens = prepared.tokens[:-CHECK_MEMBERS]
+    half = len(tokens) // 2
+    extra = prepared.signin_tokens
+    signin_tokens = {"project": tokens[:half] + extra[:len(extra) // 2],
+                     "reference": tokens[half:] + extra[len(extra) // 2:]}
+    used = {"project": 0, "reference": 0}
+    servers = {"project": project, "reference": reference}
+    paths = _compare_endpoints()
+    names = [n for n in paths if n != "bare" and _wanted(args, n)]
+    for name in names:
+        method, path = paths[name]
+        if method == "GET" and not args.cold:
+            started = time.monotonic()
+            ok = {side: load.warm(base, method, path, tokens, connections=args.connections)
+                  for side, base in servers.items()}
+            print(f"    {name}: warm-up, every member once on each ({ok}) in {time.monotonic() - started:.1f}s")
+    seconds = max(1, args.seconds // args.slices)
+
+    def run(base, method, path, toks):
+        return runner(base, method, path, toks, seconds=seconds, connections=args.connections,
+                      threads=args.threads, prefix=prefix).run()
+
+    rounds = {name: [] for name in names}
+    for r in range(args.rounds):
+        order = ("project", "reference") if r % 2 == 0 else ("reference", "project")
+        for name in names:
+            method, path = paths[name]
+            parts = {side: [] for side in order}
+            bares = {side: [] for side in order}
+            for _ in range(args.slices):
+                for side in order:
+                    bares[side].append(run(servers[side], *paths["bare"], tokens))
+                    if method == "POST":
+                        part = run(servers[side], method, path, signin_tokens[side][used[side]:])
+                        # wrk reports the first token no thread reached (else: a bound for uneven threads)
+                        reached = part.get("next", (part["requests"] + args.connections) * args.threads)
+                        used[side] = min(used[side] + reached, len(signin_tokens[side]))
+                    else:
+                        part = run(servers[side], method, path, tokens)
+                    parts[side].append(part)
+            figures = {}
+            for side in order:
+                ps = parts[side]
+                figures[side] = {"rps": sum(p["rps"] for p in ps) / len(ps),
+                                 "bare_rps": sum(p["rps"] for p in bares[side]) / len(bares[side]),
+                                 "errors": sum(p["errors"] for p in ps), "requests": sum(p["requests"] for p in ps),
+                                 "p50_ms": sorted(p.get("p50_ms") or 0 for p in ps)[len(ps) // 2],
+                                 "p99_ms": max(p.get("p99_ms") or 0 for p in ps),
+                                 "max_ms": max(p.get("max_ms") or 0 for p in ps)}
+            rounds[name].append(figures)
+            print(f"    round {r + 1} {name:13} project {figures['project']['rps']:7.0f} req/s "
+                  f"(bare {figures['project']['bare_rps']:5.0f}, errors {figures['project']['errors']}), "
+                  f"reference {figures['reference']['rps']:7.0f} req/s (bare {figures['reference']['bare_rps']:5.0f}, "
+                  f"errors {figures['reference']['errors']})")
+    results = {}
+    for name, per_round in rounds.items():
+        results[name] = _median_of_rounds(per_round)
+        errors = {side: sum(f[side]["errors"] for f in per_round) for side in ("project", "reference")}
+        if name == "signin":
+            for side in ("project", "reference"):
+                results[name][f"{side}_members_used"] = used[side]
+                results[name][f"{side}_members"] = len(signin_tokens[side])
+                if used[side] >= len(signin_tokens[side]) or errors[side]:
+                    results[name]["ran_out"] = True
+                    failures.append(f"signin: the {side} ran out of members never signed in ({used[side]} of "
+                                    f"{len(signin_tokens[side])} used, {errors[side]} answers not 2xx): raise "
+                                    f"--members or --signin-members")
+        elif any(errors.values()):
+            failures.append(f"{name}: answers not 2xx during the measurement: {errors}")
+    return results
+
+
+def _median(values):
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def _median_of_rounds(per_round) -> dict:
+    """Medians over the rounds of each side's req/s, of bare's (both servers' bare slices pooled), and of
+    the per-round ratios; latencies: the median of the rounds' p50 and p99, the largest max."""
+    out = {"rounds": per_round}
+    for side in ("project", "reference"):
+        out[f"{side}_rps"] = _median([f[side]["rps"] for f in per_round])
+        out[f"{side}_bare_rps"] = _median([f[side]["bare_rps"] for f in per_round])
+        for key in ("p50_ms", "p99_ms"):
+            out[f"{side}_{key}"] = _median([f[side][key] for f in per_round])
+        out[f"{side}_max_ms"] = max(f[side]["max_ms"] for f in per_round)
+    bare = [(f["project"]["bare_rps"] + f["reference"]["bare_rps"]) / 2 for f in per_round]
+    out["bare_rps"] = _median(bare)
+    out["project_over_bare"] = _median([f["project"]["rps"] / b for f, b in zip(per_round, bare)])
+    out["reference_over_bare"] = _median([f["reference"]["rps"] / b for f, b in zip(per_round, bare)])
+    out["project_over_reference"] = _median([f["project"]["rps"] / f["reference"]["rps"] for f in per_round])
+    return out
+
+
+def _report_compare(results, args) -> None:
+    print(f"\n==> project vs reference: gunicorn 1 worker x {args.server_threads} threads each on CPU "
+          f"{args.server_cpu}, wrk on CPU {args.load_cpu}, {args.connections} connections, {args.members} members, "
+          f"median of {args.rounds} rounds ({args.slices} turns of {max(1, args.seconds // args.slices)}s a side each)")
+    head = ("| endpoint | project req/s | reference req/s | bare req/s | project/bare | reference/bare | "
+            "project/reference | project p50/p99/max ms | reference p50/p99/max ms | goal |")
+    print(head)
+    print("|" + " --- |" * 10)
+    for name, r in results.items():
+        goal = REFERENCE_GOALS.get(name)
+        verdict = "" if goal is None else (f"≥ {goal}: " + ("met" if r["project_over_reference"] >= goal else "NOT met"))
+        if r.get("ran_out"):
+            verdict += " (ran out of members: repeats answered 409, figures not valid)"
+        lat = {side: f"{r[f'{side}_p50_ms']:.1f} / {r[f'{side}_p99_ms']:.1f} / {r[f'{side}_max_ms']:.1f}"
+               for side in ("project", "reference")}
+        print(f"| {name} | {r['project_rps']:.0f} | {r['reference_rps']:.0f} | {r['bare_rps']:.0f} | "
+              f"{r['project_over_bare']:.2f} | {r['reference_over_bare']:.2f} | {r['project_over_reference']:.2f} | "
+              f"{lat['project']} | {lat['reference']} | {verdict} |")
+    if "signin" in results:
+        r = results["signin"]
+        print(f"sign-in members used: project {r['project_members_used']} of {r['project_members']}, "
+              f"reference {r['reference_members_used']} of {r['reference_members']}")
+    print(json.dumps({"mode": "compare", "seconds": args.seconds, "rounds": args.rounds, "slices": args.slices,
+                      "members": args.members, "connections": args.connections, "threads": args.server_threads,
+                      "results": {name: {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
+                                         if k != "rounds"} | {"rounds": r["rounds"]} for name, r in results.items()}},
+                     default=lambda v: round(v, 3)))
 
 
 if __name__ == "__main__":
