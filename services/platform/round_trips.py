@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from models import db
+from services.platform.db import IN_UNIT_OF_WORK
 
 LATER = "round_trips_later"  # session.info key: [(statement, params)] waiting for the next round trip
 _COMPILED = {}  # (statement, parameter names, dialect) -> (compiled, SQL text, bind processors)
@@ -40,8 +41,10 @@ class Read:
 
 
 def read(*reads: Read) -> list:
-    """The value of each read, from one round trip."""
-    rows = together(*(call for each in reads for call in each.calls))
+    """The value of each read, from one round trip. Outside a unit of work (a GET's reads), the
+    transaction the reads began ends in the same round trip: nothing is left to roll back after."""
+    calls = [call for each in reads for call in each.calls]
+    rows = together(*calls, end=None if db.session.info.get(IN_UNIT_OF_WORK) else "ROLLBACK")
     values, at = [], 0
     for each in reads:
         values.append(each.shape(*rows[at:at + len(each.calls)]))
@@ -49,12 +52,13 @@ def read(*reads: Read) -> list:
     return values
 
 
-def together(*calls: tuple) -> list[list]:
+def together(*calls: tuple, end: str | None = None) -> list[list]:
     """Run `(statement, params)` calls in the current transaction in one round trip (with any writes
-    waiting from `later` first); the rows each returned (named tuples), in order."""
+    waiting from `later` first); the rows each returned (named tuples), in order. `end`: "COMMIT" or
+    "ROLLBACK" after them, in the same round trip."""
     db.session.flush()
     waiting = db.session.info.pop(LATER, [])
-    results = _run([*waiting, *calls])
+    results = _run([*waiting, *calls], end=end)
     return results[len(waiting):]
 
 
@@ -71,10 +75,10 @@ def send_waiting(*, commit: bool = False) -> None:
     """Send the writes `later` queued, if any (with the COMMIT after them when `commit`: the commit that
     follows then finds nothing left to do)."""
     if waiting := db.session.info.pop(LATER, None):
-        _run(waiting, commit=commit)
+        _run(waiting, end="COMMIT" if commit else None)
 
 
-def _run(calls: list, *, commit: bool = False) -> list[list]:
+def _run(calls: list, *, end: str | None = None) -> list[list]:
     connection = db.session.connection()
     if connection.dialect.driver != "psycopg":
         return [_rows(connection.execute(statement, params)) for statement, params in calls]
@@ -90,8 +94,8 @@ def _run(calls: list, *, commit: bool = False) -> list[list]:
                 cursor.execute(sql, bound)
                 cursors.append(cursor)
                 sent.append((sql, bound))
-            if commit:
-                raw.cursor().execute("COMMIT")
+            if end:  # the transaction ends here: the commit or rollback that follows finds nothing to do
+                raw.cursor().execute(end)
         return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError…)
         sql, bound = sent[-1] if sent else ("", {})
