@@ -1,15 +1,16 @@
 """A py-spy profile of the gunicorn worker under load, one hot path at a time, summarised by layer.
 
-    flock /tmp/bench.lock /work/main/.venv/bin/python bench/profile_hot.py [--seconds 4] [--rate 250]
+    flock /tmp/bench.lock /work/main/.venv/bin/python bench/profile_hot.py [--seconds 5] [--rate 500]
         [--only bare signin calendar me leaderboard mall_goods all] [--members 5000] [--board-size 1000000]
     /work/main/.venv/bin/python bench/profile_hot.py --summarise bench/profiles/<run>/   (again, from the files)
 
 The same server as bench/layers.py (seeded the same way; 1 worker × 8 threads on core 0, wrk with 32
 connections on core 1); while wrk drives one endpoint, `py-spy record --pid <worker> --format raw
---nonblocking` (itself on core 1) samples the worker's active threads (idle ones, waiting on a socket,
-a lock or the GIL, are left out: the samples are where the worker's one core goes). The collapsed
-stacks are written to bench/profiles/<run>/<endpoint>.txt (git-ignored); each endpoint is summarised
-twice, as shares of its samples:
+--nonblocking --gil` (itself on core 1) samples the one thread of the worker that holds the GIL, if
+any: the samples are where the worker's Python time goes (time in C with the GIL released, such as a
+socket wait or libpq's I/O, is not sampled; "GIL held" is the share of ticks with a sample). The
+collapsed stacks are written to bench/profiles/<run>/<endpoint>.txt (git-ignored); each endpoint is
+summarised twice, as shares of its samples:
 
 - by library: the innermost frame outside the standard library (stdlib frames count for their caller:
   socket.recv under redis-py is redis-py's): psycopg, SQLAlchemy, redis-py, flask-smorest + webargs +
@@ -149,7 +150,7 @@ def _record(base, worker, name, tokens, args, out) -> None:
     driver.join()
     if spy.returncode:
         raise SystemExit(f"py-spy failed: {spy.stderr[-2000:]}")
-    (out / f"{name}.wrk.json").write_text(json.dumps(result))
+    (out / f"{name}.wrk.json").write_text(json.dumps({**result, "py_spy_rate": args.rate, "py_spy_seconds": args.seconds}))
     print(f"--- {name}: {method} {path}: {result['rps']:.0f} req/s under the profiler, {result['errors']} not 2xx; "
           f"{sum(n for _, n in _stacks(target))} samples in {target.relative_to(ROOT)}")
 
@@ -215,7 +216,9 @@ def summarise(folder: Path, names) -> None:
             by_layer[layer(frames)] += count
             total += count
         wrk = json.loads((folder / f"{name}.wrk.json").read_text()) if (folder / f"{name}.wrk.json").exists() else {}
-        tables[name] = {"samples": total, "rps": wrk.get("rps"), "library": by_lib, "layer": by_layer}
+        ticks = (wrk.get("py_spy_rate") or 0) * (wrk.get("py_spy_seconds") or 0)
+        tables[name] = {"samples": total, "rps": wrk.get("rps"), "gil_held": total / ticks if ticks else None,
+                        "library": by_lib, "layer": by_layer}
     for kind, title in (("library", "by library (innermost non-stdlib frame)"),
                         ("layer", "by layer (innermost frame of a layer)")):
         labels = sorted({k for t in tables.values() for k in t[kind]},
@@ -224,6 +227,8 @@ def summarise(folder: Path, names) -> None:
         print(f"{'':34}" + "".join(f"{n:>12}" for n in tables))
         print(f"{'samples':34}" + "".join(f"{t['samples']:>12}" for t in tables.values()))
         print(f"{'req/s under the profiler':34}" + "".join(f"{(t['rps'] or 0):>12.0f}" for t in tables.values()))
+        print(f"{'GIL held (samples / ticks)':34}" + "".join(f"{100 * (t['gil_held'] or 0):>11.0f}%"
+                                                           for t in tables.values()))
         for label in labels:
             print(f"{label[:34]:34}" + "".join(f"{100 * t[kind][label] / max(t['samples'], 1):>11.1f}%"
                                                 for t in tables.values()))
