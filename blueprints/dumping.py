@@ -9,7 +9,7 @@ keeps marshmallow's dump. tests/platform/test_dumping.py holds the two equal on 
 """
 from marshmallow import Schema, fields, missing
 from marshmallow.schema import POST_DUMP, PRE_DUMP
-from marshmallow.utils import ensure_text_type, get_value
+from marshmallow.utils import _get_value_for_key, ensure_text_type, get_value
 
 def fast(schema: Schema) -> Schema:
     """`schema` with its dump replaced by its plan's (unless it has dump hooks or its own way of
@@ -31,48 +31,74 @@ def _plannable(schema: Schema) -> bool:
             and type(schema).get_attribute is Schema.get_attribute)
 
 
+# how a value read off the object is converted: as it is, to text, to an integer, or by a function
+AS_IS, TEXT, INTEGER, CALL = range(4)
+
+
 def _plan(schema: Schema):
-    steps = [(field.data_key if field.data_key is not None else name, name, field.attribute or name, field,
-              _conversion(field)) for name, field in schema.dump_fields.items()]
+    steps = []
+    for name, field in schema.dump_fields.items():
+        head, *tail = (field.attribute or name).split(".")
+        steps.append((field.data_key if field.data_key is not None else name, name, head, tuple(tail), field,
+                      *_conversion(field)))
 
     def plan(obj):
-        out = {}
-        is_dict = type(obj) is dict
-        for key, name, source, field, convert in steps:
-            if convert is None:  # a field that reads the object its own way
+        out, heads = {}, {}
+        for key, name, head, tail, field, kind, convert in steps:
+            if convert is None and kind == CALL:  # a field that reads the object its own way
                 value = field.serialize(name, obj, accessor=get_value)
+                if value is not missing:
+                    out[key] = value
+                continue
+            value = heads[head] if head in heads else heads.setdefault(head, _value_for_key(obj, head))
+            for part in tail:
+                value = _value_for_key(value, part)
+            if value is missing:
+                default = field.dump_default
+                value = default() if callable(default) else default
+                if value is missing:
+                    continue
+            if value is None or kind == AS_IS:
+                out[key] = None if value is None and kind != AS_IS else value
+            elif kind == TEXT:
+                out[key] = value if type(value) is str else ensure_text_type(value)
+            elif kind == INTEGER:
+                out[key] = value if type(value) is int else int(value)
             else:
-                value = obj.get(source, missing) if is_dict and "." not in source else missing
-                if value is missing:
-                    value = get_value(obj, source, missing)
-                if value is missing:
-                    default = field.dump_default
-                    value = default() if callable(default) else default
-                    if value is missing:
-                        continue
-                value = convert(value, name, obj)
-            if value is not missing:
-                out[key] = value
+                out[key] = convert(value, name, obj)
         return out
     return plan
 
 
-def _conversion(field):
-    """How a value read off the object becomes the field's output; None: the field reads it itself."""
+def _value_for_key(obj, key: str):
+    """marshmallow.utils._get_value_for_key (obj[key], else the attribute), without raising and
+    catching an exception for the objects services hand over (dicts, rows, models)."""
+    kind = type(obj)
+    if kind is dict:
+        value = obj.get(key, missing)
+        return getattr(obj, key, missing) if value is missing else value
+    if not hasattr(kind, "__getitem__") or (issubclass(kind, tuple) and hasattr(kind, "_fields")):
+        return getattr(obj, key, missing)  # a named tuple's [str] is a TypeError: marshmallow reads the attribute
+    return _get_value_for_key(obj, key, missing)
+
+
+def _conversion(field) -> tuple[int, object]:
+    """How a value read off the object becomes the field's output: (AS_IS / TEXT / INTEGER, None), or
+    (CALL, a function of value, name, object; None: the field reads the object itself)."""
     kind = type(field)
     if not field._CHECK_ATTRIBUTE or type(field).get_value is not fields.Field.get_value:
-        return None
+        return CALL, None
     if kind is fields.String:
-        return lambda value, _name, _obj: None if value is None else (
-            value if type(value) is str else ensure_text_type(value))
+        return TEXT, None
     if kind is fields.Integer and not field.as_string:
-        return lambda value, _name, _obj: None if value is None else int(value)
+        return INTEGER, None
     if kind._serialize is fields.Field._serialize:  # Boolean, Raw…: the value as it is
-        return lambda value, _name, _obj: value
+        return AS_IS, None
     if kind is fields.Nested and _plannable(field.schema):
         nested, many = _plan(field.schema), field.schema.many or field.many
-        return lambda value, _name, _obj: None if value is None else (
+        return CALL, lambda value, _name, _obj: None if value is None else (
             [nested(item) for item in value] if many else nested(value))
-    if kind is fields.List and type(field.inner) is fields.Nested and (inner := _conversion(field.inner)):
-        return lambda value, name, obj: None if value is None else [inner(item, name, obj) for item in value]
-    return lambda value, name, obj: field._serialize(value, name, obj)
+    if kind is fields.List and type(field.inner) is fields.Nested and _plannable(field.inner.schema):
+        _, inner = _conversion(field.inner)
+        return CALL, lambda value, name, obj: [inner(item, name, obj) for item in value]
+    return CALL, lambda value, name, obj: field._serialize(value, name, obj)

@@ -150,21 +150,34 @@ def summary(member_id: int) -> dict:
 
 
 def summary_read(member_id: int) -> round_trips.Read:
-    """summary() as a read, to go in one round trip with other areas' (GET /me)."""
-    growth_read = policy.window_growth_read(member_id, policy.in_effect().growth_window)
-    return round_trips.Read((*growth_read.calls, (_LEVEL_OF_MEMBER, {"member": member_id}),
-                             (_LEVEL_ABOVE_MEMBERS, {"member": member_id})),
-                            lambda growth_rows, current, following: _summary(growth_read.shape(growth_rows),
-                                                                             current[0] if current else None,
-                                                                             following[0] if following else None))
+    """summary() as a read (one statement), to go in one round trip with other areas' (GET /me)."""
+    kind, params = policy.growth_now(member_id, policy.in_effect().growth_window)
+    return round_trips.Read(((_SUMMARIES[kind], params),), _summary_of)
 
 
-_levels = Level.__table__
-_MEMBERS_LEVEL = select(Member.__table__.c.level_id).where(Member.__table__.c.id == bindparam("member")).scalar_subquery()
-_LEVEL_OF_MEMBER = select(_levels.c.name, _levels.c.code, _levels.c.threshold).where(_levels.c.id == _MEMBERS_LEVEL)
-_LEVEL_ABOVE_MEMBERS = (select(_levels.c.name, _levels.c.threshold).where(_levels.c.threshold > func.coalesce(
-    select(_levels.c.threshold).where(_levels.c.id == _MEMBERS_LEVEL).scalar_subquery(), -1))
-    .order_by(_levels.c.threshold).limit(1))
+def _summaries():
+    """The summary statement for each way of counting growth: the member's level and the one above it."""
+    members, held, above = Member.__table__, Level.__table__.alias("held"), Level.__table__.alias("above")
+    next_one = (select(above.c.name, above.c.threshold).where(above.c.threshold > func.coalesce(held.c.threshold, -1))
+                .order_by(above.c.threshold).limit(1))
+    return {kind: select(growth.label("growth"), held.c.code, held.c.name,
+                         next_one.with_only_columns(above.c.name).scalar_subquery().label("next_name"),
+                         next_one.with_only_columns(above.c.threshold).scalar_subquery().label("next_threshold"))
+            .select_from(members.outerjoin(held, held.c.id == members.c.level_id))
+            .where(members.c.id == bindparam("member"))
+            for kind, growth in policy.GROWTH_NOW.items()}
+
+
+_SUMMARIES = _summaries()
+
+
+def _summary_of(rows: list) -> dict:
+    row = rows[0] if rows else None
+    total = policy.net(row.growth if row else 0)
+    current = SimpleNamespace(code=row.code, name=row.name) if row and row.name is not None else None
+    following = SimpleNamespace(name=row.next_name, threshold=row.next_threshold) if (
+        row and row.next_name is not None) else None
+    return _summary(total, current, following)
 
 
 def _summary(total: int, current, following) -> dict:

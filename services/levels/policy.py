@@ -74,27 +74,37 @@ def window_growth(member_id: int, growth_window: str, end: datetime | None = Non
     """The member's growth counted in the window ending at `end` (now), net of reversals."""
     if end is None:
         return round_trips.read(window_growth_read(member_id, growth_window))[0]
-    return _net(db.session.scalar(_window_sum(growth_window, end).where(GrowthEntry.member_id == member_id)))
+    return net(db.session.scalar(_window_sum(growth_window, end).where(GrowthEntry.member_id == member_id)))
 
 
 def window_growth_read(member_id: int, growth_window: str) -> round_trips.Read:
-    """window_growth up to now, as a read to go in one round trip with others (GET /me)."""
+    """window_growth up to now, as a read to go in one round trip with others."""
+    kind, params = growth_now(member_id, growth_window)
+    return round_trips.Read(((_GROWTH_READS[kind], params),), lambda rows: net(rows[0][0]))
+
+
+def growth_now(member_id: int, growth_window: str) -> tuple[str, dict]:
+    """Which of GROWTH_NOW counts the member's growth in the window up to now, and its parameters."""
     if growth_window == "lifetime":
-        return round_trips.Read(((_LIFETIME, {"member": member_id}),), lambda rows: rows[0][0] if rows else 0)
+        return "lifetime", {"member": member_id}
     end = clock.now()
-    return round_trips.Read(((_SINCE, {"member": member_id, "start": window_start(growth_window, end), "end": end}),),
-                            lambda rows: _net(rows[0][0]))
+    return "since", {"member": member_id, "start": window_start(growth_window, end), "end": end}
 
 
-def _net(total) -> int:
+def net(total) -> int:
     return max(int(total or 0), 0)
 
 
-_entries = GrowthEntry.__table__
-_LIFETIME = select(GrowthAccount.__table__.c.total).where(GrowthAccount.__table__.c.member_id == bindparam("member"))
-_SINCE = select(func.coalesce(func.sum(_entries.c.delta), 0)).where(
-    _entries.c.member_id == bindparam("member"), _entries.c.created_at >= bindparam("start"),
-    _entries.c.created_at <= bindparam("end"))
+_entries, _accounts = GrowthEntry.__table__, GrowthAccount.__table__
+# the member's growth up to now, as scalar subqueries of :member (and the window's :start and :end), for
+# statements that read it with other things (GET /me's level summary)
+GROWTH_NOW = {
+    "lifetime": select(_accounts.c.total).where(_accounts.c.member_id == bindparam("member")).scalar_subquery(),
+    "since": select(func.coalesce(func.sum(_entries.c.delta), 0)).where(
+        _entries.c.member_id == bindparam("member"), _entries.c.created_at >= bindparam("start"),
+        _entries.c.created_at <= bindparam("end")).scalar_subquery(),
+}
+_GROWTH_READS = {kind: select(growth) for kind, growth in GROWTH_NOW.items()}
 
 
 def window_growths(growth_window: str, end: datetime | None = None, member_ids=None) -> dict[int, int]:
