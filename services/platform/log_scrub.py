@@ -28,8 +28,8 @@ def install() -> None:
             message = record.getMessage()
         except Exception:  # a bad format string: logging reports it as usual
             return record
-        if (clean := scrub(message)) != message:
-            record.msg, record.args = clean, ()
+        # the formatted message replaces the template either way: the handler need not format it again
+        record.msg, record.args = scrub(message), ()
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = scrub("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
         return record
