@@ -155,6 +155,10 @@ def _load_member(claims, prefetch):
     g.card, g.prefetched = members.authenticate(claims, prefetch)
 
 
+def _keep_claims(claims, _prefetch):
+    g.claims = claims
+
+
 def _operator_loader(write):
     def load(claims, _prefetch):
         g.operator = operators.authenticate(claims, write=write)
@@ -162,6 +166,10 @@ def _operator_loader(write):
 
 
 member_required = _role_required("member", _load_member)
+# for a unit of work that locks the member's row anyway: the token's signature and age are checked
+# here, its version against the locked row by the service (lock_order.lock_member_and_read), so no
+# card is read; the view finds the claims in g.claims
+member_locking = _role_required("member", _keep_claims)
 
 
 def member_optional(view):

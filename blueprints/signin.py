@@ -3,7 +3,8 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from blueprints.common import dumped, idempotent, list_schema, member_reading, member_required, query_args
+from blueprints.common import (dumped, idempotent, list_schema, member_locking, member_reading, member_required,
+                               query_args)
 from blueprints.edge import Blueprint
 from blueprints.inputs import Day, Pattern
 from blueprints.schemas import RewardFieldsSchema
@@ -83,12 +84,12 @@ class BadgeSchema(Schema):
 
 @blp.route("")
 class SignIn(MethodView):
-    @member_required
+    @member_locking
     @idempotent
     @blp.response(200, SigninResultSchema)
     def post(self):
         """Sign in for today; a second time the same business day is 409 already_signed_in."""
-        return signin.sign_in(g.card.id)
+        return signin.sign_in(g.claims.id, token_version=g.claims.version)
 
 
 def _calendar_reads(member_id):
@@ -107,13 +108,13 @@ class Calendar(MethodView):
 
 @blp.route("/makeup")
 class Makeup(MethodView):
-    @member_required
+    @member_locking
     @idempotent
     @blp.arguments(MakeupSchema)
     @blp.response(200, SigninResultSchema)
     def post(self, args):
         """Make up a missed day of this month with a make-up card or points (honours Idempotency-Key)."""
-        return signin.make_up(g.card.id, args["day"])
+        return signin.make_up(g.claims.id, args["day"], token_version=g.claims.version)
 
 
 @badges_blp.route("")

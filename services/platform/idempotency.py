@@ -20,7 +20,9 @@ from services.platform import clock
 from services.platform.db import KEYED_REQUEST, transaction
 from services.platform.errors import Conflict
 
-NOT_STORED = (429, 500, 503)
+# 401: a token refused inside the work (its version checked under the member's lock) is not an answer to
+# replay: signed in again, the client retries with the same key
+NOT_STORED = (401, 429, 500, 503)
 
 
 class RequestInProgress(Conflict):

@@ -15,11 +15,11 @@ from sqlalchemy import bindparam, select
 from models import Member
 from services.platform.db import for_update, transaction_scoped
 from services.platform.round_trips import together
-from services.platform.errors import MemberFrozen, NotFound
+from services.platform.errors import MemberFrozen, NotFound, Unauthorized
 
 _members = Member.__table__
-_LOCK = for_update(select(_members.c.id, _members.c.status, _members.c.level_id, _members.c.created_at)
-                   .where(_members.c.id == bindparam("member")))
+_LOCK = for_update(select(_members.c.id, _members.c.status, _members.c.level_id, _members.c.created_at,
+                          _members.c.token_version).where(_members.c.id == bindparam("member")))
 LOCKED = "locked_members"
 
 
@@ -31,6 +31,7 @@ class LockedMember:
     status: str
     level_id: int | None
     created_at: datetime
+    token_version: int
 
     def require_active(self) -> None:
         if self.status != "active":
@@ -42,14 +43,25 @@ def lock_member(member_id: int) -> LockedMember:
     return lock_member_and_read(member_id)[0]
 
 
-def lock_member_and_read(member_id: int, *reads: tuple) -> tuple[LockedMember, list]:
+def lock_member_and_read(member_id: int, *reads: tuple, token_version: int | None = None) -> tuple[LockedMember, list]:
     """lock_member, and the rows of `reads` ((statement, params) pairs) read right after the lock is
-    granted, so they see whatever the transactions it waited for committed: one round trip."""
+    granted, so they see whatever the transactions it waited for committed: one round trip.
+
+    `token_version`: the version of the member's bearer token, checked against the locked row (a
+    unit of work that locks the member anyway needs no other read to know the token is not revoked).
+    """
     held = transaction_scoped(LOCKED)
     if (locked := held.get(member_id)) is not None:
-        return locked, together(*reads) if reads else []
-    rows, *read = together((_LOCK, {"member": member_id}), *reads)
-    if not rows:
-        raise NotFound("No such member.")
-    held[member_id] = locked = LockedMember(*rows[0])
+        read = together(*reads) if reads else []
+    else:
+        rows, *read = together((_LOCK, {"member": member_id}), *reads)
+        if not rows:
+            raise NotFound("No such member.") if token_version is None else _revoked()
+        held[member_id] = locked = LockedMember(*rows[0])
+    if token_version is not None and locked.token_version != token_version:
+        raise _revoked()
     return locked, read
+
+
+def _revoked() -> Unauthorized:
+    return Unauthorized("The token has been revoked.", details={"reason": "revoked"})

@@ -68,6 +68,8 @@ def later(statement, **params) -> None:
         db.session.flush()
         db.session.connection().execute(statement, params)
         return
+    if not db.session().in_transaction():
+        db.session.connection()  # begun, so that a rollback ends it and drops what waits (below)
     db.session.info.setdefault(LATER, []).append((statement, params))
 
 

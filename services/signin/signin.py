@@ -36,17 +36,18 @@ def setting(name: str) -> int:
 
 # -- signing in ---------------------------------------------------------------------------------
 
-def sign_in(member_id: int) -> dict:
+def sign_in(member_id: int, *, token_version: int | None = None) -> dict:
     """Sign the member in for today: the cycle day's reward, any milestone reached, the event.
 
     The hottest write path, in prebuilt statements and few round trips (services.platform.round_trips):
     the member's lock with the history read under it; the day's writes then wait for the growth
-    credit's round trip, or go with the COMMIT.
+    credit's round trip, or go with the COMMIT. `token_version`: the caller's bearer token's, checked
+    against the locked row (POST /signin reads no member card).
     """
     today = clock.today()
     with transaction():
         # the lock serialises one member's sign-ins (and make-ups): streaks are computed on settled rows
-        _, (history,) = lock_member_and_read(member_id, _history_read(member_id, today))
+        _, (history,) = lock_member_and_read(member_id, _history_read(member_id, today), token_version=token_version)
         total, longest, yesterday_streak, signed_today = history[0]
         if signed_today:
             raise AlreadySignedIn()
@@ -63,12 +64,12 @@ def sign_in(member_id: int) -> dict:
         return answer
 
 
-def make_up(member_id: int, day: date) -> dict:
+def make_up(member_id: int, day: date, *, token_version: int | None = None) -> dict:
     """Make up a missed day of the current month with a make-up card or points; it mends the streak
     but pays no cycle reward, and a milestone only if never earned before."""
     today = clock.today()
     with transaction():
-        member, (history,) = lock_member_and_read(member_id, _history_read(member_id, day))
+        member, (history,) = lock_member_and_read(member_id, _history_read(member_id, day), token_version=token_version)
         _check_makeup_day(member, day, today)
         total, _, previous_streak, signed = history[0]
         if signed:

@@ -1,6 +1,7 @@
 """services/platform/round_trips.py: statements sent together and writes that wait for the next round
 trip. Nothing a failed unit of work queued is ever written; an error in a round trip is SQLAlchemy's
-error; the engine's listeners see every statement; a sign-in refused half-way writes nothing."""
+error; the engine's listeners see every statement; a sign-in refused half-way (a frozen member, a
+token revoked: its version is checked under the member's lock) writes nothing."""
 import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -65,9 +66,22 @@ def test_the_engines_listeners_see_the_statements_sent_together(login):
 def test_a_frozen_members_sign_in_writes_nothing(client, login, operator):
     member = login()
     admin = operator()
-    res = client.post(f"/api/v1/admin/members/{member['member']['id']}/status", headers=admin,
-                      json={"status": "frozen", "reason": "test"})
+    res = client.patch(f"/api/v1/admin/members/{member['member']['id']}", headers=admin,
+                       json={"status": "frozen", "reason": "test"})
     assert res.status_code == 200, res.get_json()
     before = row_counts(SigninRecord, PointsEntry, PointsLot, MemberEvent)
     assert assert_error(client.post("/api/v1/signin", headers=member["headers"]), 409)["code"] == "member_frozen"
     assert row_counts(SigninRecord, PointsEntry, PointsLot, MemberEvent) == before
+
+
+def test_a_revoked_token_cannot_sign_in_and_its_key_is_not_kept(client, login):
+    user = unique("user")
+    member = login(user)
+    assert client.post("/api/v1/auth/logout", headers=member["headers"]).status_code == 204
+    key = {"Idempotency-Key": unique("after-logout")}
+    before = row_counts(SigninRecord, PointsEntry, MemberEvent)
+    res = client.post("/api/v1/signin", headers={**member["headers"], **key})
+    assert assert_error(res, 401)["details"] == {"reason": "revoked"}
+    assert row_counts(SigninRecord, PointsEntry, MemberEvent) == before
+    again = login(user)  # signed in again, the same key signs in: the refusal was not kept
+    assert client.post("/api/v1/signin", headers={**again["headers"], **key}).status_code == 200
