@@ -51,9 +51,9 @@ def page_schema(item_schema, name):
 
 def paged(blp, item_schema, name, args=PageArgsSchema):
     """A paged list (CONTRACT.md, Lists): `?limit=&cursor=` and the filters `args` adds in, loaded for the
-    view as @blp.arguments would; the view's `{"items", "next_cursor"}` out, documented as `name`."""
+    view as @blp.arguments would (by query_args); the view's `{"items", "next_cursor"}` out, documented as `name`."""
     def decorator(view):
-        return blp.arguments(args, location="query")(blp.response(200, page_schema(item_schema, name))(view))
+        return query_args(args)(blp.response(200, page_schema(item_schema, name))(view))
     return decorator
 
 

@@ -160,12 +160,12 @@ def _summaries():
     members, held, above = Member.__table__, Level.__table__.alias("held"), Level.__table__.alias("above")
     next_one = (select(above.c.name, above.c.threshold).where(above.c.threshold > func.coalesce(held.c.threshold, -1))
                 .order_by(above.c.threshold).limit(1))
-    return {kind: select(growth.label("growth"), held.c.code, held.c.name,
+    return {kind: select(counted.label("growth"), held.c.code, held.c.name,
                          next_one.with_only_columns(above.c.name).scalar_subquery().label("next_name"),
                          next_one.with_only_columns(above.c.threshold).scalar_subquery().label("next_threshold"))
             .select_from(members.outerjoin(held, held.c.id == members.c.level_id))
             .where(members.c.id == bindparam("member"))
-            for kind, growth in policy.GROWTH_NOW.items()}
+            for kind, counted in policy.GROWTH_NOW.items()}
 
 
 _SUMMARIES = _summaries()
