@@ -166,24 +166,31 @@ def _operator_loader(write):
 
 
 member_required = _role_required("member", _load_member)
-# for a unit of work that locks the member's row anyway: the token's signature and age are checked
-# here, its version against the locked row by the service (lock_order.lock_member_and_read), so no
-# card is read; the view finds the claims in g.claims
-member_locking = _role_required("member", _keep_claims)
+# for a view whose service reads the member's row anyway (the row a sign-in locks, the member read
+# with GET /me's or the goods page's other reads): the token's signature and age are checked here,
+# its version by the service against that row (lock_order.lock_member_and_read, cards.checked_read),
+# so no card is read first; the view finds the claims in g.claims
+member_claims = _role_required("member", _keep_claims)
 
 
-def member_optional(view):
-    """member_required when a token is sent; without one the view runs for a visitor (g.card None)."""
-    required = member_required(view)
+def member_optional(view, *, required_by=member_required):
+    """`required_by` (member_required) when a token is sent; without one the view runs for a visitor
+    (g.card and g.claims None)."""
+    required = required_by(view)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if "Authorization" not in request.headers:
-            g.card = None
+            g.card = g.claims = None
             return view(*args, **kwargs)
         return required(*args, **kwargs)
     wrapper._apidoc = required._apidoc
     return wrapper
+
+
+def member_claims_optional(view):
+    """member_claims when a token is sent; a visitor otherwise."""
+    return member_optional(view, required_by=member_claims)
 
 
 def member_reading(prefetch):

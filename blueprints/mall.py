@@ -4,7 +4,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, client_address, idempotent, listed, member_optional, member_required,
+from blueprints.common import (PageArgsSchema, client_address, idempotent, listed, member_claims_optional, member_optional,
+                               member_required,
                                paged)
 from blueprints.edge import Blueprint
 from blueprints.inputs import Filter, Id
@@ -108,12 +109,12 @@ class OrderArgsSchema(PageArgsSchema):
 
 @blp.route("/goods")
 class GoodsList(MethodView):
-    @member_optional
+    @member_claims_optional
     @paged(blp, GoodsSchema, "GoodsPage", GoodsArgsSchema)
     def get(self, args):
         """Goods on sale now, newest first, optionally of one category; with a member's token, also what
         they may afford, reach and still order."""
-        return catalogue.on_sale_page(g.card, **args)
+        return catalogue.on_sale_page(g.claims, **args)
 
 
 @blp.route("/goods/<int:goods_id>")

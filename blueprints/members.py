@@ -5,7 +5,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from blueprints.common import client_address, current_member, member_required
+from blueprints.common import client_address, current_member, member_claims, member_required
 from blueprints.edge import Blueprint
 from blueprints.inputs import Pattern
 from blueprints.schemas import MemberBriefSchema, MemberProfileSchema, TokenSchema
@@ -70,11 +70,11 @@ class Logout(MethodView):
 
 @me_blp.route("")
 class Me(MethodView):
-    @member_required
+    @member_claims
     @me_blp.response(200, MemberProfileSchema)
     def get(self):
         """The member's profile, level progress and points."""
-        return member_view.profile(g.card.id)
+        return member_view.profile(g.claims.id, token_version=g.claims.version)
 
     @member_required
     @me_blp.arguments(ProfileChangesSchema)

@@ -3,7 +3,7 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from blueprints.common import (dumped, idempotent, list_schema, member_locking, member_reading, member_required,
+from blueprints.common import (dumped, idempotent, list_schema, member_claims, member_reading, member_required,
                                query_args)
 from blueprints.edge import Blueprint
 from blueprints.inputs import Day, Pattern
@@ -84,7 +84,7 @@ class BadgeSchema(Schema):
 
 @blp.route("")
 class SignIn(MethodView):
-    @member_locking
+    @member_claims
     @idempotent
     @blp.response(200, SigninResultSchema)
     def post(self):
@@ -108,7 +108,7 @@ class Calendar(MethodView):
 
 @blp.route("/makeup")
 class Makeup(MethodView):
-    @member_locking
+    @member_claims
     @idempotent
     @blp.arguments(MakeupSchema)
     @blp.response(200, SigninResultSchema)

@@ -15,6 +15,7 @@ from models.mall import LIVE_ORDER_STATUSES
 from services.coupons import catalog
 from services.ledger import points
 from services.levels import levels
+from services.members import cards
 from services.mall import sold_out
 from services.platform import audit_trail, clock, round_trips
 from services.platform.db import get_row, lock_row, transaction
@@ -195,21 +196,22 @@ def cash_fen(goods: Goods, quantity: int, discount_pct: int) -> int:
     return max(full * discount_pct // 100, 1)
 
 
-def on_sale_page(member, *, category: str | None, limit: int, cursor: str | None) -> dict:
-    """A page of the goods on sale now, newest first, optionally of one category, as `member` (a card;
-    None: a visitor) sees them: one round trip for the goods and the member's points and orders."""
+def on_sale_page(claims, *, category: str | None, limit: int, cursor: str | None) -> dict:
+    """A page of the goods on sale now, newest first, optionally of one category, as the member whose
+    token's `claims` these are sees them (None: a visitor): one round trip for the member's card (their
+    token checked), the goods, their points and the units they ordered."""
     now, before = clock.now(), before_id(cursor)
     reads = [round_trips.Read(((_on_sale_statement(bool(category), before is not None),
                                 {"now": now, "category": category, "before": before, "limit": limit + 1}),),
                               lambda rows: page_of(rows, limit))]
-    if member is not None:
-        reads += [points.summary_read(member.id, expiring_limit=0),
-                  round_trips.Read(((_ORDERED_BY_MEMBER, {"member": member.id}),), dict)]
+    if claims is not None:
+        reads += [cards.checked_read(claims.id, claims.version), points.summary_read(claims.id, expiring_limit=0),
+                  round_trips.Read(((_ORDERED_BY_MEMBER, {"member": claims.id}),), dict)]
     found, *mine = round_trips.read(*reads)
-    if member is None:
+    if claims is None:
         return {**found, "items": [_goods_view(goods) for goods in found["items"]]}
-    card, ordered = mine
-    return {**found, "items": _views(found["items"], member.level_id, card["available"], ordered)}
+    card, figures, ordered = mine
+    return {**found, "items": _views(found["items"], card.level_id, figures["available"], ordered)}
 
 
 @functools.cache

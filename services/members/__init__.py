@@ -1,7 +1,7 @@
 """Members and operators: login, profiles, status, token revocation, member cards, operator accounts.
 
 Other areas may call: members.get_member / profile_read; cards.changed
-(after a level or token change), cards.Card; operators.authenticate (the HTTP layer).
+(after a level or token change), cards.Card, cards.checked_read (a card read with other reads); operators.authenticate (the HTTP layer).
 """
 from services.platform.areas import Area
 

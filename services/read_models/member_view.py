@@ -4,15 +4,16 @@ from models import Member
 from services.guides import guides
 from services.ledger import points
 from services.levels import levels
-from services.members import members
+from services.members import cards, members
 from services.platform import round_trips
 
 
-def profile(member_id: int) -> dict:
+def profile(member_id: int, *, token_version: int | None = None) -> dict:
     """The member as GET /me shows it: profile, level, points and their exclusive guide, read in one
-    round trip."""
-    member, level, points_, guide = round_trips.read(
-        members.profile_read(member_id), levels.summary_read(member_id), points.summary_read(member_id),
+    round trip (with the card, when `token_version` is the caller's token's to check)."""
+    checked = [cards.checked_read(member_id, token_version)] if token_version is not None else []
+    *_, member, level, points_, guide = round_trips.read(
+        *checked, members.profile_read(member_id), levels.summary_read(member_id), points.summary_read(member_id),
         guides.guide_card_read(member_id))
     return {"member": member, "level": level, "points": points_, "guide": guide}
 

@@ -36,7 +36,7 @@ def _sold_out(client, admin, make_member, **fields):
 def test_after_the_last_unit_an_order_is_refused_without_the_database(client, operator, make_member):
     goods = _sold_out(client, operator(), make_member)
     loser = make_member(points_=500)
-    client.get("/api/v1/me", headers=loser["headers"])  # the member's card in Redis, as after any request
+    client.get("/api/v1/signin/calendar", headers=loser["headers"])  # the member's card in Redis, as after a read
     res, statements = _statements(lambda: order(client, loser, goods["id"]))
     error = assert_error(res, 409)
     assert error["code"] == "out_of_stock" and error["details"] == {"goods_id": goods["id"], "stock": 0}
