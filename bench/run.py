@@ -697,6 +697,13 @@ def _flash_sale(base, prepared, args, database_url, *, cash) -> dict:
     for round_ in ("win", "lose"):
         answers, _ = load.burst(base, "POST", ORDERS_PATH, prepared.warm_tokens, body(warm_id), concurrency=4)
         print(f"    warm-up ({round_}): {_counts(answers)}")
+    # the floor: the same burst (the members' tokens, one connection each, as many in flight) on the bare
+    # endpoint, which does no work at all
+    floor, floor_wall = load.burst(base, "GET", _endpoints()["bare"][1], prepared.flash_tokens, b"",
+                                   concurrency=args.flash_concurrency)
+    floor_ms = sorted(a["ms"] for a in floor)
+    sale["bare_burst"] = {"rps": len(floor) / floor_wall, "p50_ms": _pick(floor_ms, 0.5), "p99_ms": _pick(floor_ms, 0.99),
+                          "max_ms": floor_ms[-1], "ok": sum(1 for a in floor if a["status"] == 200)}
     cpu = time.process_time()
     answers, wall = load.burst(base, "POST", ORDERS_PATH, prepared.flash_tokens, body(goods_id),
                                concurrency=args.flash_concurrency)
@@ -780,6 +787,9 @@ def _report_flash(sale) -> None:
           f"p99 {sale['losers_p99_ms']} ms, the last one waited {sale['losers_max_ms'] and round(sale['losers_max_ms'], 1)} ms;"
           f" {sale['losers_at_update']} of them turned away at the stock update (after the whole order, rolled back)")
     print(f"  the load generator's own CPU: {sale['client_cpu_s']:.2f}s (same 2 cores as the server)")
+    floor = sale["bare_burst"]
+    print(f"  the same burst on the bare endpoint (the floor: no work at all): {floor['rps']:.0f} attempts/s, "
+          f"p50 {floor['p50_ms']} ms, p99 {floor['p99_ms']} ms, max {floor['max_ms']:.1f} ms ({floor['ok']} answered 200)")
     print(f"  answers: {sale['counts']}")
     print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in sale.items() if k != "failures"},
                      ensure_ascii=False))
