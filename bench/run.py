@@ -44,7 +44,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -803,9 +803,8 @@ def _flush_redis(url):
 
 # -- the compare mode (issue 24): the project and the reference, same run, same settings ----------
 
-def _past_month() -> tuple[str, "datetime"]:
+def _past_month() -> tuple[str, datetime]:
     """The month before this one (TIMEZONE) and noon on its 10th, as an aware instant."""
-    from datetime import datetime
     from zoneinfo import ZoneInfo
     zone = ZoneInfo(os.environ.get("TIMEZONE", "Asia/Shanghai"))
     first = datetime.now(zone).date().replace(day=1)
