@@ -7,7 +7,7 @@ from services.guides import contact_ways
 from services.payments import stores
 from services.platform import audit_trail, clock, ratelimit, round_trips, tokens
 from services.platform.db import duplicates_conflict, get_row, lock_row, transaction
-from services.platform.errors import InvalidRequest, Unauthorized
+from services.platform.errors import InvalidRequest, TokenRevoked
 from services.platform.pagination import page
 
 EDITABLE = ("name", "phone", "wecom_userid", "status", "qr_image_url")
@@ -124,7 +124,7 @@ def authenticate(claims: tokens.Claims) -> Guide:
     """The guide a verified token speaks for: active, and the token not revoked."""
     guide = db.session.get(Guide, claims.id)
     if guide is None or guide.status != "active" or guide.token_version != claims.version:
-        raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
+        raise TokenRevoked()
     return guide
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from models import Member, db
 from services.index import redis_index, redis_rebuild
 from services.platform import clock, round_trips
-from services.platform.errors import Unauthorized
+from services.platform.errors import TokenRevoked
 from services.platform.redis_client import get_redis
 
 CARD_TTL = 24 * 3600
@@ -61,7 +61,7 @@ def checked_read(member_id: int, token_version: int) -> round_trips.Read:
     no card read from Redis first (blueprints.common.member_claims)."""
     def card_if_current(rows) -> Card:
         if not rows or rows[0].token_version != token_version:
-            raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
+            raise TokenRevoked()
         return _card(rows[0])
     return round_trips.Read(((_CARD_OF, {"member": member_id}),), card_if_current)
 

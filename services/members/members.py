@@ -10,7 +10,7 @@ from services.members import cards
 from services.platform import audit_trail, clock, ratelimit, round_trips, tokens
 from services.platform.areas import wiring
 from services.platform.db import get_row, lock_one, lock_row, transaction
-from services.platform.errors import NotFound, Unauthorized
+from services.platform.errors import NotFound, TokenRevoked
 from services.platform.redis_client import thread_client
 from services import events
 from services.wechat import miniprogram
@@ -78,7 +78,7 @@ def authenticate(claims: tokens.Claims, prefetch=None) -> tuple[cards.Card, list
     except (RedisError, OSError):
         card, fetched = cards.from_sql(claims.id), None
     if card is None or card.token_version != claims.version:
-        raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
+        raise TokenRevoked()
     return card, fetched
 
 

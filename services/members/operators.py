@@ -5,7 +5,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from models import Member, Operator, db
 from services.platform import audit_trail, clock, ratelimit, tokens
 from services.platform.db import MAX_ID, lock_row, transaction
-from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
+from services.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound, TokenRevoked
 from services.platform.pagination import page
 
 
@@ -49,7 +49,7 @@ def authenticate(claims: tokens.Claims, *, write: bool) -> Operator:
     """The operator a verified token speaks for; viewers may only read."""
     operator = db.session.get(Operator, claims.id)
     if operator is None or not operator.active or operator.token_version != claims.version:
-        raise Unauthorized("The token has been revoked.", details={"reason": "revoked"})
+        raise TokenRevoked()
     if write and operator.role != "admin":
         raise Forbidden("This operator may only read.")
     return operator

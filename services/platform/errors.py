@@ -23,6 +23,15 @@ class Unauthorized(ServiceError):
     status, code, message = 401, "unauthorized", "Sign in first."
 
 
+class TokenRevoked(Unauthorized):
+    """The token's principal is gone or disabled, or revoked its tokens after this one was issued."""
+
+    message = "The token has been revoked."
+
+    def __init__(self):
+        super().__init__(details={"reason": "revoked"})
+
+
 class Forbidden(ServiceError):
     status, code, message = 403, "forbidden", "You may not do that."
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from models import Member
 from services.platform.db import for_update, transaction_scoped
 from services.platform.round_trips import together
-from services.platform.errors import MemberFrozen, NotFound, Unauthorized
+from services.platform.errors import MemberFrozen, NotFound, TokenRevoked
 
 _members = Member.__table__
 _LOCK = for_update(select(_members.c.id, _members.c.status, _members.c.level_id, _members.c.created_at,
@@ -56,12 +56,8 @@ def lock_member_and_read(member_id: int, *reads: tuple, token_version: int | Non
     else:
         rows, *read = together((_LOCK, {"member": member_id}), *reads)
         if not rows:
-            raise NotFound("No such member.") if token_version is None else _revoked()
+            raise NotFound("No such member.") if token_version is None else TokenRevoked()
         held[member_id] = locked = LockedMember(*rows[0])
     if token_version is not None and locked.token_version != token_version:
-        raise _revoked()
+        raise TokenRevoked()
     return locked, read
-
-
-def _revoked() -> Unauthorized:
-    return Unauthorized("The token has been revoked.", details={"reason": "revoked"})
