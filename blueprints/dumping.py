@@ -4,12 +4,14 @@ over (key, getter, conversion) instead of marshmallow's general machinery per fi
 The schema stays the one definition of the answer (and of the OpenAPI document): `fast(schema)`
 returns the same schema instance with a `dump` that gives what marshmallow's would. Strings, integers
 and the values marshmallow passes through (booleans, raw) are converted inline; nested schemas and
-lists of them get plans of their own; every other field is handed to its own `_serialize`. A schema with dump hooks
-keeps marshmallow's dump. tests/platform/test_dumping.py holds the two equal on every response schema.
+lists of them get plans of their own; every other field is handed to its own `_serialize`. A schema
+with dump hooks keeps marshmallow's dump. tests/platform/test_dumping.py holds the two equal on every
+response schema.
 """
 from marshmallow import Schema, fields, missing
 from marshmallow.schema import POST_DUMP, PRE_DUMP
 from marshmallow.utils import _get_value_for_key, ensure_text_type, get_value
+
 
 def fast(schema: Schema) -> Schema:
     """`schema` with its dump replaced by its plan's (unless it has dump hooks or its own way of
@@ -59,7 +61,7 @@ def _plan(schema: Schema):
                 if value is missing:
                     continue
             if value is None or kind == AS_IS:
-                out[key] = None if value is None and kind != AS_IS else value
+                out[key] = value
             elif kind == TEXT:
                 out[key] = value if type(value) is str else ensure_text_type(value)
             elif kind == INTEGER:

@@ -4,9 +4,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from blueprints.common import (PageArgsSchema, client_address, idempotent, listed, member_claims_optional, member_optional,
-                               member_required,
-                               paged)
+from blueprints.common import (PageArgsSchema, client_address, idempotent, listed, member_claims_optional,
+                               member_optional, member_required, paged)
 from blueprints.edge import Blueprint
 from blueprints.inputs import Filter, Id
 from models.lottery import PRIZE_KINDS

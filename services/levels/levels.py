@@ -172,22 +172,17 @@ _SUMMARIES = _summaries()
 
 
 def _summary_of(rows: list) -> dict:
+    """The summary from its statement's row (none when the member is gone: no level, no growth)."""
     row = rows[0] if rows else None
     total = policy.net(row.growth if row else 0)
-    current = SimpleNamespace(code=row.code, name=row.name) if row and row.name is not None else None
-    following = SimpleNamespace(name=row.next_name, threshold=row.next_threshold) if (
-        row and row.next_name is not None) else None
-    return _summary(total, current, following)
-
-
-def _summary(total: int, current, following) -> dict:
+    next_threshold = row.next_threshold if row else None
     return {
-        "code": current.code if current else None,
-        "name": current.name if current else None,
+        "code": row.code if row else None,
+        "name": row.name if row else None,
         "growth": total,
-        "next_level": following.name if following else None,
-        "next_threshold": following.threshold if following else None,
-        "growth_to_next": max(following.threshold - total, 0) if following else None,
+        "next_level": row.next_name if row else None,
+        "next_threshold": next_threshold,
+        "growth_to_next": max(next_threshold - total, 0) if next_threshold is not None else None,
     }
 
 

@@ -100,9 +100,11 @@ def _restock(goods: Goods, delta: int) -> None:
         raise InvalidRequest("Stock cannot go below zero.", status=422, details={"stock": ["Must be at least 0."]})
     goods.stock += delta
     goods.total += delta
-    if goods.id is not None and delta > 0:  # (new goods have no mark)
+    if goods.id is None:  # new goods: no mark yet
+        return
+    if delta > 0:
         sold_out.put_back(goods.id)
-    elif goods.id is not None and delta < 0:
+    elif delta < 0:
         sold_out.taken(goods.id, goods.stock)
 
 

@@ -4,7 +4,7 @@ Each statement sent on its own costs a round trip and SQLAlchemy's per-statement
 statement itself on these paths. Here:
 
 - `together(*calls)` runs several Core statements of the current transaction in one round trip
-  (psycopg's pipeline mode) and hands back each one's rows as plain tuples;
+  (psycopg's pipeline mode) and hands back each one's rows as named tuples;
 - `later(statement, **params)` queues a write whose result nobody reads: it rides with the
   transaction's next round trip (a `together`, an execute_prebuilt, any ORM statement) or, at the
   latest, with its COMMIT. Use it only where no error is expected (the caller already holds the row
