@@ -159,6 +159,14 @@ def store(client, operator):
 
 
 @pytest.fixture
+def rate_limits(app, monkeypatch, clock):
+    """Rate limits on, the clock stopped: no window boundary falls inside the test (a slow run once
+    crossed a 15-minute one between the guesses and the login they were to refuse)."""
+    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+    clock.freeze(clock.now())
+
+
+@pytest.fixture
 def long_tokens(app, monkeypatch):
     """For tests that travel years ahead (`pytestmark = pytest.mark.usefixtures("long_tokens")`): tokens
     outlive the trip."""

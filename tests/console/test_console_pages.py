@@ -109,8 +109,7 @@ def test_the_figures_are_the_apis(app, client, operator):
         client.get(f"/api/v1/admin/stats.csv?{query}", headers=headers).get_data()
 
 
-def test_console_logins_are_throttled_with_the_apis_counters(app, client, monkeypatch):
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+def test_console_logins_are_throttled_with_the_apis_counters(client, rate_limits):
     username, guesser = new_operator(), {"REMOTE_ADDR": "10.0.0.9"}
     page = client.get("/console/login", environ_base=guesser).get_data(as_text=True)
 

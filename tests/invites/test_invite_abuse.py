@@ -65,8 +65,7 @@ def test_an_invitation_cycle_is_refused(client, wx, rules, make_member):
 
 
 def test_too_many_invited_logins_from_one_address_are_refused_but_the_login_works(app, client, wx, rules, inviter,
-                                                                                   monkeypatch):
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+                                                                                   rate_limits):
     rules(joins_per_address=2)
     address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
     code = invite_code(client, inviter)

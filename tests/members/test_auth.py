@@ -102,8 +102,7 @@ def test_viewer_operator_reads_but_cannot_write(client, operator, login):
     _error(res, 403, "forbidden")
 
 
-def test_operator_login_wrong_password_is_401_then_rate_limited(app, client, operator, monkeypatch):
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+def test_operator_login_wrong_password_is_401_then_rate_limited(client, operator, rate_limits):
     operator()  # make sure an operator exists
     username = unique("nobody")
     for _ in range(5):

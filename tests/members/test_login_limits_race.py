@@ -15,10 +15,9 @@ GUESSES = 40
 
 
 @pytest.fixture
-def limits_on(app, monkeypatch, clock):
+def limits_on(rate_limits, monkeypatch, clock):
     """Limits on, in a 15-minute window of this test's own (no failure from 127.0.0.1 counted before), with an
     account limit low enough that refused guesses counted against it would lock its owner out."""
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
     monkeypatch.setattr(ratelimit, "LOGIN_FAILURES", (("pair", 5), ("address", 30), ("account", 10)))
     windows_ahead = 10_000 + int(unique("window").rsplit("-", 1)[1])
     clock.freeze(clock.now() + timedelta(seconds=ratelimit.LOGIN_WINDOW * windows_ahead))

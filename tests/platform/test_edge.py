@@ -95,8 +95,7 @@ def test_operator_login_answers_while_redis_is_down(app, client, operator, monke
     assert headers
 
 
-def test_operator_successes_never_count_and_failures_count_per_address(app, client, monkeypatch):
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
+def test_operator_successes_never_count_and_failures_count_per_address(client, rate_limits):
     username, password = unique("op"), "correct horse battery"
     operators.create_operator(username=username, password=password)
     for _ in range(12):  # was 429 after ten logins, successes included
@@ -115,10 +114,9 @@ def test_operator_successes_never_count_and_failures_count_per_address(app, clie
                        ).status_code == 200
 
 
-def test_operator_login_failures_are_limited_per_address_and_per_account_too(app, client, monkeypatch):
+def test_operator_login_failures_are_limited_per_address_and_per_account_too(client, monkeypatch, rate_limits):
     """One address guessing many accounts is stopped, and so is one account guessed from many addresses
     (for the window: LOGIN_FAILURES' limits are far above a person's typing)."""
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
     monkeypatch.setattr(ratelimit, "LOGIN_FAILURES", (("pair", 5), ("address", 3), ("account", 4)))
     login = lambda username, password, address: client.post(  # noqa: E731
         "/api/v1/admin/auth/login", json={"username": username, "password": password},
@@ -134,9 +132,8 @@ def test_operator_login_failures_are_limited_per_address_and_per_account_too(app
     assert_error(login(username, password, "10.2.0.9"), 429)  # the account itself is over its limit
 
 
-def test_member_login_and_payment_creation_are_rate_limited(app, client, wx, login, monkeypatch):
+def test_member_login_and_payment_creation_are_rate_limited(app, client, wx, login, monkeypatch, rate_limits):
     member = login()
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
     monkeypatch.setattr(members, "LOGIN_PER_ADDRESS", 2)
     monkeypatch.setattr(payments, "CREATES_PER_MEMBER", 2)
     address = {"REMOTE_ADDR": "10.9.8.7"}

@@ -253,9 +253,8 @@ def test_client_events_are_deduplicated_and_capped(client, login, tasks):
     assert written == 5  # the repeat and the one over the cap wrote nothing
 
 
-def test_client_events_are_rate_limited(app, client, login, monkeypatch):
+def test_client_events_are_rate_limited(client, login, monkeypatch, rate_limits):
     member = login()
-    monkeypatch.setitem(app.config, "RATE_LIMITS_ENABLED", True)
     monkeypatch.setattr(client_events, "REPORTS_PER_MINUTE", 2)
     post = lambda n: client.post("/api/v1/events", headers=member["headers"], json={  # noqa: E731
         "type": "view_article", "client_event_id": f"r-{n}"})
