@@ -25,6 +25,17 @@ def flag(text: str) -> bool:
     return text.strip().lower() not in ("0", "false", "no", "off")
 
 
+def host_ports(text: str) -> list[tuple[str, int]]:
+    """[("host", port), …] from `host:port,host:port…`."""
+    found = []
+    for part in filter(None, (part.strip() for part in text.split(","))):
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"not host:port: {part!r}")
+        found.append((host, int(port)))
+    return found
+
+
 # The development WeChat: the credentials the WeChat sandbox (sandbox/, `flask wechat-sandbox`) answers to,
 # the defaults until real ones are configured. The sandbox takes them from here, never the other way round.
 DEVELOPMENT_WECHAT = {
@@ -59,6 +70,12 @@ SETTINGS = {
     "DATABASE_URL": Setting(None, str, "the database; unset: the SQLite file `instance/loyalty.sqlite3` "
                                        "(`postgresql://…` uses psycopg 3)"),
     "REDIS_URL": Setting(None, str, "Redis; unset: an embedded redis-server with its socket and data in `instance/`"),
+    "REDIS_SENTINELS": Setting(None, host_ports,
+                               "`host:port,host:port…` of Redis Sentinels: the app, the worker and RQ follow "
+                               "the primary they name (REDIS_URL then only gives the database number and password)"),
+    "REDIS_SENTINEL_MASTER": Setting("loyalty", str, "the name the Sentinels know the primary by"),
+    "DATABASE_REPLICA_URL": Setting(None, str, "a read replica for reports (daily figures, the console's lists and "
+                                               "exports); unset: the primary. Never used for a money decision"),
     "SECRET_KEY": Setting(None, str, "signs tokens; unset: generated into `instance/secret_key` on first run",
                           secret=True),
     "TIMEZONE": Setting("Asia/Shanghai", str, "business days, weeks and months are counted there"),
@@ -116,6 +133,9 @@ SETTINGS = {
     "SIGNIN_REMINDER_PAGE": Setting("pages/signin/index", str, "the page the sign-in reminder opens"),
     "RATE_LIMITS_ENABLED": Setting(True, flag, "`0` turns every rate limit off (load tests from one address)"),
     "SESSION_COOKIE_SECURE": Setting(False, flag, "the operator console's session cookie only over HTTPS (set it in production)"),
+    "METRICS_TOKEN": Setting(None, str, "a bearer token Prometheus may scrape `/metrics` with (operators' tokens "
+                                        "may too); unset: operators only", secret=True),
+    "LOG_FORMAT": Setting("json", str, "`json`: one JSON object per log line, with the request id; `text`: plain lines"),
     "PROXY_HOPS": Setting(0, int, "proxies in front whose `X-Forwarded-For` is trusted for the client's address"),
     "MAX_CONTENT_LENGTH": Setting(1024 * 1024, int, "the largest request body in bytes, webhooks included (413 "
                                                     "above)"),

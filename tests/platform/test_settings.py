@@ -3,9 +3,10 @@ import json
 
 from flask import Flask
 
-from config import SETTINGS, flag, load_config
+from config import SETTINGS, flag, host_ports, load_config
 
-TEXT_FOR = {int: "7", flag: "off", json.loads: '{"key": "value"}', str: "from-the-environment"}
+TEXT_FOR = {int: "7", flag: "off", json.loads: '{"key": "value"}', str: "from-the-environment",
+            host_ports: "10.0.0.1:26379, 10.0.0.2:26379"}
 
 
 def _loaded(instance_path, test_config=None) -> Flask:
@@ -22,6 +23,7 @@ def test_every_setting_can_be_set_from_the_environment(monkeypatch, tmp_path):
     assert app.config["POINTS_PER_YUAN"] == 7 and app.config["RATE_LIMITS_ENABLED"] is False
     assert app.config["WECHAT_TEMPLATES"] == {"key": "value"}
     assert app.config["SERVICE_REPLY"] == "from-the-environment"
+    assert app.config["REDIS_SENTINELS"] == [("10.0.0.1", 26379), ("10.0.0.2", 26379)]
 
 
 def test_the_environment_wins_over_the_instance_file_over_the_defaults(monkeypatch, tmp_path):
