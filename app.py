@@ -13,7 +13,7 @@ from blueprints.common import ErrorSchema
 from config import load_config
 from models import db
 from services import AREAS, wechat
-from services.platform import areas, clock, deploy_checks, log_scrub, redis_client
+from services.platform import areas, clock, deploy_checks, log_scrub, redis_client, request_log
 from services.platform.db import DATABASE_UNREACHABLE
 from services.platform.errors import ServiceError, Unavailable
 
@@ -70,7 +70,7 @@ class ConsoleOnlySession(SecureCookieSessionInterface):
 
 
 def _internal_error(exc):
-    request_id = uuid.uuid4().hex[:12]
+    request_id = request_log.current_id() or uuid.uuid4().hex
     log.error("unhandled error %s on %s %s", request_id, request.method, request.path, exc_info=exc)
     db.session.rollback()
     return error_body(500, "internal_error", "Something went wrong on our side.", {"request_id": request_id})
@@ -95,6 +95,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, test_config)
     log_scrub.install()
+    request_log.install_logging(app.config["LOG_FORMAT"])
     deploy_checks.refuse_sandbox_secrets(app.config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False  # answers in their schema's order, as the hot reads render them
@@ -119,6 +120,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_error_handler(Exception, _internal_error)
     # A request's unit of work ends with the request, even inside an app context that outlives it.
     app.teardown_request(lambda _exc: db.session.remove())
+    request_log.init_app(app)  # before the edge's checks: a request they refuse has its id and line too
 
     from blueprints import edge, register_blueprints
     edge.init_app(app)

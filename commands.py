@@ -59,7 +59,7 @@ def settings_command(markdown):
 @click.command("audit-ledger")
 def audit_ledger_command():
     """Check every ledger invariant; exit 1 with a report when one fails."""
-    report = audit.check_books()
+    report = audit.check_and_record()
     click.echo(f"checks: {', '.join(report['checks'])}; accounts checked: {report['accounts']}")
     click.echo(f"outstanding liability: {report['liability_points']} points "
                f"({report['liability_fen'] / 100:.2f} yuan)")

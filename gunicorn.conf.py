@@ -3,29 +3,51 @@
 Without REDIS_URL, the master starts the instance's embedded redis-server once, before forking,
 and hands its URL to every worker: one Redis per instance folder, never one per worker. It also
 starts a watcher that starts the server again if it dies, and stops both on exit.
+
+Metrics: every worker counts into PROMETHEUS_MULTIPROC_DIR (default `instance/prometheus`, emptied at
+start), which /metrics adds up (services/platform/metrics.py). Logs: with LOG_FORMAT json (the default)
+gunicorn's own lines and the app's are JSON objects on stderr; the app writes each request's access line
+itself (with its id, route and principal), so gunicorn's access log is off unless ACCESS_LOG names a file.
 """
 import gc
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 
-from services.platform import embedded_redis
+ROOT = os.path.dirname(os.path.abspath(__file__))
+INSTANCE = os.path.join(ROOT, "instance")
+# before anything imports prometheus_client: it picks its multiprocess mode when first imported
+METRICS_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(INSTANCE, "prometheus"))
+
+from services.platform import embedded_redis  # noqa: E402
 
 bind = os.environ.get("BIND", "127.0.0.1:8700")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("THREADS", "4"))
-accesslog = os.environ.get("ACCESS_LOG", "-")
+accesslog = os.environ.get("ACCESS_LOG") or None
 timeout = 30
-ROOT = os.path.dirname(os.path.abspath(__file__))
-INSTANCE = os.path.join(ROOT, "instance")
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "services.platform.request_log.JsonLines"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        # gunicorn's own loggers lose their text handlers and write through the root's
+        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True}
+                    for name in ("gunicorn.error", "gunicorn.access")},
+    }
 _started_redis = False
 _watcher = None
 
 
 def on_starting(server):
     global _started_redis, _watcher
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)  # the counts of a previous run's processes are not ours
+    os.makedirs(METRICS_DIR, exist_ok=True)
     _refuse_unsafe_deployment()
     if not os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = embedded_redis.ensure_running(INSTANCE)
@@ -54,6 +76,11 @@ def post_worker_init(worker):
     the collector need not walk them again (gen-2 collections that stop every thread for tens of ms
     are what a request's p99 saw)."""
     gc.freeze()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)  # its live gauges go; its counts stay in the sums
 
 
 def on_exit(server):

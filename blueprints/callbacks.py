@@ -8,7 +8,7 @@ from flask import Response, request
 
 from blueprints.edge import Blueprint
 from services.guides import contact_ways, customer_service
-from services.platform import replay_guard
+from services.platform import metrics, replay_guard
 from services.platform.errors import Forbidden, InvalidRequest
 from services.wechat import miniprogram, wecom
 
@@ -36,6 +36,7 @@ def _signed_by_wechat(*names: str) -> dict:
     """The query of a push request, with `names`, when its signature is WeChat's (Forbidden otherwise)."""
     args = _query("signature", "timestamp", "nonce", *names)
     if not miniprogram.push_signature_ok(signature=args["signature"], timestamp=args["timestamp"], nonce=args["nonce"]):
+        metrics.count_notify("wechat", "invalid")
         raise Forbidden("Bad signature.")
     return args
 
@@ -45,6 +46,7 @@ def _handled_once(source: str, args: dict, handle, item) -> Response:
     with replay_guard.once(source, args["timestamp"], args["nonce"]) as first:
         if first:
             handle(item)
+    metrics.count_notify(source, "handled" if first else "replayed")
     return _text("success")
 
 
@@ -68,6 +70,7 @@ def wechat_push():
         message = miniprogram.parse_push(request.get_data(cache=False), args)
     except miniprogram.InvalidNotification as exc:
         log.warning("%s", exc)
+        metrics.count_notify("wechat", "invalid")
         raise InvalidRequest("The message could not be read.") from exc
     # one nonce space with the GET: its signature is the same sha1, so a captured verification passes here
     return _handled_once("wechat", args, customer_service.handle_push, message)
@@ -96,5 +99,6 @@ def wecom_event():
         event = wecom.parse_event(request.get_data(cache=False), **args)
     except wecom.InvalidNotification as exc:
         log.warning("%s", exc)
+        metrics.count_notify("wecom", "invalid")
         raise Forbidden("Bad signature.") from exc
     return _handled_once("wecom", args, contact_ways.handle_event, event)

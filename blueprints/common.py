@@ -1,5 +1,6 @@
 """What every area's routes share: auth decorators, the signed-in member, Idempotency-Key, the contract's lists
 (paged and whole) and its error schema. The fields input schemas share are in blueprints/inputs.py."""
+import hmac
 import uuid
 from copy import deepcopy
 from functools import wraps
@@ -208,6 +209,21 @@ def _load_guide(claims, _prefetch):
 guide_required = _role_required("guide", _load_guide)
 operator_required = _role_required("operator", _operator_loader(write=True))
 operator_read_required = _role_required("operator", _operator_loader(write=False))
+
+
+def scraper_required(view):
+    """Prometheus' bearer token (METRICS_TOKEN, when configured) or any operator's."""
+    as_operator = operator_read_required(view)
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        expected = current_app.config["METRICS_TOKEN"]
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if expected and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode()):
+            g.principal = "scraper"
+            return view(*args, **kwargs)
+        return as_operator(*args, **kwargs)
+    return wrapper
 
 
 def idempotent(view=None, *, required: bool = False):

@@ -9,6 +9,7 @@ from blueprints.common import client_address, current_member, idempotent, member
 from blueprints.edge import Blueprint
 from blueprints.inputs import Fen, Id
 from services.payments import payments, refunds
+from services.platform import metrics
 from services.read_models import payment_result
 from services.wechat import pay
 
@@ -88,24 +89,26 @@ class PaymentResult(MethodView):
 @blp.doc(**XML_BODY)
 def payment_notification():
     """WeChat Pay v2 payment notification (signed XML); SUCCESS only after the payment is committed."""
-    return _xml_reply(payments.handle_notification)
+    return _xml_reply("payment", payments.handle_notification)
 
 
 @blp.route("/wechat/refund-notify", methods=["POST"])
 @blp.doc(**XML_BODY)
 def refund_notification():
     """WeChat Pay v2 refund notification (encrypted req_info)."""
-    return _xml_reply(refunds.handle_notification)
+    return _xml_reply("refund", refunds.handle_notification)
 
 
-def _xml_reply(handle) -> Response:
+def _xml_reply(kind: str, handle) -> Response:
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before anything is read
     try:
         ok, message = handle(body)
+        outcome = "success" if ok else "fail"
     except pay.InvalidNotification as exc:
         log.warning("notification refused: %s", exc)
-        ok, message = False, "invalid notification"
+        ok, message, outcome = False, "invalid notification", "invalid"
     except Exception:  # WeChat must get XML back whatever happened; FAIL makes it retry later
         log.exception("notification handling failed")
-        ok, message = False, "retry later"
+        ok, message, outcome = False, "retry later", "error"
+    metrics.count_notify(kind, outcome)
     return Response(pay.notification_reply(ok, message), mimetype="text/xml")

@@ -60,6 +60,7 @@ from models.payment import BillReconciliation, Payment, PaymentRule, Refund, Sto
 from models.event import MemberEvent  # noqa: E402,F401
 import models.signin  # noqa: E402,F401
 from models.redis_repair import RedisRepair  # noqa: E402,F401
+from models.audit_run import AuditRun  # noqa: E402,F401
 from models.task import Task, TaskClaim  # noqa: E402,F401
 from models.lottery import Lottery, LotteryDraw, LotteryPrize  # noqa: E402,F401
 from models.mall import Goods, MallOrder, VirtualCode  # noqa: E402,F401

@@ -1,12 +1,21 @@
 """audit-ledger: every invariant of DESIGN.md, checked with set-wide queries. The ledgers' own checks
-live here; every area's checks (this one's included) are wired through its AREA."""
+live here; every area's checks (this one's included) are wired through its AREA. Each run of the command,
+and the worker's nightly one, is kept as an AuditRun: /metrics shows the last."""
+import logging
+
 from flask import current_app
 from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from models import (GrowthAccount, GrowthEntry, PointsAccount, PointsAllocation, PointsEntry, PointsHold,
+from models import (AuditRun, GrowthAccount, GrowthEntry, PointsAccount, PointsAllocation, PointsEntry, PointsHold,
                     PointsLot, db)
+from services.platform import clock
 from services.platform.areas import wiring
+from services.platform.db import transaction
+from services.platform.metrics import Gauge
+
+log = logging.getLogger(__name__)
+KEPT_PROBLEMS = 20  # an AuditRun keeps the first few problems' text
 
 
 def _sum_by(column, key, *where):
@@ -102,3 +111,35 @@ def check_books() -> dict:
         "liability_points": int(liability),
         "liability_fen": int(liability) * current_app.config["POINT_VALUE_FEN"],
     }
+
+
+def check_and_record() -> dict:
+    """check_books, its outcome kept as an AuditRun; the report."""
+    started = clock.now()
+    report = check_books()
+    with transaction():
+        db.session.add(AuditRun(started_at=started, finished_at=clock.now(), problems=len(report["problems"]),
+                                accounts=report["accounts"], liability_points=report["liability_points"],
+                                first_problems=report["problems"][:KEPT_PROBLEMS]))
+    return report
+
+
+def nightly() -> str:
+    """The worker's daily audit: "clean", or "problems" with each logged as an error."""
+    problems = check_and_record()["problems"]
+    for problem in problems:
+        log.error("audit-ledger: %s", problem)
+    return "problems" if problems else "clean"
+
+
+def gauges() -> list[Gauge]:
+    """The last audit's time, result and liability, for /metrics."""
+    last = db.session.scalars(select(AuditRun).order_by(AuditRun.finished_at.desc()).limit(1)).first()
+    if last is None:
+        return []
+    return [Gauge("loyalty_audit_ledger_last_run_timestamp_seconds", "When the last audit-ledger finished",
+                  last.finished_at.timestamp()),
+            Gauge("loyalty_audit_ledger_last_problems", "Problems the last audit-ledger found (0: clean)",
+                  last.problems),
+            Gauge("loyalty_points_liability_points", "Points outstanding at the last audit-ledger",
+                  last.liability_points)]

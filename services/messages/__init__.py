@@ -6,4 +6,5 @@ templates, and the value formatters messages.thing / phrase / name / character_s
 """
 from services.platform.areas import Area, Periodic
 
-AREA = Area("messages", periodic=(Periodic("messages.sweep", "services.messages.messages.deliver_due", 60),))
+AREA = Area("messages", periodic=(Periodic("messages.sweep", "services.messages.messages.deliver_due", 60),),
+            gauges={"messages.outbox": "services.messages.messages.gauges"})

@@ -10,13 +10,14 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, true, update
+from sqlalchemy import func, select, true, update
 
 from models import Member, db
 from models.message import MessageAttempt, OutboxMessage, SubscriptionGrant
 from services.platform import clock, jobs
 from services.platform.db import after_commit, lock_row, transaction
 from services.platform.errors import InvalidRequest, WeChatError
+from services.platform.metrics import Gauge
 from services.wechat import miniprogram
 
 log = logging.getLogger(__name__)
@@ -301,3 +302,13 @@ def _record(claim: _Claim, errcode: int | None, error: str | None) -> str:
     if outcome == "retry":
         _queue(claim.message_id, at=claim.retry_at)
     return outcome
+
+
+def gauges() -> list[Gauge]:
+    """The outbox for /metrics: messages by status, and how long the oldest pending one has waited."""
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    oldest = db.session.scalar(select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending"))
+    waited = max((clock.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return [Gauge("loyalty_outbox_messages", "Subscribe messages in the outbox by status (pending: still to send)",
+                  counts.get(status, 0), {"status": status}) for status in ("pending", "failed")] + \
+        [Gauge("loyalty_outbox_oldest_pending_age_seconds", "How long the oldest pending message has waited", waited)]

@@ -13,4 +13,5 @@ from services.platform.areas import Area, Periodic
 AREA = Area("payments",
             periodic=(Periodic("payments.reconcile", "services.payments.payments.reconcile_all", 60),
                       Periodic("payments.reconcile_bill", "services.payments.bills.reconcile_due", 3600)),
-            audit_checks={"payments": "services.payments.audit.audit_problems"})
+            audit_checks={"payments": "services.payments.audit.audit_problems"},
+            gauges={"payments.backlog": "services.payments.backlog.gauges"})

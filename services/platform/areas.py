@@ -9,6 +9,7 @@ app, the worker and every CLI command see the same jobs, rebuilders, repairs and
 - rebuilders: `rebuild-redis` parts, `fn(progress) -> keys written`.
 - repairers: Redis repair kinds, `fn(member_id | None)`, see services.index.redis_repair.
 - audit_checks: `audit-ledger` checks, `fn() -> [problem, ...]`.
+- gauges: what `/metrics` reads at each scrape, `fn() -> [metrics.Gauge, ...]` (backlogs, last checks).
 - board_sources: leaderboard rows kept by another area, `fn(at) -> [(member_id, value, reached_at)]`.
 - payment_kinds: what a payment of another kind than a purchase settles, by kind: the dotted path of an
   object with `paid(payment)`, `closed(payment)` and `refunded(payment, refund)` (services.payments).
@@ -34,7 +35,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 EXTENSION = "loyalty.areas"
-PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "board_sources", "payment_kinds",
+PARTS = ("periodic", "rebuilders", "repairers", "audit_checks", "gauges", "board_sources", "payment_kinds",
          "join_followers", "growth_followers", "purchase_followers", "refund_followers", "event_followers",
          "referral_followers")
 
@@ -53,6 +54,7 @@ class Area:
     rebuilders: Mapping[str, str] = field(default_factory=dict)
     repairers: Mapping[str, str] = field(default_factory=dict)
     audit_checks: Mapping[str, str] = field(default_factory=dict)
+    gauges: Mapping[str, str] = field(default_factory=dict)
     board_sources: Mapping[str, str] = field(default_factory=dict)
     payment_kinds: Mapping[str, str] = field(default_factory=dict)
     join_followers: Mapping[str, str] = field(default_factory=dict)
@@ -72,6 +74,7 @@ class Wiring:
     rebuilders: Mapping[str, Callable]
     repairers: Mapping[str, Callable]
     audit_checks: Mapping[str, Callable]
+    gauges: Mapping[str, Callable]
     board_sources: Mapping[str, Callable]
     payment_kinds: Mapping[str, object]
     join_followers: Mapping[str, Callable]

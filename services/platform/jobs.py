@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 
-from services.platform import clock
+from services.platform import clock, request_log
 from services.platform.areas import function_at, wiring
 from services.platform.redis_client import get_redis
 
@@ -32,20 +32,29 @@ def queue() -> Queue:
 
 
 def enqueue(func_path: str, *args, at: datetime | None = None, job_id: str | None = None) -> Job:
-    """Queue `func_path(*args)` to run in a worker; `at` (an instant on the app clock) delays it."""
+    """Queue `func_path(*args)` to run in a worker; `at` (an instant on the app clock) delays it. The job
+    carries the id of the request queueing it, for its log lines."""
+    meta = {"request_id": request_id} if (request_id := request_log.current_id()) else None
     if at is None:
-        return queue().enqueue(run_job, func_path, *args, job_id=job_id)
+        return queue().enqueue(run_job, func_path, *args, job_id=job_id, meta=meta)
     # RQ's scheduler runs on real time (the app clock may be moved, in tests), so pass a delay; it keeps
     # whole seconds, rounding down, so one more second makes the job run just after `at`, never before
     delay = max(at - clock.now(), timedelta(0)) + timedelta(seconds=1)
-    return queue().enqueue_in(delay, run_job, func_path, *args, job_id=job_id)
+    return queue().enqueue_in(delay, run_job, func_path, *args, job_id=job_id, meta=meta)
 
 
 def run_job(func_path: str, *args):
     """The function every job runs: the target, in a fresh app context of the app running the job
-    (its own database session, removed when the job ends)."""
+    (its own database session, removed when the job ends), logging under the id of the request that
+    queued it (or `job-<id>`)."""
+    job = get_current_job()
+    request_id = (job.meta.get("request_id") or f"job-{job.id}") if job is not None else None
     with current_app.app_context():
-        return function_at(func_path)(*args)
+        token = request_log.REQUEST_ID.set(request_id)
+        try:
+            return function_at(func_path)(*args)
+        finally:
+            request_log.REQUEST_ID.reset(token)
 
 
 # -- periodic tasks ---------------------------------------------------------------------------

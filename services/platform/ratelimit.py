@@ -11,7 +11,7 @@ import logging
 from flask import current_app
 from redis.exceptions import RedisError
 
-from services.platform import clock
+from services.platform import clock, metrics
 from services.platform.errors import ServiceError, Unauthorized
 from services.platform.redis_client import get_redis
 
@@ -29,6 +29,7 @@ class RateLimited(ServiceError):
 def check(name: str, subject: str, *, limit: int, window: int) -> None:
     """Count one attempt; raise RateLimited when `subject` made more than `limit` in the window."""
     if _over(_add(name, subject, window), limit):
+        metrics.count_refusal(name)
         raise RateLimited(_retry_after(window))
 
 
@@ -71,6 +72,7 @@ def _reserve_failure(kind: str, account: str, client_address: str) -> list[str]:
         return []
     if any(n > limit for n, (_, limit) in zip(counted, limits)):
         _give_back(reserved)  # a refused guess does not count, or one address could lock the account out
+        metrics.count_refusal(f"{kind}-login")
         raise RateLimited(_retry_after(LOGIN_WINDOW))
     return reserved
 

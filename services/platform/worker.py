@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from rq import Queue, Worker
 from rq.exceptions import StopRequested
 
-from services.platform import deploy_checks
+from services.platform import deploy_checks, metrics
 from services.platform.areas import describe
 from services.platform.jobs import QUEUE_NAME, TICK_SECONDS, InAppContext, drain, tick, worker_connection
 from services.platform.redis_client import get_redis
@@ -199,6 +199,7 @@ def worker_command(burst, tick_seconds):
     if not burst:
         deploy_checks.refuse_demo_operator(current_app.config)
         click.echo(f"worker on queue {QUEUE_NAME!r}\n{describe()}")
+        metrics.count_as_one_process()
         serve(current_app._get_current_object(), tick_seconds)
         return
     due = tick()

@@ -8,7 +8,7 @@ from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
 
 from services.platform.errors import WeChatError
-from services.wechat.common import InvalidNotification, clients
+from services.wechat.common import InvalidNotification, clients, measured
 
 
 def build_client(config) -> WeChatPay:
@@ -24,13 +24,14 @@ def _client() -> WeChatPay:
 
 
 def _pay_call(fn, **kwargs) -> dict:
-    try:
-        return fn(**kwargs)
-    except WeChatPayException as exc:
-        raise WeChatError(details={"return_code": exc.return_code, "result_code": exc.result_code,
-                                   "err_code": exc.errcode, "errmsg": exc.errmsg or exc.return_msg}) from exc
-    except requests.RequestException as exc:
-        raise WeChatError("WeChat Pay could not be reached.") from exc
+    with measured(fn):
+        try:
+            return fn(**kwargs)
+        except WeChatPayException as exc:
+            raise WeChatError(details={"return_code": exc.return_code, "result_code": exc.result_code,
+                                       "err_code": exc.errcode, "errmsg": exc.errmsg or exc.return_msg}) from exc
+        except requests.RequestException as exc:
+            raise WeChatError("WeChat Pay could not be reached.") from exc
 
 
 BODY_BYTES, REFUND_DESC_BYTES = 128, 80  # WeChat Pay v2's limits on body and refund_desc, in UTF-8 bytes
