@@ -89,6 +89,7 @@ def operator_page(view=None, *, write: bool = False):
                 if claims.kind != "operator":
                     raise Unauthorized()
                 g.operator = operators.authenticate(claims, write=write)
+                g.principal = f"operator:{claims.id}"  # the access line names who
             except Unauthorized:
                 session.pop("token", None)
                 return _to_login()
