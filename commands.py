@@ -12,6 +12,7 @@ from services.levels import evaluation, gifts, policy
 from services.members import operators
 from services.payments import bills, payments
 from services.platform.areas import areas_command
+from services.platform.deploy_checks import deploy_check_command
 from services.platform.errors import WeChatError
 from services.platform.worker import worker_command
 from services.signin.signin import signin_remind_command
@@ -157,7 +158,7 @@ def register_commands(app):
     for command in (create_operator_command, seed_demo_command, audit_ledger_command, expire_points_command,
                     expire_coupons_command, warn_expiring_command, evaluate_levels_command, birthday_gifts_command,
                     reconcile_payments_command, reconcile_bill_command, rebuild_redis_command, signin_remind_command,
-                    rollup_stats_command, worker_command, areas_command, settings_command):
+                    rollup_stats_command, worker_command, areas_command, settings_command, deploy_check_command):
         app.cli.add_command(command)
     if config.on_sandbox(app.config):
         app.cli.add_command(_wechat_sandbox_command())

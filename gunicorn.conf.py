@@ -4,6 +4,9 @@ Without REDIS_URL, the master starts the instance's embedded redis-server once, 
 and hands its URL to every worker: one Redis per instance folder, never one per worker. It also
 starts a watcher that starts the server again if it dies, and stops both on exit.
 
+The master never imports the app (`flask deploy-check` runs in a process of its own), so the workers a
+reload (HUP) starts load the code as it is then.
+
 Metrics: every worker counts into PROMETHEUS_MULTIPROC_DIR (default `instance/prometheus`, emptied at
 start), which /metrics adds up (services/platform/metrics.py). Logs: with LOG_FORMAT json (the default)
 gunicorn's own lines and the app's are JSON objects on stderr; the app writes each request's access line
@@ -21,7 +24,8 @@ INSTANCE = os.path.join(ROOT, "instance")
 # before anything imports prometheus_client: it picks its multiprocess mode when first imported
 METRICS_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(INSTANCE, "prometheus"))
 
-from services.platform import embedded_redis  # noqa: E402
+from gunicorn.glogging import Logger  # noqa: E402
+from pythonjsonlogger.json import JsonFormatter  # noqa: E402
 
 bind = os.environ.get("BIND", "127.0.0.1:8700")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -29,17 +33,23 @@ worker_class = "gthread"
 threads = int(os.environ.get("THREADS", "4"))
 accesslog = os.environ.get("ACCESS_LOG") or None
 timeout = 30
+
+
+class JsonErrorLog(Logger):
+    """gunicorn's own lines (starts, stops, worker timeouts) as JSON objects, like the app's; set up again
+    by every reload. Its access log stays off (accesslog unset): the app writes the access lines."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                               rename_fields={"asctime": "time", "levelname": "level",
+                                                              "name": "logger"}))
+
+
 if os.environ.get("LOG_FORMAT", "json") == "json":
-    logconfig_dict = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "services.platform.request_log.JsonLines"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "root": {"level": "INFO", "handlers": ["stderr"]},
-        # gunicorn's own loggers lose their text handlers and write through the root's
-        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True}
-                    for name in ("gunicorn.error", "gunicorn.access")},
-    }
+    logger_class = JsonErrorLog
+
 _started_redis = False
 _watcher = None
 
@@ -49,7 +59,8 @@ def on_starting(server):
     shutil.rmtree(METRICS_DIR, ignore_errors=True)  # the counts of a previous run's processes are not ours
     os.makedirs(METRICS_DIR, exist_ok=True)
     _refuse_unsafe_deployment()
-    if not os.environ.get("REDIS_URL"):
+    if not os.environ.get("REDIS_URL") and not os.environ.get("REDIS_SENTINELS"):
+        from services.platform import embedded_redis  # only then: the master imports no code of the app's
         os.environ["REDIS_URL"] = embedded_redis.ensure_running(INSTANCE)
         _started_redis = True
         server.log.info("embedded redis-server at %s", os.environ["REDIS_URL"])
@@ -59,16 +70,11 @@ def on_starting(server):
 
 
 def _refuse_unsafe_deployment():
-    """Build the app once in the master to check it may serve (services/platform/deploy_checks.py):
-    create_app refuses the sandbox's secrets with a real app id, and the check here the demo operator."""
-    from app import create_app
-    from models import db
-    from services.platform import deploy_checks
-
-    app = create_app()
-    with app.app_context():
-        deploy_checks.refuse_demo_operator(app.config)
-        db.engine.dispose()  # the workers fork from here: they must not share its connections
+    """`flask deploy-check` (services/platform/deploy_checks.py), in a process of its own: the master never
+    imports the app, so the workers a reload (HUP) starts import the code as it is then."""
+    checked = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "deploy-check"], cwd=ROOT)
+    if checked.returncode != 0:
+        raise SystemExit(f"refusing to serve: flask deploy-check exited {checked.returncode}")
 
 
 def post_worker_init(worker):
@@ -88,4 +94,5 @@ def on_exit(server):
         _watcher.terminate()  # before the server stops, or the watcher would start it again
         _watcher.wait(10)
     if _started_redis and not os.environ.get("KEEP_EMBEDDED_REDIS"):
+        from services.platform import embedded_redis
         embedded_redis.stop(INSTANCE)

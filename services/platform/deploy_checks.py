@@ -4,6 +4,9 @@ Outside the sandbox (WECHAT_APPID is a real app's) the development WeChat Pay ke
 let anyone sign notifications or act as the app, and the demo operator's published password would
 open the operator API: the app refuses to start with them.
 """
+import click
+from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.security import check_password_hash
@@ -42,3 +45,17 @@ def refuse_demo_operator(config) -> None:
     if operator is not None and check_password_hash(operator.password_hash, password):
         raise UnsafeDeployment(f"refusing to start: operator {username!r} still has the demo password "
                                "(change it or deactivate it)")
+
+
+@click.command("deploy-check")
+@with_appcontext
+def deploy_check_command():
+    """Refuse (exit 1) what must not serve: the sandbox's secrets with a real app id, the demo operator.
+    gunicorn runs it before starting its workers, in a process of its own."""
+    try:
+        refuse_demo_operator(current_app.config)  # create_app, run to get here, refused the secrets
+    except UnsafeDeployment as refused:
+        raise click.ClickException(str(refused)) from None
+    finally:
+        db.engine.dispose()
+    click.echo("deployment checks passed")

@@ -7,6 +7,7 @@ from pathlib import Path
 import redis
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,11 +24,15 @@ def check() -> dict:
 
 
 def readiness() -> dict:
-    """check()'s, and "migrations": "ok" when the database is at the code's head revisions, "behind" when
-    not (an upgrade is due or under way), "error" when it cannot be read."""
+    """check()'s, and "migrations": "ok" at the code's head revisions; "ahead" when the database is at a
+    revision this code does not know (a newer release migrated it: expand-and-contract migrations keep
+    the code before them working, so a host of the old release still serves while the hosts roll);
+    "behind" when an upgrade is due (not ready); "error" when it cannot be read."""
     report = check()
     del report["status"]
-    return _report(**report, migrations=_probe(_migrations_at_head, failed="behind"))
+    migrations = _migrations()
+    ready = {**report, "migrations": "ok" if migrations == "ahead" else migrations}
+    return {**_report(**ready), "migrations": migrations}
 
 
 def _report(**parts: str) -> dict:
@@ -39,30 +44,38 @@ def _database():
     db.session.rollback()
 
 
-class _Behind(Exception):
-    pass
-
-
-def _migrations_at_head():
-    with db.engine.connect() as connection:
-        current = frozenset(MigrationContext.configure(connection).get_current_heads())
-    directory = Path(current_app.root_path) / current_app.extensions["migrate"].directory
-    if current != _heads_of(str(directory)):
-        raise _Behind(f"database at {sorted(current)}")
+def _migrations() -> str:
+    try:
+        with db.engine.connect() as connection:
+            current = frozenset(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError:
+        log.exception("readiness: the database's revision could not be read")
+        return "error"
+    script = _script(str(Path(current_app.root_path) / current_app.extensions["migrate"].directory))
+    if current == frozenset(script.get_heads()):
+        return "ok"
+    if any(_unknown(script, revision) for revision in current):
+        return "ahead"
+    log.warning("readiness: the database is at %s, behind the code", sorted(current))
+    return "behind"
 
 
 @functools.cache
-def _heads_of(directory: str) -> frozenset:
-    return frozenset(ScriptDirectory(directory).get_heads())
+def _script(directory: str) -> ScriptDirectory:
+    return ScriptDirectory(directory)
 
 
-def _probe(fn, failed: str = "error") -> str:
+def _unknown(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is None
+    except CommandError:
+        return True
+
+
+def _probe(fn) -> str:
     try:
         fn()
         return "ok"
-    except _Behind as behind:
-        log.warning("readiness: migrations not at head: %s", behind)
-        return failed
     except (SQLAlchemyError, redis.RedisError, OSError, RuntimeError):
         log.exception("health probe failed")
         db.session.rollback()

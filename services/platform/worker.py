@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from rq import Queue, Worker
 from rq.exceptions import StopRequested
 
+from models import db
 from services.platform import deploy_checks, metrics
 from services.platform.areas import describe
 from services.platform.jobs import QUEUE_NAME, TICK_SECONDS, InAppContext, drain, tick, worker_connection
@@ -198,6 +199,7 @@ def worker_command(burst, tick_seconds):
     """Run background jobs and periodic tasks (with --burst: once, then exit)."""
     if not burst:
         deploy_checks.refuse_demo_operator(current_app.config)
+        db.engine.dispose()  # the work horses fork from this process: none may inherit its connection
         click.echo(f"worker on queue {QUEUE_NAME!r}\n{describe()}")
         metrics.count_as_one_process()
         serve(current_app._get_current_object(), tick_seconds)

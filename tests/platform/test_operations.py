@@ -115,18 +115,30 @@ def test_readyz_is_ok_when_the_database_redis_and_migrations_are(client):
     assert res.get_json() == {"status": "ok", "database": "ok", "redis": "ok", "migrations": "ok"}
 
 
-def test_readyz_refuses_traffic_while_the_database_is_behind_the_code(client):
+@pytest.fixture
+def database_at():
+    """Set the database's migration revision for the test (put back after)."""
     current = db.session.scalar(text("SELECT version_num FROM alembic_version"))
-    db.session.execute(text("UPDATE alembic_version SET version_num = '1nv1t3s00001'"))
-    db.session.commit()
-    try:
-        res = client.get("/readyz")
-        assert res.status_code == 503 and res.get_json()["migrations"] == "behind"
-        assert client.get("/healthz").status_code == 200  # alive: only not ready
-    finally:
-        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
+
+    def _at(revision):
+        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
         db.session.commit()
-    assert client.get("/readyz").status_code == 200
+    yield _at
+    _at(current)
+
+
+def test_readyz_refuses_traffic_while_the_database_is_behind_the_code(client, database_at):
+    database_at("1nv1t3s00001")  # the revision before this code's head
+    res = client.get("/readyz")
+    assert res.status_code == 503 and res.get_json()["migrations"] == "behind"
+    assert client.get("/healthz").status_code == 200  # alive: only not ready
+
+
+def test_readyz_serves_on_while_a_newer_release_has_migrated_the_database(client, database_at):
+    """Hosts still on this release keep serving while the hosts roll (expand-and-contract migrations)."""
+    database_at("f00dcafe0001")  # a revision this code does not know
+    res = client.get("/readyz")
+    assert res.status_code == 200 and res.get_json()["migrations"] == "ahead"
 
 
 def test_readyz_and_healthz_say_when_redis_is_away(app, client, monkeypatch):
