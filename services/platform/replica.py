@@ -63,6 +63,7 @@ def for_reports(view):
     def wrapper(*args, **kwargs):
         with report_reads():
             return view(*args, **kwargs)
+    wrapper.reads_reports = True  # kept by the decorators above it (functools.wraps): the list of report routes
     return wrapper
 
 
