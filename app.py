@@ -13,7 +13,7 @@ from blueprints.common import ErrorSchema
 from config import load_config
 from models import db
 from services import AREAS, wechat
-from services.platform import areas, clock, deploy_checks, log_scrub, redis_client, request_log
+from services.platform import areas, clock, deploy_checks, log_scrub, redis_client, replica, request_log
 from services.platform.db import DATABASE_UNREACHABLE
 from services.platform.errors import ServiceError, Unavailable
 
@@ -106,6 +106,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.session_interface = ConsoleOnlySession()
 
     db.init_app(app)
+    replica.init_app(app)
     migrate.init_app(app, db, directory="migrations", render_as_batch=True, compare_type=True)
     clock.init_app(app)
     redis_client.init_app(app)

@@ -176,7 +176,8 @@ def load_config(app, test_config=None):
     instance.mkdir(parents=True, exist_ok=True)
     app.config["DATABASE_URL"] = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'loyalty.sqlite3'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config, app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_BINDS"] = _replica_bind(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     _wechat_addresses(app.config, sources)
@@ -243,13 +244,28 @@ def shown(name: str, value) -> str:
     return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:****@", text)
 
 
-def _engine_options(config) -> dict:
+def _engine_options(config, url: str) -> dict:
     pool_size = config["DB_POOL_SIZE"] or int(os.environ.get("THREADS") or 4) + 4
     options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_size": pool_size,
                "max_overflow": config["DB_POOL_OVERFLOW"], "pool_timeout": config["DB_POOL_TIMEOUT"]}
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if url.startswith("postgresql"):
         options["connect_args"] = {"connect_timeout": config["DB_CONNECT_TIMEOUT"]}
     return options
+
+
+REPLICA_BIND = "replica"  # the Flask-SQLAlchemy bind of DATABASE_REPLICA_URL (services/platform/replica.py)
+
+
+def _replica_bind(config) -> dict:
+    """SQLALCHEMY_BINDS: the replica with the primary's pool options, its PostgreSQL sessions read only
+    (SQLite's connections are made read only as they open: services/platform/replica.py)."""
+    if not config["DATABASE_REPLICA_URL"]:
+        return {}
+    url = _normalise_db_url(config["DATABASE_REPLICA_URL"])
+    options = _engine_options(config, url)
+    if url.startswith("postgresql"):
+        options["connect_args"]["options"] = "-c default_transaction_read_only=on"
+    return {REPLICA_BIND: {"url": url, **options}}
 
 
 def _normalise_db_url(url):

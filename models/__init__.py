@@ -2,6 +2,7 @@
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -40,7 +41,22 @@ class Base(DeclarativeBase):
                         type_annotation_map={datetime: UTCDateTime, dict: JSON, list: JSON})
 
 
-db = SQLAlchemy(model_class=Base)
+PINNED_BIND = "pinned_bind"  # session.info key: the engine every statement of the session goes to
+
+
+class Session(FlaskSession):
+    """db.session: Flask-SQLAlchemy's, which can be pinned to one engine (report reads pin it to the read
+    replica, services/platform/replica.py): while session.info[PINNED_BIND] holds one, every statement,
+    lazy load and refresh goes there."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        pinned = self.info.get(PINNED_BIND)
+        if pinned is not None and bind is None:
+            return pinned
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:

@@ -9,6 +9,7 @@ from blueprints.inputs import Day, Id
 from blueprints.invites import FriendSchema, InviteRewardsSchema
 from models.invite import INVITE_STEPS
 from services.invites import invitations, rules
+from services.platform.replica import for_reports
 
 blp = Blueprint("admin_invites", __name__, url_prefix="/admin", description="Operators: invitations")
 BLUEPRINTS = (blp,)
@@ -116,6 +117,7 @@ class InviteRuleDetail(MethodView):
 @blp.route("/invite-stats")
 class InviteStats(MethodView):
     @operator_read_required
+    @for_reports
     @blp.arguments(InviteFiguresArgsSchema, location="query")
     @blp.response(200, InviteFiguresSchema)
     def get(self, args):

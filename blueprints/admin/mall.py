@@ -13,6 +13,7 @@ from models.mall import GOODS_KINDS, GOODS_STATUSES
 from services.mall import goods as catalogue
 from services.mall import lotteries, orders
 from services.platform.errors import InvalidRequest
+from services.platform.replica import for_reports
 
 blp = Blueprint("admin_mall", __name__, url_prefix="/admin", description="Operators: mall goods, orders and lotteries")
 BLUEPRINTS = (blp,)
@@ -154,6 +155,7 @@ def add_codes(goods_id):
 @blp.route("/orders")
 class Orders(MethodView):
     @operator_read_required
+    @for_reports
     @paged(blp, OperatorOrderSchema, "OperatorOrderPage", OperatorOrderArgsSchema)
     def get(self, args):
         """Mall orders, newest first, by status, member or goods."""

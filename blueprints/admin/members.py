@@ -11,6 +11,7 @@ from blueprints.schemas import MemberProfileSchema, TokenSchema
 from services.ledger import grants
 from services.members import members, operators
 from services.platform import tokens
+from services.platform.replica import for_reports
 from services.read_models import member_view
 
 blp = Blueprint("admin", __name__, url_prefix="/admin", description="Operators")
@@ -94,6 +95,7 @@ class OperatorRevoke(MethodView):
 @blp.route("/members")
 class MemberSearch(MethodView):
     @operator_read_required
+    @for_reports
     @paged(blp, MemberRowSchema, "AdminMemberPage", MemberSearchSchema)
     def get(self, args):
         """Find members by id, openid, phone or nickname."""

@@ -10,6 +10,7 @@ from blueprints.inputs import Fen, Filter, Id, Instant, Reason
 from blueprints.payments import PaymentSchema
 from models.payment import BILL_OUTCOMES, PAYMENT_STATUSES, REFUND_STATUSES, REWARD_STATUSES
 from services.payments import bills, payments, refunds, rules, stores
+from services.platform.replica import for_reports
 
 blp = Blueprint("admin_payments", __name__, url_prefix="/admin", description="Operators: payments")
 BLUEPRINTS = (blp,)
@@ -145,6 +146,7 @@ class PaymentRuleDetail(MethodView):
 @blp.route("/payments")
 class PaymentList(MethodView):
     @operator_read_required
+    @for_reports
     @paged(blp, AdminPaymentSchema, "AdminPaymentPage", PaymentSearchSchema)
     def get(self, args):
         """Payments, newest first, by status or member."""
@@ -175,6 +177,7 @@ class PaymentRefund(MethodView):
 @blp.route("/refunds")
 class RefundList(MethodView):
     @operator_read_required
+    @for_reports
     @paged(blp, RefundSchema, "RefundPage", RefundSearchSchema)
     def get(self, args):
         """Refunds, newest first, by status (failed: WeChat's definite no, for a person to settle)."""
@@ -238,6 +241,7 @@ class BillSearchSchema(PageArgsSchema):
 @blp.route("/bills")
 class BillList(MethodView):
     @operator_read_required
+    @for_reports
     @paged(blp, BillReconciliationSchema, "BillReconciliationPage", BillSearchSchema)
     def get(self, args):
         """Each day of WeChat Pay's bill matched with our books, newest first (outcome=attention: the days a

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from blueprints.common import operator_read_required
 from blueprints.edge import Blueprint
 from blueprints.inputs import Day
+from services.platform.replica import for_reports
 from services.stats import report
 
 blp = Blueprint("admin_stats", __name__, url_prefix="/admin", description="Operators: daily figures")
@@ -63,6 +64,7 @@ def _figures(args: dict) -> dict:
 @blp.route("/stats")
 class Stats(MethodView):
     @operator_read_required
+    @for_reports
     @blp.arguments(FiguresArgsSchema, location="query")
     @blp.response(200, FiguresSchema)
     def get(self, args):
@@ -73,6 +75,7 @@ class Stats(MethodView):
 @blp.route("/stats.csv")
 class StatsCsv(MethodView):
     @operator_read_required
+    @for_reports
     @blp.arguments(FiguresArgsSchema, location="query")
     @blp.doc(responses={"200": {"description": "the series as CSV, one bucket a line",
                                 "content": {"text/csv": {"schema": {"type": "string"}}}}})

@@ -10,6 +10,7 @@ from blueprints.console.base import bp, menu_entry, operator_page, render
 from blueprints.console.i18n import words
 from blueprints.console.query import load_query
 from services.platform import audit_trail, clock
+from services.platform.replica import for_reports
 
 words({"operator": "操作人", "action": "操作", "since": "起始日期", "until": "截止日期", "target_type": "对象类型",
        "target_id": "对象 ID", "details": "详情"})
@@ -37,6 +38,7 @@ class AuditArgsSchema(PageArgsSchema):
 @bp.get("/audit-log")
 @menu_entry("", "Audit log")
 @operator_page
+@for_reports
 def audit_log():
     args, errors = load_query(AuditArgsSchema(), limit=50)
     found = {"items": [], "next_cursor": None, "operators": {}}

@@ -10,6 +10,7 @@ from blueprints.console.base import bp, menu_entry, operator_page, render
 from blueprints.console.i18n import translate, words
 from services.platform import clock
 from services.platform.errors import InvalidRequest
+from services.platform.replica import for_reports
 from services.read_models.to_dos import to_dos
 from services.stats import report
 
@@ -44,6 +45,7 @@ words({"From": "开始日期", "To": "结束日期", "Day": "按日", "Week": "�
 @bp.get("/")
 @menu_entry("", "Dashboard")
 @operator_page
+@for_reports
 def dashboard():
     try:
         args, problems = _range(), None
@@ -56,12 +58,14 @@ def dashboard():
 
 @bp.get("/figures.json")
 @operator_page
+@for_reports
 def figures():
     return FiguresSchema().dump(report.report(**_report_args(_range())))
 
 
 @bp.get("/figures.csv")
 @operator_page
+@for_reports
 def figures_csv():
     args = _range()
     answer = report.report(**_report_args(args))

@@ -20,6 +20,7 @@ from services.levels import member_level
 from services.mall import orders
 from services.members import cards, operators
 from services.members import members as member_rows
+from services.platform.replica import for_reports
 from services.read_models import member_view
 from services.signin import calendar
 
@@ -67,6 +68,7 @@ SECTION_TITLES = {"points": "Points ledger", "growth": "Growth ledger", "orders"
 @bp.get("/members")
 @menu_entry("", "Members")
 @operator_page
+@for_reports
 def members():
     args, errors = load_query(MemberSearchSchema(), limit=50)
     listing = operators.find_members(**args) if not errors else {"items": [], "next_cursor": None}

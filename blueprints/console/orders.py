@@ -12,6 +12,7 @@ from blueprints.console.query import load_query
 from models.mall import ORDER_STATUSES
 from services.mall import orders as mall_orders
 from services.payments import payments
+from services.platform.replica import for_reports
 
 words({"Order": "订单", "Ship": "发货", "Refund": "退款", "tracking_no": "快递单号", "status": "状态",
        "member_id": "会员 ID", "goods_id": "商品 ID", "quantity": "数量", "address": "收货地址",
@@ -28,6 +29,7 @@ PAYMENT_COLUMNS = ("id", "member_id", "status", "attention", "created_at")
 @bp.get("/orders")
 @menu_entry("", "Orders")
 @operator_page
+@for_reports
 def orders():
     args, errors = load_query(OperatorOrderArgsSchema(), limit=50)
     listing = mall_orders.find_orders(**args) if not errors else {"items": [], "next_cursor": None}

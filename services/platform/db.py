@@ -29,15 +29,26 @@ class NestedTransaction(RuntimeError):
     """transaction() inside transaction(): the inner commit would commit the outer block's work half-done."""
 
 
+READING_REPORTS = "reading_reports"  # session.info key: a report_reads() block is open (services/platform/replica.py)
+
+
+class WorkInReports(RuntimeError):
+    """A unit of work inside report_reads(): reports read a replica that may lag (and may not be written), while
+    a unit of work must read what it decides on, and write, on the primary."""
+
+
 @contextmanager
 def transaction():
     """Commit once when the block succeeds, roll everything back when it raises.
 
     One per unit of work, never nested: helpers called inside a unit of work only flush. A nested
-    call raises NestedTransaction instead of committing the caller's work early.
+    call raises NestedTransaction instead of committing the caller's work early; one inside report
+    reads (which may be on a lagging replica) raises WorkInReports.
     """
     if db.session.info.get(IN_UNIT_OF_WORK):
         raise NestedTransaction("transaction() is already open: helpers flush, the outer block commits")
+    if db.session.info.get(READING_REPORTS):
+        raise WorkInReports("transaction() inside report_reads(): a unit of work reads and writes the primary")
     if db.engine.dialect.name == "sqlite":
         # End any read transaction (auth lookups): a writing one must begin holding the write lock.
         db.session.commit()

@@ -1,6 +1,8 @@
 """Apps for tests: the suite's, and one on a database and a Redis of its own."""
 import os
+import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
@@ -8,6 +10,7 @@ from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from config import REPLICA_BIND
 from models import db
 from services.ledger import audit
 from services.platform import embedded_redis
@@ -35,32 +38,62 @@ def app_in(instance, sandbox, overrides: dict | None = None):
         with app.app_context():
             problems = audit.check_books()["problems"]
             db.session.remove()
-            db.engine.dispose()
+            for engine in db.engines.values():  # the replica's too
+                engine.dispose()
         assert not problems, "audit-ledger after the suite:\n" + "\n".join(problems)
     finally:
         if not os.environ.get("REDIS_URL"):
             embedded_redis.stop(str(instance))
 
 
-def app_of_its_own(sandbox, label: str, redis_db_below: int):
+def app_of_its_own(sandbox, label: str, redis_db_below: int, *, replica: bool = False):
     """An app on a database and a Redis of its own (for tests that must share them with nobody): a new
     PostgreSQL database beside the suite's (dropped afterwards), or a SQLite file; with REDIS_URL, the
-    Redis database `redis_db_below` below the suite's."""
+    Redis database `redis_db_below` below the suite's. `replica`: DATABASE_REPLICA_URL names a second
+    database beside it, empty until copy_to_replica() fills it."""
     overrides, server_url = {}, os.environ.get("DATABASE_URL")
     if server_url:
         url = make_url(server_url)
         name = f"{url.database}_{unique(label).replace('-', '_')}"
-        admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as conn:
+        with _server(url) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         overrides["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
+        if replica:
+            overrides["DATABASE_REPLICA_URL"] = url.set(database=f"{name}_replica").render_as_string(
+                hide_password=False)
     if redis_url := os.environ.get("REDIS_URL"):
         base, _, number = redis_url.rpartition("/")
         overrides["REDIS_URL"] = f"{base}/{(int(number or 0) - redis_db_below) % 16}"
     try:
         with tempfile.TemporaryDirectory(prefix=f"loyalty-{label}-") as folder:
+            if replica and not server_url:
+                overrides["DATABASE_REPLICA_URL"] = f"sqlite:///{Path(folder) / 'replica.sqlite3'}"
             yield from app_in(Path(folder), sandbox, overrides)
     finally:
         if server_url:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with _server(url) as conn:
+                for dropped in (name, f"{name}_replica"):
+                    conn.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
+
+
+def copy_to_replica() -> None:
+    """The replica becomes a copy of the primary as it is now (a replica that then lags behind): on
+    PostgreSQL a database made from the primary as its template, which no one may be connected to while
+    it is copied; on SQLite the file, through SQLite's backup."""
+    db.session.remove()
+    for engine in db.engines.values():
+        engine.dispose()
+    primary, replica = db.engine.url, db.engines[REPLICA_BIND].url
+    if primary.get_backend_name() == "postgresql":
+        with _server(primary) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{replica.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{replica.database}" TEMPLATE "{primary.database}"')
+    else:
+        with closing(sqlite3.connect(primary.database)) as source, closing(sqlite3.connect(replica.database)) as copy:
+            source.backup(copy)
+
+
+def _server(url):
+    """An autocommit connection to the PostgreSQL server of `url` (its maintenance database)."""
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    return psycopg.connect(admin, autocommit=True)
