@@ -8,11 +8,9 @@ import signal
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 import requests
-from rq import Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from sqlalchemy import func, select
@@ -22,7 +20,7 @@ from models import (Goods, GuideScan, LotteryDraw, LotteryPrize, MallOrder, Memb
 from models.message import MessageAttempt, OutboxMessage
 from models.signin import SigninRecord
 from services.ledger import points
-from services.platform import clock, jobs
+from services.platform import jobs
 from services.platform.areas import wiring
 from services.platform.db import transaction
 from tests.support.api import bearer, unique
@@ -30,7 +28,8 @@ from tests.support.apps import app_of_its_own
 from tests.support.audit import audit
 from tests.support.mall import ADDRESS, add_goods
 from tests.support.payments import SUCCESS, store_with_rule
-from tests.support.processes import deployed, needs_postgresql, until
+from tests.support.db import count, fresh
+from tests.support.processes import deployed, due_lots, needs_postgresql, until
 from tests.support.races import race
 
 pytestmark = needs_postgresql
@@ -69,16 +68,6 @@ def spread(tasks) -> list:
 
 def statuses(answers) -> Counter:
     return Counter(res.status_code for res in answers)
-
-
-def fresh(statement):
-    db.session.rollback()  # what the instances and workers committed, not an older snapshot
-    return db.session.execute(statement).all()
-
-
-def count(model, *where) -> int:
-    db.session.rollback()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 # -- the traffic -------------------------------------------------------------------------------
@@ -290,31 +279,18 @@ def test_every_periodic_job_is_harmless_twice_at_once(app, two):
 
 # -- a worker killed in the middle of a job ------------------------------------------------------
 
-def running_on(two, job):
-    """The worker process running `job`, once RQ says it started."""
-    assert until(lambda: job.refresh() or (job.get_status() == "started" and job.worker_name)), two.logs()
-    pid = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name,
-                             connection=jobs.queue().connection).pid
-    return next(process for process in two.workers if process.pid == pid)
-
-
 def test_a_worker_killed_mid_job_has_its_job_run_again_by_the_other_once(app, two, make_member):
-    members = [make_member()["member"]["id"] for _ in range(LOTS // 100)]
-    past = clock.now() - timedelta(days=1)
-    with transaction():
-        for member_id in members:
-            for _ in range(100):
-                points.earn(member_id, 3, reason="test", business_key=unique("lot"), expires_at=past)
+    members = due_lots(make_member, LOTS)
     lots = PointsLot.member_id.in_(members)
     expired = PointsEntry.member_id.in_(members), PointsEntry.kind == "expire"
     job = jobs.enqueue("services.ledger.points.expire_due")
     assert until(lambda: count(PointsEntry, *expired) >= 50, 30), two.logs()
-    victim, victim_name = running_on(two, job), job.worker_name
+    victim, victim_name = two.running(job), job.worker_name
     victim.send(signal.SIGKILL, with_children=True)
     killed_at, at_kill = time.monotonic(), count(PointsEntry, *expired)
     assert at_kill < LOTS, "the job ended before it could be killed: give it more lots"
-    assert until(lambda: job.refresh() or (job.get_status() in ("started", "finished")
-                                           and job.worker_name not in (None, victim_name)), 30), two.logs()
+    assert until(lambda: job.refresh() or job.get_status() == "finished" or (
+        job.get_status() == "started" and job.worker_name not in (None, victim_name)), 30), two.logs()
     again_after = time.monotonic() - killed_at
     assert until(lambda: job.get_status(refresh=True) == "finished", 60), two.logs()
     finished_after = time.monotonic() - killed_at

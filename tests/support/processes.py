@@ -6,13 +6,17 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from rq import Worker
 
-from services.platform import embedded_redis, jobs
+from services.ledger import points
+from services.platform import clock, embedded_redis, jobs
+from services.platform.db import transaction
+from tests.support.api import unique
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_SECONDS = 40  # beyond gunicorn's graceful_timeout
@@ -110,7 +114,8 @@ class Deployment:
         self.folder, self.processes = folder, []
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": app.config["DATABASE_URL"],
                     "REDIS_URL": app.config.get("REDIS_URL") or embedded_redis.socket_url(app.instance_path),
-                    "SECRET_KEY": app.config["SECRET_KEY"], "RATE_LIMITS_ENABLED": "0", "LOG_FORMAT": "text", "ACCESS_LOG": "/dev/null",
+                    "SECRET_KEY": app.config["SECRET_KEY"], "RATE_LIMITS_ENABLED": "0",
+                    "LOG_FORMAT": "text", "ACCESS_LOG": "/dev/null",
                     "WECHAT_API_BASE_URL": sandbox.url, "WECHAT_PAY_BASE_URL": sandbox.url,
                     "WECOM_API_BASE_URL": f"{sandbox.url}cgi-bin/"}
 
@@ -148,6 +153,13 @@ class Deployment:
                 return False
         return process.pid in worker_pids()
 
+    def running(self, job) -> Process:
+        """The worker process running `job`, once RQ says it has started it."""
+        assert until(lambda: job.refresh() or (job.get_status() == "started" and job.worker_name)), self.logs()
+        pid = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name,
+                                 connection=jobs.queue().connection).pid
+        return next(process for process in self.workers if process.pid == pid)
+
     def stop(self):
         for process in self.processes:
             process.send(signal.SIGTERM)
@@ -175,3 +187,15 @@ def deployed(app, sandbox, folder: Path, webs: dict, workers: tuple, worker_opti
         yield deployment
     finally:
         deployment.stop()
+
+
+def due_lots(make_member, lots: int, per_member: int = 100) -> list[int]:
+    """Members holding `lots` points lots past their expiry (3 points each): work for `points.expire_due`,
+    a real job, long enough (one transaction a lot) to be caught in the middle. Their ids."""
+    members = [make_member()["member"]["id"] for _ in range(lots // per_member)]
+    past = clock.now() - timedelta(days=1)
+    with transaction():
+        for member_id in members:
+            for _ in range(per_member):
+                points.earn(member_id, 3, reason="test", business_key=unique("lot"), expires_at=past)
+    return members
