@@ -23,8 +23,8 @@ STOP_SECONDS = 40  # beyond gunicorn's graceful_timeout
 
 needs_postgresql = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="several processes writing at once need PostgreSQL (SQLite takes one writer at a time and its "
-           "busy waits fail requests under this load); CI's second pass runs these on PostgreSQL")
+    reason="several server and worker processes writing at once need PostgreSQL (SQLite takes one writer at a "
+           "time); CI's second pass runs these on PostgreSQL")
 
 
 def until(predicate, seconds: float = 30.0, every: float = 0.05):
