@@ -268,6 +268,7 @@ def test_every_periodic_job_is_harmless_twice_at_once(app, two):
     twice = [jobs.enqueue(target) for target in targets for _ in range(2)]
     assert until(lambda: all(job.get_status(refresh=True) in ("finished", "failed") for job in twice), 60), two.logs()
     assert [job.args[0] for job in twice if job.get_status() != "finished"] == []
+    assert [job.args[0] for job in twice if job.retries_left != jobs.RETRIES] == []  # each at its first run
     assert len({ran_by(job) for job in twice}) == 2  # both workers took part
     after_twice = fingerprint()
     once_more = [jobs.enqueue(target) for target in targets]
@@ -295,6 +296,7 @@ def test_a_worker_killed_mid_job_has_its_job_run_again_by_the_other_once(app, tw
     assert until(lambda: job.get_status(refresh=True) == "finished", 60), two.logs()
     finished_after = time.monotonic() - killed_at
     assert ran_by(job) != victim_name  # the other one ran it again
+    assert job.retries_left == jobs.RETRIES - 1  # RQ's Retry: the registry cleanup found it abandoned
     assert count(PointsEntry, *expired) == LOTS and count(PointsLot, lots, PointsLot.remaining > 0) == 0
     # each lot expired once, by one entry of its whole amount
     assert fresh(select(PointsEntry.reference, func.count()).where(*expired).group_by(PointsEntry.reference)
