@@ -33,6 +33,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("THREADS", "4"))
 accesslog = os.environ.get("ACCESS_LOG") or None
 timeout = 30
+# SIGTERM and SIGHUP (reload): requests in flight finish within this; none runs longer than `timeout`,
+# so every one does. A supervisor's stop timeout (systemd's TimeoutStopSec) must be longer.
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", timeout))
 
 
 class JsonErrorLog(Logger):

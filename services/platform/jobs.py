@@ -5,6 +5,8 @@ tasks are declared by their area (`Periodic(...)` in its `AREA`, see services.pl
 ticked from the app's wiring. The worker (services/platform/worker.py) is given its app when it starts
 (`flask worker` builds it) and pushes that app's context around each job: nothing here imports the app.
 Jobs may run twice (a worker dies, a sweep and a queued job meet): every target must be idempotent.
+That is what makes RQ's Retry safe here: a job that raised, or whose worker died under it (its horse
+killed, or the whole worker: RQ's registry cleanup finds it abandoned), is queued again at once.
 """
 import logging
 from collections import Counter
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
-from rq import Queue, SimpleWorker, get_current_job
+from rq import Queue, Retry, SimpleWorker, get_current_job
 from rq.job import Job
 
 from services.platform import clock, request_log
@@ -24,6 +26,12 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "loyalty"
 TICK_SECONDS = 30
 PERIODIC_KEY = "jobs:periodic:{name}"
+# Runs after the first: at once (no interval, so no scheduler is needed, whose lock a dead worker may hold)
+RETRIES = 2
+# RQ kills a job running longer (its default is 180 s): an hourly batch over a national brand's members runs
+# longer than that, and a killed one would only start over
+JOB_TIMEOUT_SECONDS = 3600
+_RUN = {"retry": Retry(max=RETRIES), "job_timeout": JOB_TIMEOUT_SECONDS}
 
 
 def queue() -> Queue:
@@ -36,11 +44,11 @@ def enqueue(func_path: str, *args, at: datetime | None = None, job_id: str | Non
     carries the id of the request queueing it, for its log lines."""
     meta = {"request_id": request_id} if (request_id := request_log.current_id()) else None
     if at is None:
-        return queue().enqueue(run_job, func_path, *args, job_id=job_id, meta=meta)
+        return queue().enqueue(run_job, func_path, *args, job_id=job_id, meta=meta, **_RUN)
     # RQ's scheduler runs on real time (the app clock may be moved, in tests), so pass a delay; it keeps
     # whole seconds, rounding down, so one more second makes the job run just after `at`, never before
     delay = max(at - clock.now(), timedelta(0)) + timedelta(seconds=1)
-    return queue().enqueue_in(delay, run_job, func_path, *args, job_id=job_id, meta=meta)
+    return queue().enqueue_in(delay, run_job, func_path, *args, job_id=job_id, meta=meta, **_RUN)
 
 
 def run_job(func_path: str, *args):
@@ -95,15 +103,15 @@ class InAppContext:
 
 
 class _BurstWorker(InAppContext, SimpleWorker):
-    """Runs jobs in this process and remembers them for the report."""
+    """Runs jobs in this process and remembers them for the report (a job retried: once, as it ended)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.ran: list[Job] = []
+        self.ran: dict[str, Job] = {}
 
     def execute_job(self, job, queue):
         super().execute_job(job, queue)
-        self.ran.append(job)
+        self.ran[job.id] = job
 
 
 def drain() -> dict[str, Counter]:
@@ -120,7 +128,7 @@ def drain() -> dict[str, Counter]:
     finally:
         connection.connection_pool.disconnect()
     report: dict[str, Counter] = {}
-    for job in worker.ran:
+    for job in worker.ran.values():
         target = job.args[0] if job.args else job.func_name
         result = job.return_value() if job.get_status() == "finished" else "error"
         report.setdefault(target, Counter())[result if isinstance(result, str) else "ok"] += 1

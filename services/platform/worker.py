@@ -1,5 +1,12 @@
 """The long-running worker (`flask worker`): a forking RQ worker in the app's context, with its
-scheduler and the periodic tick, that outlives Redis going away and comes back with it."""
+scheduler and the periodic tick, that outlives Redis going away and comes back with it.
+
+Stopping: SIGTERM to the worker alone is RQ's warm shutdown (the job in hand finishes, then it exits);
+SIGTERM to its work horse too (systemd's default KillMode) kills the job, which RQ's Retry queues again
+at once (services/platform/jobs.py). A worker killed outright (SIGKILL, a lost host) stops sending
+its heartbeats: within about --abandoned-seconds, another worker's registry cleanup finds its job
+abandoned and queues it again.
+"""
 import json
 import logging
 import signal
@@ -26,6 +33,8 @@ log = logging.getLogger(__name__)
 RECONNECT_FIRST_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 10
 PUBSUB_JOIN_SECONDS = 5
+# A job whose worker has sent no heartbeat for this long is taken for abandoned and run again
+ABANDONED_SECONDS = 60
 
 
 class AppWorker(InAppContext, Worker):
@@ -37,6 +46,20 @@ class AppWorker(InAppContext, Worker):
 
     max_connection_wait_time = RECONNECT_MAX_SECONDS
     stop_requested = False
+
+    def __init__(self, *args, abandoned_seconds: int = ABANDONED_SECONDS, **kwargs):
+        """RQ's liveness settings scaled to `abandoned_seconds` (its defaults leave a dead worker's job for
+        90 s, then up to 7 minutes until an idle worker cleans the registries): a heartbeat every quarter
+        of it, and each worker's maintenance, waits for jobs included, every half."""
+        half = max(1, abandoned_seconds // 2)
+        super().__init__(*args, job_monitoring_interval=max(1, abandoned_seconds // 4), maintenance_interval=half,
+                         worker_ttl=half + 15, **kwargs)  # RQ waits for a job worker_ttl - 15 s at most
+        self.abandoned_seconds = abandoned_seconds
+
+    def get_heartbeat_ttl(self, job) -> int:
+        """How long the job's place in the started registry lasts without a heartbeat: `abandoned_seconds`
+        (RQ's own: a heartbeat interval plus a minute)."""
+        return super().get_heartbeat_ttl(job) - 60 + self.abandoned_seconds - self.job_monitoring_interval
 
     def request_stop(self, signum, frame):
         """RQ's warm shutdown, remembered for serve; with Redis away RQ cannot read the state it
@@ -80,7 +103,7 @@ class AppWorker(InAppContext, Worker):
         return process is not None and not process.is_alive()
 
 
-def serve(app, tick_seconds: float = TICK_SECONDS) -> None:
+def serve(app, tick_seconds: float = TICK_SECONDS, abandoned_seconds: int = ABANDONED_SECONDS) -> None:
     """Work until asked to stop: a forking RQ worker with its scheduler, plus a thread that ticks every
     tick_seconds.
 
@@ -92,7 +115,7 @@ def serve(app, tick_seconds: float = TICK_SECONDS) -> None:
     stop = threading.Event()
     threading.Thread(target=_tick_loop, args=(app, stop, tick_seconds), name="periodic-tick", daemon=True).start()
     try:
-        worker, lived = _work(app)
+        worker, lived = _work(app, abandoned_seconds)
         delay = RECONNECT_FIRST_SECONDS
         while not worker.stop_requested:
             log.warning("worker %s stopped on its own (Redis away?): replacing it once Redis answers", worker.name)
@@ -100,17 +123,18 @@ def serve(app, tick_seconds: float = TICK_SECONDS) -> None:
             delay = RECONNECT_FIRST_SECONDS if lived > RECONNECT_MAX_SECONDS else min(delay * 2, RECONNECT_MAX_SECONDS)
             _stop_on_signals()  # RQ's handlers belong to the worker that stopped
             _wait_for_redis(delay)
-            worker, lived = _work(app, after=worker)
+            worker, lived = _work(app, abandoned_seconds, after=worker)
     except StopRequested:  # asked to stop between two workers
         pass
     finally:
         stop.set()
 
 
-def _work(app, after: AppWorker | None = None) -> tuple[AppWorker, float]:
+def _work(app, abandoned_seconds: int, after: AppWorker | None = None) -> tuple[AppWorker, float]:
     """Run one RQ worker until it stops; returns it and the seconds it ran. `after`: the worker it replaces."""
     connection = worker_connection()
-    worker = AppWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app)
+    worker = AppWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app,
+                       abandoned_seconds=abandoned_seconds)
     started = time.monotonic()
     try:
         if after is not None:
@@ -194,15 +218,17 @@ def _tick_logged(app, failures: int) -> bool:
 @click.option("--burst", is_flag=True, help="Run what is due and queued, then exit.")
 @click.option("--tick-seconds", type=click.FloatRange(min=0.1), default=TICK_SECONDS, show_default=True,
               help="Seconds between periodic ticks.")
+@click.option("--abandoned-seconds", type=click.IntRange(min=4), default=ABANDONED_SECONDS, show_default=True,
+              help="Seconds without a heartbeat after which a worker's job is run again by another.")
 @with_appcontext
-def worker_command(burst, tick_seconds):
+def worker_command(burst, tick_seconds, abandoned_seconds):
     """Run background jobs and periodic tasks (with --burst: once, then exit)."""
     if not burst:
         deploy_checks.refuse_demo_operator(current_app.config)
         db.engine.dispose()  # the work horses fork from this process: none may inherit its connection
         click.echo(f"worker on queue {QUEUE_NAME!r}\n{describe()}")
         metrics.count_as_one_process()
-        serve(current_app._get_current_object(), tick_seconds)
+        serve(current_app._get_current_object(), tick_seconds, abandoned_seconds)
         return
     due = tick()
     click.echo(f"periodic tasks queued: {', '.join(due) or 'none due'}")

@@ -19,6 +19,7 @@ import redis
 from rq import Queue, Worker
 
 from services.platform import embedded_redis, jobs
+from tests.support.processes import until
 
 ROOT = Path(__file__).resolve().parents[2]
 DESCRIBE = "services.platform.areas.describe"
@@ -58,14 +59,6 @@ def start_worker(instance):
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def until(predicate, seconds: float = 30.0):
-    """Poll `predicate` until it is true or `seconds` have passed; its last value."""
-    deadline = time.monotonic() + seconds
-    while not (value := predicate()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
 
 
 def client(instance) -> redis.Redis:
