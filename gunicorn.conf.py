@@ -45,7 +45,7 @@ class JsonErrorLog(Logger):
     def setup(self, cfg):
         super().setup(cfg)
         for handler in self.error_log.handlers:
-            handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+            handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
                                                rename_fields={"asctime": "time", "levelname": "level",
                                                               "name": "logger"}))
 
@@ -61,7 +61,7 @@ def on_starting(server):
     global _started_redis, _watcher
     shutil.rmtree(METRICS_DIR, ignore_errors=True)  # the counts of a previous run's processes are not ours
     os.makedirs(METRICS_DIR, exist_ok=True)
-    _refuse_unsafe_deployment()
+    _refuse_unsafe_deployment(server.log)
     if not os.environ.get("REDIS_URL") and not os.environ.get("REDIS_SENTINELS"):
         from services.platform import embedded_redis  # only then: the master imports no code of the app's
         os.environ["REDIS_URL"] = embedded_redis.ensure_running(INSTANCE)
@@ -72,10 +72,14 @@ def on_starting(server):
                                     cwd=ROOT)
 
 
-def _refuse_unsafe_deployment():
+def _refuse_unsafe_deployment(log):
     """`flask deploy-check` (services/platform/deploy_checks.py), in a process of its own: the master never
-    imports the app, so the workers a reload (HUP) starts import the code as it is then."""
-    checked = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "deploy-check"], cwd=ROOT)
+    imports the app, so the workers a reload (HUP) starts import the code as it is then. What it says is
+    logged as gunicorn's own lines."""
+    checked = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "deploy-check"], cwd=ROOT,
+                             capture_output=True, text=True)
+    for line in (checked.stdout + checked.stderr).splitlines():
+        (log.info if checked.returncode == 0 else log.error)("deploy-check: %s", line)
     if checked.returncode != 0:
         raise SystemExit(f"refusing to serve: flask deploy-check exited {checked.returncode}")
 

@@ -36,7 +36,7 @@ class JsonLines(JsonFormatter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
         kwargs.setdefault("json_ensure_ascii", False)
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", *args, **kwargs)
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(process)d %(message)s", *args, **kwargs)
 
     def add_fields(self, log_record, record, message_dict):
         super().add_fields(log_record, record, message_dict)

@@ -110,19 +110,19 @@ class Deployment:
     """Gunicorn instances and workers started as they run in production, on `app`'s database and Redis
     and the sandbox as WeChat; each instance is WeChat Pay's notify address for the payments it starts."""
 
-    def __init__(self, app, sandbox, folder: Path):
+    def __init__(self, app, sandbox, folder: Path, env: dict | None = None):
         self.folder, self.processes = folder, []
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": app.config["DATABASE_URL"],
                     "REDIS_URL": app.config.get("REDIS_URL") or embedded_redis.socket_url(app.instance_path),
                     "SECRET_KEY": app.config["SECRET_KEY"], "RATE_LIMITS_ENABLED": "0",
-                    "LOG_FORMAT": "text", "ACCESS_LOG": "/dev/null",
                     "WECHAT_API_BASE_URL": sandbox.url, "WECHAT_PAY_BASE_URL": sandbox.url,
-                    "WECOM_API_BASE_URL": f"{sandbox.url}cgi-bin/"}
+                    "WECOM_API_BASE_URL": f"{sandbox.url}cgi-bin/", **(env or {})}
 
     def gunicorn(self, name: str, workers: int = 1, threads: int = 4) -> Process:
         """`gunicorn -c gunicorn.conf.py "app:create_app()"` on a free port (its base URL in `.url`)."""
         url = f"http://127.0.0.1:{free_port()}"
         env = {**self.env, "BIND": url.removeprefix("http://"), "WEB_CONCURRENCY": str(workers),
+               "PROMETHEUS_MULTIPROC_DIR": str(self.folder / f"{name}-metrics"),  # each instance empties its own
                "THREADS": str(threads), "WECHAT_NOTIFY_URL": f"{url}/api/v1/payments/wechat/notify",
                "WECHAT_REFUND_NOTIFY_URL": f"{url}/api/v1/payments/wechat/refund-notify"}
         process = self._start(name, [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
@@ -149,7 +149,7 @@ class Deployment:
         if hasattr(process, "url"):
             try:
                 return requests.get(f"{process.url}/healthz", timeout=2).status_code == 200
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or its workers still loading the app
                 return False
         return process.pid in worker_pids()
 
@@ -175,10 +175,11 @@ def worker_pids() -> set[int]:
     return {worker.pid for worker in Worker.all(queue=jobs.queue())}
 
 
-def deployed(app, sandbox, folder: Path, webs: dict, workers: tuple, worker_options: tuple):
+def deployed(app, sandbox, folder: Path, webs: dict, workers: tuple, worker_options: tuple, env: dict | None = None):
     """A fixture's body: start `webs` ({name: (workers, threads)}) and `workers` (names), each worker with
-    `worker_options`, wait until all are ready, yield the Deployment (`.webs`, `.workers`), stop them all."""
-    deployment = Deployment(app, sandbox, folder)
+    `worker_options`, wait until all are ready, yield the Deployment (`.webs`, `.workers`), stop them all.
+    `env`: settings of their environment beyond the test app's."""
+    deployment = Deployment(app, sandbox, folder, env)
     try:
         deployment.webs = [deployment.gunicorn(name, *shape) for name, shape in webs.items()]
         deployment.workers = [deployment.worker(name, *worker_options) for name in workers]
