@@ -254,10 +254,13 @@ def ran_by(job) -> str:
     return job.latest_result().worker_name
 
 
+RECORDS_OF_RUNS = {"audit_run"}  # the nightly audit records each run it makes, by design
+
+
 def fingerprint() -> dict:
     """Rows per table: what a second run of a job would add to."""
     db.session.rollback()
-    tables = db.metadata.sorted_tables
+    tables = [table for table in db.metadata.sorted_tables if table.name not in RECORDS_OF_RUNS]
     return {table.name: db.session.scalar(select(func.count()).select_from(table)) for table in tables}
 
 
