@@ -59,7 +59,7 @@ class SentinelGroup:
         self._server("replica", self.ports["replica"], f"replicaof 127.0.0.1 {primary}\n")
         for n, (_, port) in enumerate(self.sentinels):
             self._sentinel(n, port, primary)
-        assert until(self._settled, 30), "the Sentinels did not find each other and the replica in 30 s:\n" + self.logs()
+        assert until(self._settled, 30), "the Sentinels did not find each other and the replica:\n" + self.logs()
         return self
 
     def primary(self) -> int:
