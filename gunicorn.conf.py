@@ -1,6 +1,6 @@
 """gunicorn settings for `gunicorn -c gunicorn.conf.py "app:create_app()"`.
 
-Without REDIS_URL, the master starts the instance's embedded redis-server once, before forking,
+Without REDIS_URL (nor REDIS_SENTINELS), the master starts the instance's embedded redis-server once, before forking,
 and hands its URL to every worker: one Redis per instance folder, never one per worker. It also
 starts a watcher that starts the server again if it dies, and stops both on exit.
 

@@ -4,12 +4,10 @@ DATABASE_URL / REDIS_URL point the suite at PostgreSQL and a Redis server (CI's 
 without them it runs on a SQLite file and an embedded redis-server in a temporary instance folder.
 """
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from sandbox.server import SandboxServer
 from services.leaderboards import standings
@@ -17,7 +15,7 @@ from services.ledger import growth, points
 from services.members import operators
 from services.platform.db import transaction
 from tests.support.api import bearer, unique
-from tests.support.apps import app_in
+from tests.support.apps import app_in, serving
 
 
 @pytest.fixture(scope="session")
@@ -177,12 +175,8 @@ def long_tokens(app, monkeypatch):
 @pytest.fixture
 def live_server(app):
     """The app behind a real threaded HTTP server on loopback, for races of real requests."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 

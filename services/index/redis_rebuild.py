@@ -3,6 +3,10 @@
 
 A rebuilder is `fn(progress) -> int`: it rebuilds everything it owns from SQL, calls `progress(n)`
 as it goes, and returns how many keys it wrote.
+
+The same rebuild runs on its own whenever Redis is a server run the index was not built on
+(`rebuild_on_new_server`, the index area's periodic job): a replica Sentinel promoted may lack the old
+primary's last writes (replication is asynchronous), and a restarted server those after its last save.
 """
 import logging
 
@@ -12,8 +16,10 @@ from flask.cli import with_appcontext
 from models import db
 from services.index import redis_repair
 from services.platform.areas import wiring
+from services.platform.redis_client import get_redis
 
 log = logging.getLogger(__name__)
+BUILT_ON_KEY = "index:built-on"  # the run id of the Redis server the index was last rebuilt on
 
 def in_batches(statement, column, *, size: int = 1000, progress=None):
     """The rows of `statement` (which selects `column` first) in batches of `size`, in `column` order,
@@ -48,6 +54,21 @@ def rebuild_all(progress=None) -> dict[str, tuple[int, int] | Exception]:
     if not any(isinstance(outcome, Exception) for outcome in done.values()):
         redis_repair.clear(covered)
     return done
+
+
+def rebuild_on_new_server() -> str:
+    """Rebuild every structure from SQL if Redis is a server run the index was not rebuilt on; once,
+    however many workers check: SET … GET hands the old run id to one of them only."""
+    client = get_redis()
+    run_id = client.info("server")["run_id"]
+    if client.set(BUILT_ON_KEY, run_id, get=True) == run_id.encode():
+        return "same server"
+    log.warning("Redis is a new server run (%s: a failover or a restart): rebuilding it from SQL", run_id)
+    done = rebuild_all()
+    if failed := [name for name, outcome in done.items() if isinstance(outcome, Exception)]:
+        client.delete(BUILT_ON_KEY)  # the next check tries again
+        raise RuntimeError(f"rebuild after a new Redis server failed in {', '.join(failed)}")
+    return "rebuilt"
 
 
 @click.command("rebuild-redis")

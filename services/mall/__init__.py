@@ -15,4 +15,5 @@ AREA = Area("mall",
             audit_checks={"lottery": "services.mall.lotteries.audit_problems",
                           "mall": "services.mall.audit.audit_problems"},
             payment_kinds={"mall": "services.mall.orders.PAYMENT_HOOKS"},
+            rebuilders={"sold_out": "services.mall.sold_out.rebuild_marks"},
             repairers={"sold_out": "services.mall.sold_out.repair_marks"})

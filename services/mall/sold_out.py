@@ -10,15 +10,15 @@ what it read while it held the goods row's lock: a put-back committed after the 
 for that lock) can never be overwritten by the winner's late mark. So the mark only ever says what
 the last commit said, and an order refused by it would have been refused by SQL; a missing mark only
 sends the order to SQL, which decides as before. A write that cannot reach Redis is noted for
-redis_repair, which sets every mark from SQL again; a mark also expires after TTL.
+redis_repair, which sets every mark from SQL again (as rebuild-redis does); a mark also expires after TTL.
 """
 import logging
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from models import Goods, db
-from services.index import redis_index, redis_repair
+from models import Goods
+from services.index import redis_index, redis_rebuild, redis_repair
 from services.platform.db import after_commit
 from services.platform.redis_client import thread_client
 
@@ -78,7 +78,14 @@ def put_back(goods_id: int) -> None:
 
 def repair_marks(_member_id=None) -> None:
     """Redis repair: every mark from SQL (goods without stock marked, the others not)."""
-    calls = [("set", key(goods_id), 1, TTL) if stock == 0 else ("delete", key(goods_id))
-             for goods_id, stock in db.session.execute(select(Goods.id, Goods.stock)).all()]
-    if calls:
-        redis_index.execute(calls)
+    rebuild_marks()
+
+
+def rebuild_marks(progress=None) -> int:
+    """rebuild-redis: every goods' mark from SQL, a batch a round trip; returns the goods looked at."""
+    written = 0
+    for rows in redis_rebuild.in_batches(select(Goods.id, Goods.stock), Goods.id, progress=progress):
+        redis_index.execute([("set", key(goods_id), 1, TTL) if stock == 0 else ("delete", key(goods_id))
+                             for goods_id, stock in rows])
+        written += len(rows)
+    return written

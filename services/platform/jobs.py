@@ -19,7 +19,7 @@ from rq.job import Job
 
 from services.platform import clock, request_log
 from services.platform.areas import function_at, wiring
-from services.platform.redis_client import get_redis
+from services.platform.redis_client import get_redis, new_client
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,7 @@ def tick() -> list[str]:
 
 def worker_connection() -> redis.Redis:
     """A client of the app's Redis for a worker alone: RQ stretches its socket timeout for blocking pops."""
-    pool = get_redis().connection_pool
-    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class,
-                                                            **pool.connection_kwargs))
+    return new_client()
 
 
 class InAppContext:

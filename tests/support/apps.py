@@ -1,13 +1,15 @@
-"""Apps for tests: the suite's, and one on a database and a Redis of its own."""
+"""Apps for tests: the suite's, one on a database and a Redis of its own, and an app behind a real server."""
 import os
 import sqlite3
 import tempfile
-from contextlib import closing
+import threading
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import psycopg
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from app import create_app
 from config import REPLICA_BIND
@@ -46,12 +48,13 @@ def app_in(instance, sandbox, overrides: dict | None = None):
             embedded_redis.stop(str(instance))
 
 
-def app_of_its_own(sandbox, label: str, redis_db_below: int, *, replica: bool = False):
+def app_of_its_own(sandbox, label: str, redis_db_below: int, overrides: dict | None = None, *,
+                   replica: bool = False):
     """An app on a database and a Redis of its own (for tests that must share them with nobody): a new
     PostgreSQL database beside the suite's (dropped afterwards), or a SQLite file; with REDIS_URL, the
-    Redis database `redis_db_below` below the suite's. `replica`: DATABASE_REPLICA_URL names a second
-    database beside it, empty until copy_to_replica() fills it."""
-    overrides, server_url = {}, os.environ.get("DATABASE_URL")
+    Redis database `redis_db_below` below the suite's; then `overrides`. `replica`: DATABASE_REPLICA_URL
+    names a second database beside it, empty until copy_to_replica() fills it."""
+    overrides, server_url = {**(overrides or {})}, os.environ.get("DATABASE_URL")
     if server_url:
         url = make_url(server_url)
         name = f"{url.database}_{unique(label).replace('-', '_')}"
@@ -63,7 +66,7 @@ def app_of_its_own(sandbox, label: str, redis_db_below: int, *, replica: bool = 
                 hide_password=False)
     if redis_url := os.environ.get("REDIS_URL"):
         base, _, number = redis_url.rpartition("/")
-        overrides["REDIS_URL"] = f"{base}/{(int(number or 0) - redis_db_below) % 16}"
+        overrides.setdefault("REDIS_URL", f"{base}/{(int(number or 0) - redis_db_below) % 16}")
     try:
         with tempfile.TemporaryDirectory(prefix=f"loyalty-{label}-") as folder:
             if replica and not server_url:
@@ -97,3 +100,16 @@ def _server(url):
     """An autocommit connection to the PostgreSQL server of `url` (its maintenance database)."""
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     return psycopg.connect(admin, autocommit=True)
+
+
+@contextmanager
+def serving(app):
+    """The app behind a real threaded HTTP server on loopback: its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
