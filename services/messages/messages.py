@@ -17,7 +17,7 @@ from models.message import MessageAttempt, OutboxMessage, SubscriptionGrant
 from services.platform import clock, jobs
 from services.platform.db import after_commit, lock_row, transaction
 from services.platform.errors import InvalidRequest, WeChatError
-from services.platform.metrics import Gauge
+from services.platform.metrics import Gauge, age_seconds
 from services.wechat import miniprogram
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ def gauges() -> list[Gauge]:
     """The outbox for /metrics: messages by status, and how long the oldest pending one has waited."""
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     oldest = db.session.scalar(select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending"))
-    waited = max((clock.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     return [Gauge("loyalty_outbox_messages", "Subscribe messages in the outbox by status (pending: still to send)",
                   counts.get(status, 0), {"status": status}) for status in ("pending", "failed")] + \
-        [Gauge("loyalty_outbox_oldest_pending_age_seconds", "How long the oldest pending message has waited", waited)]
+        [Gauge("loyalty_outbox_oldest_pending_age_seconds", "How long the oldest pending message has waited",
+               age_seconds(oldest))]

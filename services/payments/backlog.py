@@ -8,15 +8,11 @@ from sqlalchemy import func, select
 from models import BillReconciliation, Payment, Refund, db
 from services.payments.payments import needing_attention
 from services.platform import clock
-from services.platform.metrics import Gauge
+from services.platform.metrics import Gauge, age_seconds
 
 
 def gauges() -> list[Gauge]:
     return _reconcile_backlog() + _refund_backlog() + _waiting_for_a_person() + _last_bill()
-
-
-def _age(oldest) -> float:
-    return max((clock.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
 
 
 def _reconcile_backlog() -> list[Gauge]:
@@ -27,7 +23,7 @@ def _reconcile_backlog() -> list[Gauge]:
         Payment.reward_status.in_(("due", "retrying"))))
     return [Gauge("loyalty_reconcile_backlog_payments", "Payments pending past RECONCILE_AFTER_MINUTES: "
                   "reconciliation asks WeChat about them", count),
-            Gauge("loyalty_reconcile_backlog_oldest_age_seconds", "Age of the oldest of them", _age(oldest)),
+            Gauge("loyalty_reconcile_backlog_oldest_age_seconds", "Age of the oldest of them", age_seconds(oldest)),
             Gauge("loyalty_rewards_owed_payments", "Paid payments whose 支付有礼 rewards are not paid yet", owed)]
 
 
@@ -36,7 +32,7 @@ def _refund_backlog() -> list[Gauge]:
         Refund.status == "processing")).one()
     return [Gauge("loyalty_refund_backlog", "Refunds WeChat has not answered finally (sent or to be sent again)",
                   count),
-            Gauge("loyalty_refund_backlog_oldest_age_seconds", "Age of the oldest of them", _age(oldest))]
+            Gauge("loyalty_refund_backlog_oldest_age_seconds", "Age of the oldest of them", age_seconds(oldest))]
 
 
 def _waiting_for_a_person() -> list[Gauge]:

@@ -25,6 +25,7 @@ from rq.worker import Worker
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import db
+from services.platform import clock
 from services.platform.areas import wiring
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ def count_notify(kind: str, outcome: str) -> None:
 
 def count_refusal(limit: str) -> None:
     REFUSALS.labels(limit).inc()
+
+
+def age_seconds(since) -> float:
+    """How long ago `since` was, for an `…_age_seconds` gauge: 0 when there is nothing waiting (None)."""
+    return max((clock.now() - since).total_seconds(), 0.0) if since is not None else 0.0
 
 
 def count_as_one_process() -> None:
@@ -123,7 +129,7 @@ def _area_gauges() -> list[Gauge]:
 
 
 def _queue_gauges() -> list[Gauge]:
-    from services.platform import jobs  # jobs imports this module's counters' users; read it late
+    from services.platform import jobs  # jobs imports request_log, which imports this module
 
     queue = jobs.queue()
     connection = queue.connection

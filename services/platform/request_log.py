@@ -15,6 +15,8 @@ import uuid
 from flask import g, request
 from pythonjsonlogger.json import JsonFormatter
 
+from services.platform import metrics
+
 REQUEST_ID = contextvars.ContextVar("request_id", default=None)
 HEADER = "X-Request-Id"
 _PLAIN_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}\Z")
@@ -74,15 +76,13 @@ def route() -> str:
 
 def end_request(response):
     """after_request: the id answered, the request measured (services.platform.metrics) and logged."""
-    from services.platform import metrics  # imported here: metrics imports the areas' wiring
-
     request_id = getattr(g, "request_id", None)
     if request_id is None:  # a response made before begin_request ran (none today)
         return response
     response.headers[HEADER] = request_id
-    seconds = time.perf_counter() - g.request_started
-    metrics.observe_request(request.method, route(), response.status_code, seconds)
-    fields = {"method": request.method, "path": request.path, "route": route(), "status": response.status_code,
+    seconds, rule = time.perf_counter() - g.request_started, route()
+    metrics.observe_request(request.method, rule, response.status_code, seconds)
+    fields = {"method": request.method, "path": request.path, "route": rule, "status": response.status_code,
               "duration_ms": round(seconds * 1000, 2)}
     kind, _, principal_id = (getattr(g, "principal", None) or "").partition(":")
     if kind in _PRINCIPAL_FIELDS and principal_id.isdigit():

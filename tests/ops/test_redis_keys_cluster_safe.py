@@ -14,7 +14,7 @@ from services.index import redis_rebuild
 from services.platform.redis_client import get_redis
 from tests.support.guides import code_of, scan
 from tests.support.mall import add_goods, order, placed
-from tests.support.redis_servers import until
+from tests.support.processes import until
 
 LINE = re.compile(r'^[\d.]+ \[(\d+) ([^\]]+)\] (.*)$')
 ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')

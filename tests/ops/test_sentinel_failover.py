@@ -27,7 +27,8 @@ from services.signin import signin_index
 from tests.support.api import bearer, unique
 from tests.support.apps import app_of_its_own, serving
 from tests.support.audit import audit
-from tests.support.redis_servers import DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, MASTER, sentinel_group, until
+from tests.support.processes import until
+from tests.support.redis_servers import DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, MASTER, sentinel_group
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = 30

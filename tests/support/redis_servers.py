@@ -2,7 +2,6 @@
 and three Sentinels in a folder of their own, on free ports, ended when the block ends."""
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from contextlib import ExitStack, contextmanager
@@ -11,18 +10,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support.processes import free_port, until
+
 MASTER = "loyalty"
 DOWN_AFTER_MS = 1000  # a primary that has not answered this long is down, for each Sentinel
 FAILOVER_TIMEOUT_MS = 3000  # a failover attempt that did not finish is tried again after twice this
 INSTALL = "apt-get install -y redis-server redis-sentinel (Debian's packages; scripts/test does it as root)"
-
-
-def until(predicate, seconds: float = 30.0, every: float = 0.05):
-    """Poll `predicate` until it is true or `seconds` have passed; its last value."""
-    deadline = time.monotonic() + seconds
-    while not (value := predicate()) and time.monotonic() < deadline:
-        time.sleep(every)
-    return value
 
 
 def require_binaries() -> None:
@@ -30,12 +23,6 @@ def require_binaries() -> None:
     missing = [name for name in ("redis-server", "redis-sentinel") if shutil.which(name) is None]
     if missing:
         pytest.fail(f"{' and '.join(missing)} not found: {INSTALL}", pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answers(port: int) -> bool:
