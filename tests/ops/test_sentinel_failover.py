@@ -85,7 +85,7 @@ class Traffic(threading.Thread):
         self.base, self.members, self.stop = base, members, threading.Event()
         self.signed: dict[int, int] = {}  # member id → the points its 200 answer said
         self.answers: list[tuple[float, str, int]] = []  # (time.monotonic(), what, status; 0: no answer)
-        self.health: list[tuple[float, bool]] = []  # (time.monotonic(), the app's Redis answered)
+        self.health: list[tuple[float, bool]] = []  # (time.monotonic() it was asked, the app's Redis answered)
         self.done_signing = threading.Event()
 
     def run(self):
@@ -118,11 +118,12 @@ class Traffic(threading.Thread):
         return res
 
     def _probe(self):
+        asked = time.monotonic()  # when it was asked: a probe under way at the kill says nothing of after it
         try:
             ok = requests.get(self.base + "/healthz", timeout=10).json()["redis"] == "ok"
         except (requests.RequestException, ValueError, KeyError):
             ok = False
-        self.health.append((time.monotonic(), ok))
+        self.health.append((asked, ok))
 
 
 def _members(base: str, wx) -> list[dict]:
@@ -158,9 +159,14 @@ def _index_matches_sql(client, members: list[int]) -> bool:
                for mid in members)
 
 
+def _back(traffic: Traffic, killed: float) -> float | None:
+    """When the first probe after the kill found the app's Redis answering, if one has."""
+    return next((at for at, ok in list(traffic.health) if at > killed and ok), None)
+
+
 def _outage(traffic: Traffic, killed: float) -> float:
     """Seconds from the kill to the first probe after it that found the app's Redis answering."""
-    back = next((at for at, ok in traffic.health if at > killed and ok), None)
+    back = _back(traffic, killed)
     assert back is not None, "the app's Redis never answered again"
     return back - killed
 
@@ -180,6 +186,9 @@ def test_the_service_follows_a_failover_under_traffic(sentinel_app, group, worke
         killed = group.kill_primary()
         assert until(lambda: group.primary() == group.ports["replica"], FAILOVER_BOUND), group.logs()
         assert traffic.done_signing.wait(60), traffic.answers[-5:]
+        # the reads and probes go on until one after the kill finds the app's Redis again: the members may
+        # all have signed before the failover ended (a fast run), and stopping then would see no recovery
+        until(lambda: _back(traffic, killed) is not None, max(killed + FAILOVER_BOUND - time.monotonic(), 0))
         traffic.stop.set()
         traffic.join(30)
         outage = _outage(traffic, killed)
